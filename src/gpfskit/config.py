@@ -1,0 +1,194 @@
+"""Configuration directives: one JSON file per dotted name under a configuration directory.
+
+``config['arcapix.auth.server.url']`` reads ``<dir>/arcapix/auth/server/url``. The directory is
+``$GPFSKIT_CONFIG`` or ``$ARCAPIX_CONFIG`` when set, otherwise ``/etc/gpfskit`` for root and
+``$XDG_CONFIG_HOME/gpfskit`` (``~/.config/gpfskit``) for everyone else. The directory is looked
+up on every access, so tests and tools can move it by changing the environment.
+
+Every directive gpfskit knows is declared once, in ``DIRECTIVES``, with its default, type and a
+one-line description; unknown directives can still be stored and read (other tools share the
+store), they simply have no default.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tempfile
+from collections.abc import Iterator, MutableMapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+_NAME = re.compile(r"^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)+$")
+
+
+class ConfigError(ValueError):
+    """A directive could not be read or written."""
+
+
+@dataclass(frozen=True)
+class Directive:
+    name: str
+    default: Any
+    type: type | tuple[type, ...]
+    description: str
+
+
+def _default_emulator_root() -> str:
+    if os.geteuid() == 0:
+        return "/var/lib/gpfskit/emulator"
+    data = os.environ.get("XDG_DATA_HOME") or os.path.join(os.path.expanduser("~"), ".local/share")
+    return os.path.join(data, "gpfskit", "emulator")
+
+
+def _default_backend() -> str:
+    return "scale" if os.path.exists("/usr/lpp/mmfs/bin/mmlscluster") else "emulated"
+
+
+DIRECTIVES: dict[str, Directive] = {
+    d.name: d
+    for d in [
+        Directive("gpfskit.cluster.backend", _default_backend, str,
+                  "which cluster the commands reach: 'scale' (real commands) or 'emulated'"),
+        Directive("gpfskit.cluster.remote_node", None, (str, type(None)),
+                  "run admin commands on this node through the remote shell (None = locally)"),
+        Directive("gpfskit.commands.path", "/usr/lpp/mmfs/bin", str,
+                  "directory holding the real Storage Scale commands"),
+        Directive("gpfskit.commands.sudo", False, bool,
+                  "prefix real commands with sudo (for non-root administrators)"),
+        Directive("gpfskit.commands.timeout", 3600.0, (int, float),
+                  "seconds before a running admin command is stopped"),
+        Directive("gpfskit.commands.remote_shell", "/usr/bin/ssh", str,
+                  "remote shell used to reach gpfskit.cluster.remote_node"),
+        Directive("gpfskit.emulator.root", _default_emulator_root, str,
+                  "directory holding the emulated cluster's state and file systems"),
+        Directive("gpfskit.emulator.node", None, (str, type(None)),
+                  "the node this process acts as on the emulated cluster (None = first node)"),
+        Directive("gpfskit.policy.tmpdir", None, (str, type(None)),
+                  "work directory for policy runs (None = <mount point>/.policytmp)"),
+        Directive("gpfskit.callbacks.dir", None, (str, type(None)),
+                  "where persistent Python event handlers are stored (None = per backend default)"),
+        Directive("arcapix.auth.server.url", "https://localhost", str,
+                  "base URL of the OAuth2 token server"),
+        Directive("arcapix.management.database.path", None, (str, type(None)),
+                  "database of the management service (None = per-user default)"),
+        Directive("arcapix.management.filesets.exclude", [], list,
+                  "filesets the management service never turns into spaces"),
+    ]
+}
+
+
+def config_dir() -> Path:
+    for var in ("GPFSKIT_CONFIG", "ARCAPIX_CONFIG"):
+        value = os.environ.get(var)
+        if value:
+            return Path(value)
+    if os.geteuid() == 0:
+        return Path("/etc/gpfskit")
+    base = os.environ.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
+    return Path(base) / "gpfskit"
+
+
+def _check_name(name: str) -> str:
+    if not isinstance(name, str) or not _NAME.match(name):
+        raise ConfigError(
+            f"invalid directive name {name!r}: use dotted words of letters, digits, '-' and '_'"
+        )
+    return name
+
+
+class Config(MutableMapping[str, Any]):
+    """The directive store. Reads fall back to the declared default; writes are atomic."""
+
+    def path(self, name: str) -> Path:
+        return config_dir().joinpath(*_check_name(name).split("."))
+
+    def __getitem__(self, name: str) -> Any:
+        path = self.path(name)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            directive = DIRECTIVES.get(name)
+            if directive is None:
+                raise KeyError(name) from None
+            default = directive.default
+            return default() if callable(default) else default
+        except IsADirectoryError:
+            raise KeyError(name) from None
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ConfigError(f"{path}: invalid JSON ({exc.msg} at line {exc.lineno}, "
+                              f"column {exc.colno})") from None
+
+    def __setitem__(self, name: str, value: Any) -> None:
+        directive = DIRECTIVES.get(name)
+        if directive is not None and not isinstance(value, directive.type):
+            raise ConfigError(f"{name} takes {_type_names(directive.type)}, "
+                              f"not {type(value).__name__}")
+        try:
+            text = json.dumps(value, indent=None)
+        except TypeError as exc:
+            raise ConfigError(f"{name}: value is not JSON-serialisable ({exc})") from None
+        path = self.path(name)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                handle.write(text + "\n")
+            os.replace(tmp, path)
+        except BaseException:
+            os.unlink(tmp)
+            raise
+
+    def __delitem__(self, name: str) -> None:
+        try:
+            self.path(name).unlink()
+        except FileNotFoundError:
+            raise KeyError(name) from None
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and (name in DIRECTIVES or self.path(name).is_file())
+
+    def stored(self) -> list[str]:
+        """Names of the directives that have a file in the store."""
+        root = config_dir()
+        if not root.is_dir():
+            return []
+        return sorted(
+            ".".join(p.relative_to(root).parts)
+            for p in root.rglob("*")
+            if p.is_file() and not p.name.startswith(".")
+        )
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(sorted(set(DIRECTIVES) | set(self.stored())))
+
+    def __len__(self) -> int:
+        return len(set(DIRECTIVES) | set(self.stored()))
+
+
+def _type_names(types: type | tuple[type, ...]) -> str:
+    types = types if isinstance(types, tuple) else (types,)
+    names = {"NoneType": "null", "str": "a string", "bool": "true/false", "int": "an integer",
+             "float": "a number", "list": "a list"}
+    return " or ".join(names.get(t.__name__, t.__name__) for t in types)
+
+
+def parse_value(name: str, text: str) -> Any:
+    """Turn command-line text into a directive value: JSON when it parses, else a string."""
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError:
+        value = text
+    directive = DIRECTIVES.get(name)
+    if directive is not None and not isinstance(value, directive.type) and isinstance(
+        text, str
+    ) and str in (directive.type if isinstance(directive.type, tuple) else (directive.type,)):
+        value = text
+    return value
+
+
+config = Config()

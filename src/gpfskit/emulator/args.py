@@ -1,0 +1,87 @@
+"""Option parsing with the conventions of the mm* commands.
+
+Options may appear anywhere among the operands, valued options take the next word (or
+``--opt=value``), single-letter flags can be grouped (``mmgetstate -aL``) and a valued option
+may be repeated (``--parms`` of mmaddcallback). Mistakes raise ``UsageError``, which the
+dispatcher turns into the command's ``Usage:`` text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+
+class UsageError(Exception):
+    """The arguments do not fit the command's synopsis."""
+
+
+@dataclass
+class Parsed:
+    operands: list[str]
+    flags: set[str]
+    values: dict[str, list[str]] = field(default_factory=dict)
+
+    def has(self, *names: str) -> bool:
+        return any(n in self.flags or n in self.values for n in names)
+
+    def get(self, name: str, default: str | None = None) -> str | None:
+        values = self.values.get(name)
+        return values[-1] if values else default
+
+    def all(self, name: str) -> list[str]:
+        return list(self.values.get(name, []))
+
+
+def parse(argv: Sequence[str], *, flags: Sequence[str] = (), valued: Sequence[str] = (),
+          min_operands: int = 0, max_operands: int | None = None) -> Parsed:
+    """Split ``argv`` (without the command name) into operands, flags and option values."""
+    flag_set, valued_set = set(flags), set(valued)
+    result = Parsed([], set())
+    args = list(argv)
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        i += 1
+        if arg == "--":
+            result.operands.extend(args[i:])
+            break
+        if not arg.startswith("-") or arg == "-" or _is_number(arg):
+            result.operands.append(arg)
+            continue
+        name, eq, inline = arg.partition("=")
+        if name in valued_set:
+            if eq:
+                value = inline
+            elif i < len(args):
+                value = args[i]
+                i += 1
+            else:
+                raise UsageError(f"Option {name} requires a value.")
+            result.values.setdefault(name, []).append(value)
+        elif arg in flag_set:
+            result.flags.add(arg)
+        elif not arg.startswith("--") and len(arg) > 2 and all(
+            f"-{c}" in flag_set for c in arg[1:]
+        ):
+            result.flags.update(f"-{c}" for c in arg[1:])
+        else:
+            raise UsageError(f"Incorrect option: {arg}")
+    if len(result.operands) < min_operands:
+        raise UsageError("Missing arguments.")
+    if max_operands is not None and len(result.operands) > max_operands:
+        raise UsageError(f"Incorrect extra argument: {result.operands[max_operands]}")
+    return result
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def node_list(text: str) -> list[str]:
+    """``-N node1,node2`` -> ['node1', 'node2'] (class names are expanded by the caller)."""
+    return [n for n in text.split(",") if n]

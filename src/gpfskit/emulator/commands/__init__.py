@@ -1,0 +1,1 @@
+"""The emulated commands, one module per family; importing a module registers its commands."""

@@ -1,0 +1,212 @@
+"""Running an emulated command: argv in, (stdout, stderr, exit code) out.
+
+Each command is a function registered with ``@command``; it gets an ``Invocation`` (the
+database in a transaction, the local node, output buffers) and the parsed arguments. It
+reports refusals by raising ``CommandError``, after which nothing it did is kept: the
+transaction rolls back, and commands do their disk changes last, after every check.
+"""
+
+from __future__ import annotations
+
+import importlib
+import io
+import os
+import pkgutil
+import sqlite3
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from gpfskit.emulator import args as mmargs
+from gpfskit.emulator import state
+
+Handler = Callable[["Invocation", mmargs.Parsed], None]
+
+
+@dataclass(frozen=True)
+class Result:
+    stdout: str
+    stderr: str
+    returncode: int
+
+
+class CommandError(Exception):
+    """A refusal: the message lines go to stderr, then the 'Command failed' trailer."""
+
+    def __init__(self, message: str, returncode: int = 1, *, trailer: bool = True):
+        super().__init__(message)
+        self.message = message
+        self.returncode = returncode
+        self.trailer = trailer
+
+
+@dataclass(frozen=True)
+class Spec:
+    name: str
+    handler: Handler
+    usage: str
+    flags: tuple[str, ...] = ()
+    valued: tuple[str, ...] = ()
+    min_operands: int = 0
+    max_operands: int | None = None
+    changing: bool = False
+    parse_args: bool = True  # False: the handler gets the raw words as operands
+
+
+_REGISTRY: dict[str, Spec] = {}
+
+
+def command(name: str, usage: str, *, flags: Sequence[str] = (), valued: Sequence[str] = (),
+            min_operands: int = 0, max_operands: int | None = None, changing: bool = False,
+            parse_args: bool = True, aliases: Sequence[str] = ()) -> Callable[[Handler], Handler]:
+    """Register an emulated command; ``usage`` is its synopsis for ``Usage:`` messages."""
+
+    def register(handler: Handler) -> Handler:
+        spec = Spec(name, handler, usage, tuple(flags), tuple(valued), min_operands,
+                    max_operands, changing, parse_args)
+        for key in (name, *aliases):
+            _REGISTRY[key] = spec
+        return handler
+
+    return register
+
+
+def commands() -> dict[str, Spec]:
+    _load_all()
+    return dict(_REGISTRY)
+
+
+_loaded = False
+
+
+def _load_all() -> None:
+    global _loaded
+    if _loaded:
+        return
+    from gpfskit.emulator import commands as package
+
+    for module in pkgutil.iter_modules(package.__path__):
+        importlib.import_module(f"{package.__name__}.{module.name}")
+    _loaded = True
+
+
+@dataclass
+class Invocation:
+    """What a command handler works with."""
+
+    name: str
+    argv: list[str]
+    root: Path
+    db: sqlite3.Connection
+    node: str
+    out: io.StringIO = field(default_factory=io.StringIO)
+    err: io.StringIO = field(default_factory=io.StringIO)
+    after_commit: list[Callable[[], None]] = field(default_factory=list)
+
+    def say(self, text: str = "") -> None:
+        self.out.write(text if text.endswith("\n") else text + "\n")
+
+    def warn(self, text: str) -> None:
+        self.err.write(text if text.endswith("\n") else text + "\n")
+
+    def fail(self, message: str, returncode: int = 1) -> CommandError:
+        """``raise inv.fail("...")``: a refusal prefixed with the command name."""
+        return CommandError(f"{self.name}: {message}", returncode)
+
+    # Lookups shared by many commands -----------------------------------------------------
+    def filesystem(self, device: str) -> sqlite3.Row:
+        name = device.removeprefix("/dev/")
+        row = self.db.execute("SELECT * FROM filesystems WHERE name = ?", (name,)).fetchone()
+        if row is None:
+            raise CommandError(f"{self.name}: File system {name} is not known to the GPFS "
+                               "cluster.", 2)
+        return row
+
+    def filesystems(self, device: str) -> list[sqlite3.Row]:
+        """``all`` (and ``all_local``) expand to every file system; else just the one named."""
+        if device in ("all", "all_local"):
+            return self.db.execute("SELECT * FROM filesystems ORDER BY name").fetchall()
+        if device == "all_remote":
+            return []
+        return [self.filesystem(device)]
+
+    def node_names(self, spec: str | None) -> list[str]:
+        """Expand a ``-N`` specification: node names, node classes, ``all``, ``mount``..."""
+        if spec is None:
+            return [self.node]
+        known = [r["name"] for r in self.db.execute("SELECT name FROM nodes ORDER BY number")]
+        chosen: list[str] = []
+        for item in mmargs.node_list(spec):
+            if item in ("all", "all_local"):
+                names = known
+            elif item == "quorumnodes":
+                names = self._nodes_where("designation LIKE 'quorum%'")
+            elif item == "managernodes":
+                names = self._nodes_where("designation IN ('quorumManager', 'manager')")
+            elif item == "clientnodes":
+                names = self._nodes_where("designation IN ('', 'quorum')")
+            elif item == "mount":
+                names = sorted({r["node"] for r in self.db.execute("SELECT node FROM mounts")})
+            elif item in known:
+                names = [item]
+            else:
+                members = [r["node"] for r in self.db.execute(
+                    "SELECT node FROM nodeclass_members WHERE class = ?", (item,))]
+                if not members and not self.db.execute(
+                        "SELECT 1 FROM nodeclasses WHERE name = ?", (item,)).fetchone():
+                    raise CommandError(f"{self.name}: Incorrect node {item} specified for "
+                                       "command.", 22)
+                names = members
+            chosen.extend(n for n in names if n not in chosen)
+        return chosen
+
+    def _nodes_where(self, condition: str) -> list[str]:
+        return [r["name"] for r in self.db.execute(
+            f"SELECT name FROM nodes WHERE {condition} ORDER BY number")]
+
+
+def local_node(db: sqlite3.Connection, configured: str | None) -> str:
+    if configured:
+        return configured
+    row = db.execute("SELECT name FROM nodes ORDER BY number LIMIT 1").fetchone()
+    return row["name"] if row else "localhost"
+
+
+def _usage(spec: Spec, problem: str) -> str:
+    synopsis = "\n".join("  " + line for line in spec.usage.strip().splitlines())
+    return f"{spec.name}: {problem}\nUsage:\n{synopsis}\n"
+
+
+def run_command(argv: Sequence[str], *, root: str | os.PathLike[str],
+                node: str | None = None) -> Result:
+    """Run one emulated command against the cluster under ``root``."""
+    _load_all()
+    name = os.path.basename(argv[0]) if argv else ""
+    spec = _REGISTRY.get(name)
+    if spec is None:
+        return Result("", f"{name}: command not found\n", 127)
+    try:
+        parsed = (mmargs.parse(argv[1:], flags=spec.flags, valued=spec.valued,
+                               min_operands=spec.min_operands, max_operands=spec.max_operands)
+                  if spec.parse_args else mmargs.Parsed(list(argv[1:]), set()))
+    except mmargs.UsageError as exc:
+        return Result("", _usage(spec, str(exc)), 1)
+    try:
+        db = state.connection(Path(root))
+    except state.NoCluster as exc:
+        return Result("", f"{name}: {exc}\n", 1)
+    inv = Invocation(name, list(argv), Path(root), db, local_node(db, node))
+    try:
+        with state.transaction(db, write=spec.changing):
+            spec.handler(inv, parsed)
+    except CommandError as exc:
+        trailer = (f"{name}: Command failed. Examine previous error messages to determine "
+                   "cause.\n") if exc.trailer else ""
+        message = exc.message if exc.message.endswith("\n") else exc.message + "\n"
+        return Result(inv.out.getvalue(), inv.err.getvalue() + message + trailer,
+                      exc.returncode)
+    except mmargs.UsageError as exc:
+        return Result("", _usage(spec, str(exc)), 1)
+    for action in inv.after_commit:
+        action()
+    return Result(inv.out.getvalue(), inv.err.getvalue(), 0)
