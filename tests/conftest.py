@@ -45,3 +45,12 @@ def mm(emulator_root: Path):
         return run_command(list(argv), root=emulator_root)
 
     return run
+
+
+@pytest.fixture(autouse=True)
+def _clear_immutable_flags(tmp_path: Path) -> Iterator[None]:
+    """Tests run as root, so immutable/append-only files are real: clear them for clean-up."""
+    yield
+    from gpfskit.emulator import fileattrs
+
+    fileattrs.clear_flags(tmp_path)

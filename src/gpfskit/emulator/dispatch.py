@@ -19,6 +19,7 @@ from pathlib import Path
 
 from gpfskit.emulator import args as mmargs
 from gpfskit.emulator import state
+from gpfskit.emulator.nodesets import system_classes
 
 Handler = Callable[["Invocation", mmargs.Parsed], None]
 
@@ -136,19 +137,16 @@ class Invocation:
             return [self.node]
         known = [r["name"] for r in self.db.execute("SELECT name FROM nodes ORDER BY number")]
         chosen: list[str] = []
+        systems = {name.lower(): members for name, members in system_classes(self.db).items()}
         for item in mmargs.node_list(spec):
             if item in ("all", "all_local"):
                 names = known
-            elif item == "quorumnodes":
-                names = self._nodes_where("designation LIKE 'quorum%'")
-            elif item == "managernodes":
-                names = self._nodes_where("designation IN ('quorumManager', 'manager')")
-            elif item == "clientnodes":
-                names = self._nodes_where("designation IN ('', 'quorum')")
             elif item == "mount":
                 names = sorted({r["node"] for r in self.db.execute("SELECT node FROM mounts")})
             elif item in known:
                 names = [item]
+            elif item.lower() in systems:
+                names = systems[item.lower()]
             else:
                 members = [r["node"] for r in self.db.execute(
                     "SELECT node FROM nodeclass_members WHERE class = ?", (item,))]
@@ -159,10 +157,6 @@ class Invocation:
                 names = members
             chosen.extend(n for n in names if n not in chosen)
         return chosen
-
-    def _nodes_where(self, condition: str) -> list[str]:
-        return [r["name"] for r in self.db.execute(
-            f"SELECT name FROM nodes WHERE {condition} ORDER BY number")]
 
 
 def local_node(db: sqlite3.Connection, configured: str | None) -> str:

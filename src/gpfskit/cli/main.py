@@ -1,0 +1,36 @@
+"""The ``gpfskit`` command."""
+
+from __future__ import annotations
+
+import logging
+
+import typer
+
+from gpfskit.cli import config_cmd, emulator_cmd, tour
+from gpfskit.cli.mm import run_emulated
+
+app = typer.Typer(help="gpfskit: manage IBM Storage Scale clusters, real or emulated.",
+                  no_args_is_help=True, pretty_exceptions_enable=False)
+app.add_typer(config_cmd.app, name="config")
+app.add_typer(emulator_cmd.app, name="emulator")
+app.command("tour")(tour.tour)
+
+
+@app.callback()
+def _options(verbose: bool = typer.Option(False, "--verbose", "-v",
+                                          help="log every admin command run")) -> None:
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+
+
+@app.command("mm", context_settings={"allow_extra_args": True,
+                                     "ignore_unknown_options": True,
+                                     "help_option_names": []})
+def mm(ctx: typer.Context,
+       command: str = typer.Argument(..., help="an mm* command, e.g. mmlsfileset")) -> None:
+    """Run an emulated admin command: gpfskit mm mmlsfileset mmfs1 -L"""
+    raise typer.Exit(run_emulated([command, *ctx.args]))
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,217 @@
+"""Mounting and unmounting: moving a file system's tree between its mount point and its
+offline place, and keeping the ``mounts`` table and ``filesystems.mounted_at`` in step.
+
+The tree is reachable at the mount point iff the file system is mounted on the node this
+process acts as (``Invocation.node``). Mounting there renames the offline tree
+(``layout.offline_tree``) onto the empty mount point directory; unmounting renames it back and
+leaves an empty mount point directory behind. Mounting or unmounting on any other node only
+changes the ``mounts`` table.
+
+Commands use a ``Mounter``: ``mount``/``unmount`` check everything and change the database,
+recording the tree moves; ``apply`` then performs the moves, last, undoing the ones already
+done if a later one fails (the command's transaction then rolls back the database).
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import shutil
+import sqlite3
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from gpfskit.emulator import layout
+from gpfskit.emulator.dispatch import CommandError, Invocation
+
+
+@dataclass(frozen=True)
+class Move:
+    fs: str
+    source: Path
+    target: Path
+    mounting: bool  # True: offline -> mount point; False: mount point -> offline
+
+
+class MountProblem(Exception):
+    """A mount or unmount that cannot be done; the message is for the user."""
+
+
+def _inside(path: Path, base: Path) -> bool:
+    path, base = Path(os.path.normpath(path)), Path(os.path.normpath(base))
+    return path == base or base in path.parents
+
+
+def check_mount_point(root: Path, db: sqlite3.Connection, fs_row: sqlite3.Row,
+                      mountpoint: str) -> Path:
+    """The mount point as a Path, or ``MountProblem`` saying why the tree cannot go there."""
+    if not mountpoint.startswith("/"):
+        raise MountProblem(f"Mount point {mountpoint} is not an absolute path name.")
+    target = Path(os.path.normpath(mountpoint))
+    if target == Path("/"):
+        raise MountProblem("The root directory cannot be a mount point.")
+    root = Path(root).absolute()
+    if (_inside(target, root) and not _inside(target, root / "gpfs")) or _inside(root, target):
+        raise MountProblem(f"Mount point {target} overlaps the emulator's own files.")
+    for other in db.execute("SELECT name, mounted_at FROM filesystems WHERE name != ? "
+                            "AND mounted_at IS NOT NULL", (fs_row["name"],)):
+        where = Path(other["mounted_at"])
+        if _inside(target, where) or _inside(where, target):
+            raise MountProblem(f"Mount point {target} overlaps the mount point {where} of "
+                               f"file system {other['name']}.")
+    if os.path.islink(target):
+        raise MountProblem(f"Mount point {target} is a symbolic link.")
+    if target.exists():
+        if not target.is_dir():
+            raise MountProblem(f"Mount point {target} is not a directory.")
+        if not _empty_dir(target):
+            raise MountProblem(f"Mount point {target} is not an empty directory.")
+    return target
+
+
+def _empty_dir(path: Path) -> bool:
+    if not path.is_dir() or path.is_symlink():
+        return False
+    with os.scandir(path) as entries:
+        return not any(True for _ in entries)
+
+
+def _rename_onto(source: Path, target: Path) -> None:
+    """Move directory ``source`` to ``target`` (absent or an empty directory)."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.rename(source, target)
+    except OSError as exc:
+        if exc.errno != errno.EXDEV:
+            raise
+        if target.exists():
+            target.rmdir()
+        shutil.copytree(source, target, symlinks=True)
+        shutil.rmtree(source)
+
+
+def _empty_mount_point(path: Path, mode: int = 0o755) -> None:
+    path.mkdir(parents=True, exist_ok=True)
+    os.chmod(path, mode)
+
+
+def _do(move: Move) -> None:
+    if move.mounting:
+        if not move.source.exists():
+            move.source.mkdir(parents=True)
+            os.chmod(move.source, 0o755)
+        _rename_onto(move.source, move.target)
+    else:
+        offline = move.target
+        if offline.exists():
+            offline.rmdir()  # checked empty beforehand
+        _rename_onto(move.source, offline)
+        _empty_mount_point(move.source)
+
+
+def _undo(move: Move) -> None:
+    if move.mounting:
+        _rename_onto(move.target, move.source)
+        _empty_mount_point(move.target)
+    else:
+        if move.source.exists():
+            move.source.rmdir()
+        _rename_onto(move.target, move.source)
+
+
+def apply_moves(moves: list[Move]) -> None:
+    """Perform ``moves`` in order; on a failure undo the done ones and raise MountProblem."""
+    done: list[Move] = []
+    for move in moves:
+        try:
+            _do(move)
+        except OSError as exc:
+            for earlier in reversed(done):
+                try:
+                    _undo(earlier)
+                except OSError:
+                    pass
+            raise MountProblem(f"Cannot move the tree of file system {move.fs}: "
+                               f"{exc.strerror or exc}.") from exc
+        done.append(move)
+
+
+@dataclass
+class Mounter:
+    """Mounts and unmounts for one command; ``apply()`` does the disk work at the end."""
+
+    inv: Invocation
+    moves: list[Move] = field(default_factory=list)
+
+    def _fs(self, name: str) -> sqlite3.Row:
+        return self.inv.db.execute("SELECT * FROM filesystems WHERE name = ?",
+                                   (name,)).fetchone()
+
+    def mounted_nodes(self, fs: str) -> list[str]:
+        return [r["node"] for r in self.inv.db.execute(
+            "SELECT m.node FROM mounts m LEFT JOIN nodes n ON n.name = m.node WHERE m.fs = ? "
+            "ORDER BY n.number, m.node", (fs,))]
+
+    def mount(self, fs: str, nodes: list[str], *, mountpoint: str | None = None,
+              mode: str = "RW") -> list[str]:
+        """Mount ``fs`` on ``nodes`` (already mounted ones are left alone).
+
+        Raises MountProblem before changing anything when it cannot be done. Returns the
+        nodes on which the file system was newly mounted.
+        """
+        row = self._fs(fs)
+        attrs = _attrs(row)
+        if str(attrs.get("maintenance-mode", "no")).lower() == "yes":
+            raise MountProblem(f"File system {fs} is in maintenance mode.")
+        already = set(self.mounted_nodes(fs))
+        new = [n for n in nodes if n not in already]
+        if self.inv.node in new and not row["mounted_at"]:
+            target = check_mount_point(self.inv.root, self.inv.db, row,
+                                       mountpoint or row["mountpoint"])
+            source = layout.offline_tree(self.inv.root, fs)
+            if _inside(target, source) or _inside(target, layout.fs_home(self.inv.root, fs)):
+                raise MountProblem(f"Mount point {target} lies inside the file system itself.")
+            self.moves.append(Move(fs, source, target, True))
+            self.inv.db.execute("UPDATE filesystems SET mounted_at = ? WHERE name = ?",
+                                (str(target), fs))
+        for node in new:
+            self.inv.db.execute("INSERT INTO mounts (fs, node, mode) VALUES (?, ?, ?)",
+                                (fs, node, mode))
+        return new
+
+    def unmount(self, fs: str, nodes: list[str]) -> list[str]:
+        """Unmount ``fs`` from ``nodes`` (not mounted ones are left alone)."""
+        row = self._fs(fs)
+        mounted = self.mounted_nodes(fs)
+        gone = [n for n in nodes if n in mounted]
+        for node in gone:
+            self.inv.db.execute("DELETE FROM mounts WHERE fs = ? AND node = ?", (fs, node))
+        if self.inv.node in nodes and row["mounted_at"]:
+            source = Path(row["mounted_at"])
+            offline = layout.offline_tree(self.inv.root, fs)
+            if not source.is_dir() or source.is_symlink():
+                raise MountProblem(f"The tree of file system {fs} is missing at {source}.")
+            if offline.exists() and not _empty_dir(offline):
+                raise MountProblem(f"The offline place {offline} of file system {fs} is "
+                                       "not empty.")
+            self.moves.append(Move(fs, source, offline, False))
+            self.inv.db.execute("UPDATE filesystems SET mounted_at = NULL WHERE name = ?",
+                                (fs,))
+        return gone
+
+    def apply(self) -> None:
+        """Do the recorded tree moves (a refusal of the command if one fails)."""
+        moves, self.moves = self.moves, []
+        try:
+            apply_moves(moves)
+        except MountProblem as exc:
+            raise CommandError(f"{self.inv.name}: {exc}", 1) from exc
+
+
+def _attrs(row: sqlite3.Row) -> dict[str, object]:
+    try:
+        value = json.loads(row["attrs"] or "{}")
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
