@@ -1,0 +1,60 @@
+"""Snapshots of a file system or of one fileset: the ``Snapshots`` collection.
+
+All snapshots of a file system come from one ``mmlssnapshot <fs> -Y``, shared by the global
+collection and by the ``snapshots`` of every fileset reached through the same root object.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gpfskit.api import checks, listings
+from gpfskit.api.collection import Collection
+from gpfskit.api.loader import Loader
+from gpfskit.api.snapshot import Snapshot, snapshot_name
+from gpfskit.commands import CommandResult
+
+
+class Snapshots(Collection[Snapshot]):
+    """Snapshots keyed by name: the global ones (``filesetName=None``) or a fileset's."""
+
+    _noun = "snapshot"
+
+    def __init__(self, deviceName: str, filesetName: str | None = None,
+                 _loader: Loader | None = None) -> None:
+        super().__init__(_loader)
+        self._fs = checks.device(deviceName)
+        self._fileset = checks.name(filesetName, "fileset") if filesetName else None
+
+    @classmethod
+    def _attach(cls, loader: Loader, fs: str, fileset: str | None) -> Snapshots:
+        """The collection for names read from a listing (not checked again)."""
+        obj = cls.__new__(cls)
+        Collection.__init__(obj, loader)
+        obj._fs, obj._fileset = fs, fileset
+        return obj
+
+    def _where(self) -> str:
+        scope = f"fileset {self._fileset} of " if self._fileset else ""
+        return f"in {scope}file system {self._fs}"
+
+    def _build(self) -> dict[str, Snapshot]:
+        return {name: Snapshot._attach(self._loader, self._fs, name, self._fileset)
+                for name in listings.snapshot_names(self._loader, self._fs, self._fileset)}
+
+    def new(self, name: str, **kwargs: Any) -> Snapshot:
+        """Create a snapshot and return it (``expirationTime=`` sets an expiration)."""
+        expiration = kwargs.pop("expirationTime", None)
+        checks.no_unknown(kwargs, "Snapshots.new()")
+        snapshot = Snapshot._attach(self._loader, self._fs, snapshot_name(name), self._fileset)
+        snapshot.create(expirationTime=expiration)
+        return snapshot
+
+    def destroy(self, snapshot: str | Snapshot, qosClass: str | None = None,
+                nodes: Any = None) -> CommandResult:
+        """Delete a snapshot: ValueError when there is no such snapshot here,
+        GPFSExecuteException when the cluster refuses."""
+        name = snapshot.name if isinstance(snapshot, Snapshot) else snapshot
+        if not isinstance(name, str) or name not in self:
+            raise ValueError(f"no snapshot named {name!r} {self._where()}")
+        return self[name].delete(qosClass=qosClass, nodes=nodes)
