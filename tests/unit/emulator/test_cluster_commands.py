@@ -36,3 +36,15 @@ def test_unknown_node(mm):
     result = mm("mmgetstate", "-N", "nosuch")
     assert result.returncode == 22
     assert "Command failed" in result.stderr
+
+
+def test_mmlsmgr(mm):
+    tables = yformat.parse(mm("mmlsmgr", "-Y").stdout)
+    assert tables[("mmlsmgr", "clusterManager")] == [{"manager": "node1"}]
+    managers = tables[("mmlsmgr", "filesystemManager")]
+    assert [(r["filesystem"], r["manager"], r["managerIP"]) for r in managers] == [
+        ("mmfs1", "node1", "192.0.2.1"), ("mmfs2", "node1", "192.0.2.1")]
+    text = mm("mmlsmgr").stdout
+    assert "mmfs1            192.0.2.1 (node1)" in text
+    assert "Cluster manager node: 192.0.2.1 (node1)" in text
+    assert mm("mmlsmgr", "nosuch").returncode == 2

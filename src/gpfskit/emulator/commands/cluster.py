@@ -107,3 +107,28 @@ def mmgetstate(inv: Invocation, args: Parsed) -> None:
         inv.say(f"Number of nodes defined in the cluster:            {len(everyone)}")
         inv.say(f"Number of local nodes active in the cluster:       {up}")
         inv.say(f"Number of quorum nodes defined in the cluster:     {len(quorum_nodes)}")
+
+
+@command("mmlsmgr", "mmlsmgr [Device [Device...]] [-c] [-Y]", flags=("-c", "-Y"))
+def mmlsmgr(inv: Invocation, args: Parsed) -> None:
+    cluster = inv.db.execute("SELECT manager_node FROM cluster").fetchone()
+    ips = {r["name"]: r["ip"] for r in inv.db.execute("SELECT name, ip FROM nodes")}
+    manager = cluster["manager_node"]
+    filesystems = [fs for device in (args.operands or ["all"]) for fs in inv.filesystems(device)]
+    if args.has("-Y"):
+        inv.out.write(ytable("mmlsmgr", "clusterManager", ["manager"], [[manager]]))
+        if not args.has("-c"):
+            inv.out.write(ytable("mmlsmgr", "filesystemManager",
+                                 ["filesystem", "manager", "managerIP"],
+                                 [[fs["name"], fs["manager_node"], ips.get(fs["manager_node"])]
+                                  for fs in filesystems]))
+        return
+    if not args.has("-c"):
+        inv.say("file system      manager node")
+        inv.say("---------------- ------------------")
+        for fs in filesystems:
+            node = fs["manager_node"]
+            shown = f"{ips.get(node)} ({node})" if node else "(none)"
+            inv.say(f"{fs['name']:<16} {shown}")
+        inv.say("")
+    inv.say(f"Cluster manager node: {ips.get(manager)} ({manager})")
