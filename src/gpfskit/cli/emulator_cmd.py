@@ -52,7 +52,7 @@ def init(
     config["gpfskit.emulator.root"] = str(root)
     config["gpfskit.cluster.backend"] = "emulated"
     typer.echo(f"Created {'demo ' if demo else ''}cluster in {root}")
-    typer.echo(f"Use its commands by their real names with: eval \"$(gpfskit emulator env)\"")
+    typer.echo("Use its commands by their real names with: eval \"$(gpfskit emulator env)\"")
 
 
 @app.command("env")

@@ -71,7 +71,7 @@ def tour() -> None:
                   "print(Cluster().filesystems)\"[/cyan]\n"
                   "Or the admin commands by their real names:\n"
                   "  [cyan]eval \"$(.venv/bin/gpfskit emulator env)\"; mmlsfileset mmfs1 -L"
-                  "[/cyan]")
+                  "[/cyan]", soft_wrap=True)
 
 
 def _yes(flag: object) -> str:

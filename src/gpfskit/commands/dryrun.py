@@ -30,7 +30,7 @@ def _current() -> _DryRun:
     return state
 
 
-def setDryRun(enabled: bool) -> None:  # noqa: N802 - the name scripts import
+def setDryRun(enabled: bool) -> None:
     """Turn dry run on or off for this thread/task. Turning it on clears the command cache."""
     state = _DryRun(enabled=bool(enabled))
     if not enabled:
@@ -38,16 +38,16 @@ def setDryRun(enabled: bool) -> None:  # noqa: N802 - the name scripts import
     _state.set(state)
 
 
-def getDryRun() -> bool:  # noqa: N802
+def getDryRun() -> bool:
     return _current().enabled
 
 
-def getCmdCache() -> list[str]:  # noqa: N802
+def getCmdCache() -> list[str]:
     """The command lines recorded since dry run was turned on, in the order they would run."""
     return list(_current().cache)
 
 
-def clearCmdCache() -> None:  # noqa: N802
+def clearCmdCache() -> None:
     _current().cache.clear()
 
 

@@ -14,13 +14,17 @@ _ENCODED = "%!#$&'()*+,/:;=?@[]"
 _TABLE = str.maketrans({c: f"%{ord(c):02X}" for c in _ENCODED})
 
 
-def encode(value: object) -> str:
-    """A -Y field: None becomes empty, everything else is str()'d and percent-encoded."""
+def _text(value: object) -> str:
     if value is None:
         return ""
     if isinstance(value, bool):
-        value = "yes" if value else "no"
-    return str(value).translate(_TABLE)
+        return "yes" if value else "no"
+    return str(value)
+
+
+def encode(value: object) -> str:
+    """A -Y field: None becomes empty, everything else is str()'d and percent-encoded."""
+    return _text(value).translate(_TABLE)
 
 
 def ytable(command: str, section: str, columns: Sequence[str],
@@ -31,9 +35,11 @@ def ytable(command: str, section: str, columns: Sequence[str],
     lines = [header]
     prefix = f"{command}:{section}:0:1:::"
     for row in rows:
-        fields = [str(v) if i in raw_idx and v is not None else encode(v)
-                  for i, v in enumerate(row)]
-        lines.append(prefix + ":".join(fields) + ":\n")
+        # One translate per row: NUL cannot occur in values, so it stands in for ':'.
+        fields = "\0".join(map(_text, row)).translate(_TABLE).split("\0")
+        for index in raw_idx:
+            fields[index] = _text(row[index])
+        lines.append(f"{prefix}{':'.join(fields)}:\n")
     return "".join(lines)
 
 
