@@ -6,6 +6,7 @@ object, however many objects read it) and change the cluster only through
 """
 
 from gpfskit.api.base import NotFoundError
+from gpfskit.api.callbacks import Callback, Callbacks
 from gpfskit.api.cluster import Cluster
 from gpfskit.api.disk import Disk, Disks
 from gpfskit.api.file import File, XAttrs
@@ -23,7 +24,8 @@ from gpfskit.api.snapshots import Snapshots
 from gpfskit.commands import GPFSError, GPFSExecuteException
 
 __all__ = [
-    "CacheFileset", "Cluster", "DependentFileset", "Disk", "Disks", "File", "Fileset",
+    "CacheFileset", "Callback", "Callbacks",
+    "Cluster", "DependentFileset", "Disk", "Disks", "File", "Fileset",
     "Filesets", "Filesystem", "Filesystems", "GPFSError", "GPFSExecuteException",
     "IndependentFileset", "IndependentFilesets", "Loader", "Node", "Nodeclass", "Nodeclasses",
     "Nodes", "NotFoundError", "Nsd", "Nsds", "Pool", "Pools", "Quota", "Quotas", "Snapshot",

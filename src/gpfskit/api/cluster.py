@@ -11,6 +11,7 @@ from typing import Any
 
 from gpfskit.api import checks, listings
 from gpfskit.api.base import APIObject
+from gpfskit.api.callbacks import Callbacks, callbackable
 from gpfskit.api.filesystem import Filesystems
 from gpfskit.api.node import Nodes
 from gpfskit.api.nodeclass import Nodeclasses
@@ -18,13 +19,15 @@ from gpfskit.api.nsd import Nsds
 from gpfskit.commands import CommandResult
 
 
+@callbackable("cluster")
 class Cluster(APIObject):
     """The GPFS cluster (``mmlscluster``).
 
     Properties: ``id``/``clusterId``, ``name``, ``UIDdomain``, ``RemoteShellCmd``,
     ``RemoteFileCopyCmd``, ``PrimaryConfigServer``, ``SecondaryConfigServer`` (None if
     absent), ``RepositoryType`` (``CCR`` or ``server-based``), ``manager`` (the cluster
-    manager node's name); collections ``filesystems``, ``nodes``, ``nodeclasses``, ``nsds``.
+    manager node's name); collections ``filesystems``, ``nodes``, ``nodeclasses``, ``nsds``,
+    ``callbacks``; ``on<Event>`` members for every callback event (``onStartup``...).
     """
 
     def __init__(self, name: str | None = None) -> None:
@@ -93,6 +96,11 @@ class Cluster(APIObject):
     @cached_property
     def nsds(self) -> Nsds:
         return Nsds(_loader=self._loader)
+
+    @cached_property
+    def callbacks(self) -> Callbacks:
+        """Every callback on the cluster (``mmlscallback all -Y``); see ``api.callbacks``."""
+        return Callbacks(_loader=self._loader)
 
     def shutdown(self, unmountTimeout: int | None = None) -> CommandResult:
         """Stop the daemons on every node (``mmshutdown -a [-t secs]``)."""

@@ -6,12 +6,14 @@ from typing import Any
 
 from gpfskit.api import checks, listings
 from gpfskit.api.base import APIObject, NotFoundError
+from gpfskit.api.callbacks import callbackable
 from gpfskit.api.collection import Collection
 from gpfskit.api.loader import Loader
 from gpfskit.api.values import to_bool, to_int
 from gpfskit.commands import CommandResult
 
 
+@callbackable("disk")
 class Disk(APIObject):
     """One disk of a file system.
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from gpfskit.api import checks, listings
 from gpfskit.api.base import APIObject, NotFoundError, Steps
+from gpfskit.api.callbacks import callbackable
 from gpfskit.api.loader import Loader
 from gpfskit.api.values import ctime, to_bool, to_datetime, to_int
 from gpfskit.commands import CommandResult
@@ -26,6 +27,7 @@ def fileset_name(value: Any) -> str:
     return checks.name(value, "fileset", reserved=("new",))
 
 
+@callbackable("fileset")
 class Fileset(APIObject):
     """What every fileset has.
 

@@ -16,6 +16,7 @@ from typing import Any
 
 from gpfskit.api import checks, listings
 from gpfskit.api.base import APIObject, Steps, node_args
+from gpfskit.api.callbacks import callbackable
 from gpfskit.api.collection import Collection
 from gpfskit.api.loader import Loader
 from gpfskit.api.values import natural, to_datetime, to_int
@@ -124,6 +125,7 @@ _CHANGES: dict[str, tuple[str, Callable[[Any], list[str]]]] = {
 }
 
 
+@callbackable("filesystem")
 class Filesystem(APIObject):
     """One file system.
 

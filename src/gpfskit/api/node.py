@@ -10,6 +10,7 @@ from typing import Any
 
 from gpfskit.api import checks, listings
 from gpfskit.api.base import APIObject, NotFoundError
+from gpfskit.api.callbacks import callbackable
 from gpfskit.api.collection import Collection
 from gpfskit.api.loader import Loader
 from gpfskit.api.values import to_int
@@ -30,6 +31,7 @@ def _designation(quorum: bool, manager: bool) -> str:
     return "quorum" if quorum else ("manager" if manager else "")
 
 
+@callbackable("node")
 class Node(APIObject):
     """One node of the cluster.
 

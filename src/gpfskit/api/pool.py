@@ -7,6 +7,7 @@ from typing import Any
 
 from gpfskit.api import checks, listings
 from gpfskit.api.base import APIObject, NotFoundError
+from gpfskit.api.callbacks import callbackable
 from gpfskit.api.collection import Collection
 from gpfskit.api.disk import Disks
 from gpfskit.api.loader import Loader
@@ -16,6 +17,7 @@ _POOL_CHANGES = {"blockGroupFactor": "--block-group-factor",
                  "writeAffinityDepth": "--write-affinity-depth"}
 
 
+@callbackable("pool")
 class Pool(APIObject):
     """One storage pool of a file system.
 

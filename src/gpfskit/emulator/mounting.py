@@ -10,6 +10,11 @@ changes the ``mounts`` table.
 Commands use a ``Mounter``: ``mount``/``unmount`` check everything and change the database,
 recording the tree moves; ``apply`` then performs the moves, last, undoing the ones already
 done if a later one fails (the command's transaction then rolls back the database).
+
+The Mounter raises the callback events (``events``): preMount/preUnmount on the nodes
+concerned, after the checks and before any change (a vetoing synchronous callback is a
+``MountProblem``; a forced unmount runs them without a veto), and mount/unmount once the
+command has committed.
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from gpfskit.emulator import layout
+from gpfskit.emulator import events, layout
 from gpfskit.emulator.dispatch import CommandError, Invocation
 
 
@@ -166,27 +171,32 @@ class Mounter:
             raise MountProblem(f"File system {fs} is in maintenance mode.")
         already = set(self.mounted_nodes(fs))
         new = [n for n in nodes if n not in already]
+        move = None
         if self.inv.node in new and not row["mounted_at"]:
             target = check_mount_point(self.inv.root, self.inv.db, row,
                                        mountpoint or row["mountpoint"])
             source = layout.offline_tree(self.inv.root, fs)
             if _inside(target, source) or _inside(target, layout.fs_home(self.inv.root, fs)):
                 raise MountProblem(f"Mount point {target} lies inside the file system itself.")
-            self.moves.append(Move(fs, source, target, True))
+            move = Move(fs, source, target, True)
+        _pre_event(self.inv, "preMount", new, fs)
+        if move is not None:
+            self.moves.append(move)
             self.inv.db.execute("UPDATE filesystems SET mounted_at = ? WHERE name = ?",
-                                (str(target), fs))
+                                (str(move.target), fs))
         for node in new:
             self.inv.db.execute("INSERT INTO mounts (fs, node, mode) VALUES (?, ?, ?)",
                                 (fs, node, mode))
+        events.after(self.inv, "mount", new, {"fsName": fs})
         return new
 
-    def unmount(self, fs: str, nodes: list[str]) -> list[str]:
-        """Unmount ``fs`` from ``nodes`` (not mounted ones are left alone)."""
+    def unmount(self, fs: str, nodes: list[str], *, force: bool = False) -> list[str]:
+        """Unmount ``fs`` from ``nodes`` (not mounted ones are left alone); ``force``: a
+        failing preUnmount callback cannot stop it."""
         row = self._fs(fs)
         mounted = self.mounted_nodes(fs)
         gone = [n for n in nodes if n in mounted]
-        for node in gone:
-            self.inv.db.execute("DELETE FROM mounts WHERE fs = ? AND node = ?", (fs, node))
+        move = None
         if self.inv.node in nodes and row["mounted_at"]:
             source = Path(row["mounted_at"])
             offline = layout.offline_tree(self.inv.root, fs)
@@ -195,9 +205,15 @@ class Mounter:
             if offline.exists() and not _empty_dir(offline):
                 raise MountProblem(f"The offline place {offline} of file system {fs} is "
                                        "not empty.")
-            self.moves.append(Move(fs, source, offline, False))
+            move = Move(fs, source, offline, False)
+        _pre_event(self.inv, "preUnmount", gone, fs, veto=not force)
+        for node in gone:
+            self.inv.db.execute("DELETE FROM mounts WHERE fs = ? AND node = ?", (fs, node))
+        if move is not None:
+            self.moves.append(move)
             self.inv.db.execute("UPDATE filesystems SET mounted_at = NULL WHERE name = ?",
                                 (fs,))
+        events.after(self.inv, "unmount", gone, {"fsName": fs})
         return gone
 
     def apply(self) -> None:
@@ -207,6 +223,15 @@ class Mounter:
             apply_moves(moves)
         except MountProblem as exc:
             raise CommandError(f"{self.inv.name}: {exc}", 1) from exc
+
+
+def _pre_event(inv: Invocation, event: str, nodes: list[str], fs: str, *,
+               veto: bool = True) -> None:
+    """Run a preMount/preUnmount's callbacks; a veto is a MountProblem."""
+    try:
+        events.before(inv, event, nodes, {"fsName": fs}, veto=veto)
+    except events.Veto as exc:
+        raise MountProblem(str(exc)) from exc
 
 
 def _attrs(row: sqlite3.Row) -> dict[str, object]:

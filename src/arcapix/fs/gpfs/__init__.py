@@ -2,6 +2,8 @@
 
 from gpfskit.api import (
     CacheFileset,
+    Callback,
+    Callbacks,
     Cluster,
     DependentFileset,
     Disk,
@@ -22,7 +24,8 @@ from gpfskit.api import (
 from gpfskit.commands import GPFSError, GPFSExecuteException
 
 __all__ = [
-    "CacheFileset", "Cluster", "DependentFileset", "Disk", "File", "Fileset", "Filesets",
+    "CacheFileset", "Callback", "Callbacks",
+    "Cluster", "DependentFileset", "Disk", "File", "Fileset", "Filesets",
     "Filesystem", "GPFSError", "GPFSExecuteException", "IndependentFileset", "Node",
     "Nodeclass", "Nsd", "Pool", "Quota", "Quotas", "Snapshot", "Snapshots",
 ]

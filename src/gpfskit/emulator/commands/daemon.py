@@ -6,6 +6,11 @@ running nodes are ``arbitrating`` and have no file system mounted; when it retur
 of a subset of the nodes that would lose quorum for the remaining ones is refused unless
 ``--accept`` is given (the real command asks for confirmation there). The cluster manager and
 the file system managers move to a running manager node when their node stops.
+
+Callback events (``events``): preStartup/preShutdown run on the nodes concerned before
+anything changes (a vetoing synchronous callback refuses the command), then startup,
+shutdown, nodeJoin, nodeLeave and the quorum events follow from the node states before and
+after; mounts and unmounts raise their own events (``mounting``).
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ from __future__ import annotations
 import re
 import sqlite3
 
+from gpfskit.emulator import events
 from gpfskit.emulator.args import Parsed, UsageError
 from gpfskit.emulator.dispatch import CommandError, Invocation, command
 from gpfskit.emulator.mounting import Mounter, MountProblem
@@ -76,7 +82,7 @@ def _unmount_everything(inv: Invocation, mounter: Mounter, nodes: list[str]) -> 
         return
     for fs in inv.db.execute("SELECT name FROM filesystems ORDER BY name").fetchall():
         try:
-            mounter.unmount(fs["name"], nodes)
+            mounter.unmount(fs["name"], nodes, force=True)
         except MountProblem as exc:
             raise inv.fail(f"Cannot unmount file system {fs['name']}: {exc}", 16) from exc
 
@@ -121,6 +127,8 @@ def mmstartup(inv: Invocation, args: Parsed) -> None:
     states = {n["name"]: n["state"] for n in _nodes(inv.db)}
     starting = [n for n in nodes if states.get(n) == "down"]
     inv.say(f"{banner_time()}: mmstartup: Starting GPFS ...")
+    events.require(inv, "preStartup", starting, stopped="GPFS was not started.")
+    before = events.daemon_state(inv)
     mounter = Mounter(inv)
     for node in starting:
         inv.db.execute("UPDATE nodes SET state = 'arbitrating' WHERE name = ?", (node,))
@@ -128,6 +136,7 @@ def mmstartup(inv: Invocation, args: Parsed) -> None:
     _reassign_managers(inv)
     _automount(inv, mounter, [n for n in _order(inv, set(starting) | set(woken))])
     mounter.apply()
+    events.daemon_changes(inv, before)
 
 
 def _order(inv: Invocation, names: set[str]) -> list[str]:
@@ -151,6 +160,9 @@ def mmshutdown(inv: Invocation, args: Parsed) -> None:
         raise inv.fail("Shutting down " + ", ".join(nodes) + " would cause the remaining "
                        "nodes (" + ", ".join(staying) + ") to lose quorum. Use --accept to "
                        "shut down anyway.", 1)
+    events.require(inv, "preShutdown", [n for n in nodes if states.get(n) != "down"],
+                   stopped="GPFS was not shut down.")
+    before = events.daemon_state(inv)
     mounter = Mounter(inv)
     inv.say(f"{banner_time()}: mmshutdown: Starting force unmount of GPFS file systems")
     _unmount_everything(inv, mounter, nodes)
@@ -162,6 +174,7 @@ def mmshutdown(inv: Invocation, args: Parsed) -> None:
     settle_quorum(inv, mounter)
     _reassign_managers(inv)
     mounter.apply()
+    events.daemon_changes(inv, before)
     inv.say(f"{banner_time()}: mmshutdown: Finished")
 
 

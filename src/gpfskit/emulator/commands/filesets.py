@@ -56,7 +56,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from gpfskit.emulator import layout, names, snapcopy, usage
+from gpfskit.emulator import events, layout, names, snapcopy, usage
 from gpfskit.emulator.args import Parsed, UsageError
 from gpfskit.emulator.dispatch import CommandError, Invocation, command
 from gpfskit.emulator.output import ctime, encode, ytable
@@ -316,6 +316,8 @@ def mmlsfileset(inv: Invocation, args: Parsed) -> None:
     if args.has("--afm"):
         chosen = [r for r in chosen if json.loads(r["afm"] or "{}")]
     inodes = usage.count_inodes(inv.root, inv.db, fs_row) if args.has("-i") else None
+    if inodes is not None:
+        events.fileset_limits(inv, fs_row, inodes)
     data = usage.measure(inv.root, inv.db, fs_row).filesets if args.has("-d") else None
     places = usage.fileset_places(inv.root, fs_row, rows)
     latest = _latest_snapshots(inv.db, fs, rows)

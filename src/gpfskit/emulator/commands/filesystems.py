@@ -546,7 +546,7 @@ def mmumount(inv: Invocation, args: Parsed) -> None:
     mounter = Mounter(inv)
     for row in rows:
         try:
-            mounter.unmount(row["name"], nodes)
+            mounter.unmount(row["name"], nodes, force=args.has("-f"))
         except MountProblem as exc:
             raise inv.fail(f"Cannot unmount file system {row['name']}: {exc}", 16) from exc
     mounter.apply()

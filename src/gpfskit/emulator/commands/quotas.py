@@ -4,7 +4,8 @@ Limits are stored in the ``quotas`` table in KiB (blocks) and inodes (files); us
 stored: every report walks the real files (usage.py). A fileset's usage is its own tree, a
 user's or group's usage is every file of the file system they own (linked and unlinked
 filesets). Grace periods start when a report or ``mmsetquota`` first sees usage above the soft
-limit (``block_over_since``/``files_over_since``) and end when usage drops back.
+limit (``block_over_since``/``files_over_since``) and end when usage drops back. Those
+crossings raise the callback events softQuotaExceeded and usageUnderSoftQuota (``events``).
 
 Where the reference is silent:
 
@@ -45,7 +46,7 @@ import sqlite3
 import time
 from dataclasses import dataclass
 
-from gpfskit.emulator import usage
+from gpfskit.emulator import events, usage
 from gpfskit.emulator.args import Parsed, UsageError
 from gpfskit.emulator.commands.filesets import find_fileset, parse_count
 from gpfskit.emulator.dispatch import Invocation, command
@@ -385,7 +386,7 @@ def mmrepquota(inv: Invocation, args: Parsed) -> None:
                 entries += book.fileset_entries(only)
             else:
                 entries += book.owner_entries(kind, only, numeric)
-        book.save_grace_clocks()
+        events.save_quota_clocks(inv, book)
         fs = fs_row["name"]
         if args.has("-Y"):
             inv.say(f"*** Report for {' '.join(kinds)} quotas on {fs}")
@@ -447,7 +448,7 @@ def mmlsquota(inv: Invocation, args: Parsed) -> None:
             fid = find_fileset(inv, fs, fileset)["id"] if fileset else (
                 0 if book.perfileset else None)
             entry = book.entry(kind, ident, fid)
-        book.save_grace_clocks()
+        events.save_quota_clocks(inv, book)
         if not args.has("-q") or entry.over():
             rows.append((fs, entry))
     if args.has("-Y"):
@@ -550,6 +551,7 @@ def mmsetquota(inv: Invocation, args: Parsed) -> None:
             " files_hard = excluded.files_hard, block_over_since = excluded.block_over_since,"
             " files_over_since = excluded.files_over_since",
             (fs, *key, *limits, *since))
+        events.quota_limits_set(inv, book, key, row, limits, since)
 
 
 def _need_perfileset(inv: Invocation, fs_row: sqlite3.Row) -> None:

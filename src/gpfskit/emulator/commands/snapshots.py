@@ -40,7 +40,7 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from gpfskit.emulator import layout, names, snapcopy, usage
+from gpfskit.emulator import events, layout, names, snapcopy, usage
 from gpfskit.emulator.args import Parsed, UsageError
 from gpfskit.emulator.commands.filesets import (
     all_filesets,
@@ -201,6 +201,8 @@ def mmcrsnapshot(inv: Invocation, args: Parsed) -> None:
         attrs["maxSnapshotId"] = next_id - 1
         inv.db.execute("UPDATE filesystems SET attrs = ? WHERE name = ?",
                        (json.dumps(attrs), fs))
+        for target, snap_id, _ in created:
+            events.snapshot_created(inv, fs, target.name, snap_id, target.fileset)
     except BaseException:
         _undo(made, new_dirs)
         raise

@@ -11,6 +11,10 @@ count (they still occupy the file system).
 
 The inode figures of ``mmdf`` are the real number of files and directories against the
 allocated and maximum inodes of all inode spaces (root fileset and independent filesets).
+
+Measuring raises the pool callback events (``events.pool_levels``: lowDiskSpace at a MIGRATE
+rule's THRESHOLD high mark, noDiskSpace when a data pool is full); ``mmchdisk stop`` raises
+diskFailure for the disks it marks down.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from gpfskit.emulator import fileattrs, layout
+from gpfskit.emulator import events, fileattrs, layout
 from gpfskit.emulator.args import Parsed, UsageError
 from gpfskit.emulator.dispatch import Invocation, command
 from gpfskit.emulator.output import ytable
@@ -217,6 +221,7 @@ def mmlspool(inv: Invocation, args: Parsed) -> None:
     fs = inv.filesystem(args.operands[0])
     wanted = _pools_named(inv, fs["name"], args.operands[1] if len(args.operands) > 1 else None)
     pools = [p for p in figures(inv, fs) if wanted is None or p.name in wanted]
+    events.pool_levels(inv, fs, pools)
     if args.has("-L"):
         for index, pool in enumerate(pools):
             if index:
@@ -296,6 +301,7 @@ def mmdf(inv: Invocation, args: Parsed) -> None:
     unit, unit_name = _unit(inv, args.get("--block-size"))
     usage = measure(inv.root, inv.db, fs)
     pools = [p for p in figures(inv, fs, usage) if pool_name in (None, p.name)]
+    events.pool_levels(inv, fs, pools)
     keep = (lambda d: d.row["data"]) if args.has("-d") else \
         (lambda d: d.row["metadata"]) if args.has("-m") else (lambda d: True)
     every = [d for p in pools for d in p.disks]
@@ -543,6 +549,8 @@ def mmchdisk(inv: Invocation, args: Parsed) -> None:
                            f"file system {fs['name']}.", 22)
     inv.db.executemany(f"UPDATE nsds SET {column} = ? WHERE name = ?",
                        [(value, n) for n in sorted(names)])
+    if action == "stop":
+        events.disks_stopped(inv, fs["name"], [d for d in disks if d["availability"] != "down"])
 
 
 # mmlsnsd ---------------------------------------------------------------------------------
