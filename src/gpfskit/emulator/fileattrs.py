@@ -27,7 +27,6 @@ import ctypes
 import errno
 import fcntl
 import os
-import re
 import sqlite3
 import struct
 from collections.abc import Iterator
@@ -274,29 +273,17 @@ def restore(path: str | os.PathLike[str], saved: tuple[dict[str, bytes | None], 
 
 # Placement --------------------------------------------------------------------------------
 
-_SET_POOL = re.compile(r"\bSET\s+POOL\s+(?:'([^']*)'|\"([^\"]*)\")", re.IGNORECASE)
-
-
 def placement_pool(db: sqlite3.Connection, fs_name: str, path: str | os.PathLike[str] | None
                    ) -> str:
     """The pool placement chooses for ``path`` (the path users see) in ``fs_name``.
 
-    Stand-in for the placement evaluator: the pool of the installed policy's last ``SET POOL``
-    rule (the default rule, which comes last). With no such rule a file system behaves as if
-    ``SET POOL '<first non-system data pool>'`` were installed, or ``system`` without one.
+    The installed SET POOL rules, evaluated as at file creation (see ``placement``); with no
+    such rule a file system behaves as if ``SET POOL '<first non-system data pool>'`` were
+    installed, or ``system`` without one.
     """
-    del path  # the stand-in does not look at the file
-    row = db.execute("SELECT text FROM policies WHERE fs = ?", (fs_name,)).fetchone()
-    if row is not None:
-        found = _SET_POOL.findall(row["text"])
-        if found:
-            single, double = found[-1]
-            return single or double
-    row = db.execute(
-        "SELECT p.name FROM pools p WHERE p.fs = ? AND p.name != 'system' AND EXISTS "
-        "(SELECT 1 FROM nsds n WHERE n.fs = p.fs AND n.pool = p.name AND n.data) "
-        "ORDER BY p.id LIMIT 1", (fs_name,)).fetchone()
-    return row["name"] if row else "system"
+    from gpfskit.emulator import placement  # placement reads the attributes kept here
+
+    return placement.placement_pool(db, fs_name, path)
 
 
 def pool_of(db: sqlite3.Connection, fs_name: str, path: str | os.PathLike[str],

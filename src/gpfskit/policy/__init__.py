@@ -1,0 +1,64 @@
+"""Policies: rules, criteria, management and placement policies, list processing, map-reduce.
+
+* :mod:`.criteria` - ``Criteria``: WHERE conditions from Python values;
+* :mod:`.rule` - ``SetPoolRule``, ``MigrateRule``, ``DeleteRule``, ``ListRule``,
+  ``ExcludeRule``, ``ExternalListRule``, ``ExternalPoolRule``, ``RawRule``;
+* :mod:`.processing` - ``ListProcessingRule``, ``MapReduceRule``;
+* :mod:`.rules` - the ``policy.rules`` collection;
+* :mod:`.management` - ``ManagementPolicy`` (``mmapplypolicy``);
+* :mod:`.placement` - ``PlacementPolicy`` (``mmlspolicy`` / ``mmchpolicy``);
+* :mod:`.attributes`, :mod:`.filelist` - file-attribute objects and the file-list parser;
+* :mod:`.workspace`, :mod:`.driver` - the work directory and the EXTERNAL LIST driver;
+* :mod:`.language` - the policy language itself (parser, printer, evaluator).
+
+Names are imported on first use, so that a list driver (``python -m gpfskit.policy.driver``)
+starts without loading the policy language or the object API.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_EXPORTS = {
+    "Criteria": "criteria",
+    "CriteriaList": "criteria",
+    "Rule": "rule",
+    "SetPoolRule": "rule",
+    "MigrateRule": "rule",
+    "DeleteRule": "rule",
+    "ListRule": "rule",
+    "ExcludeRule": "rule",
+    "ExternalListRule": "rule",
+    "ExternalPoolRule": "rule",
+    "RawRule": "rule",
+    "ProcessingRule": "processing",
+    "ListProcessingRule": "processing",
+    "MapReduceRule": "processing",
+    "Rules": "rules",
+    "PlacementRules": "rules",
+    "ManagementPolicy": "management",
+    "PlacementPolicy": "placement",
+    "FileAttributes": "attributes",
+    "FileList": "filelist",
+    "Layout": "filelist",
+    "PolicyError": "errors",
+    "PolicyProcessingError": "errors",
+    "setTempFilePath": "target",
+    "getTempFilePath": "target",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'gpfskit.policy' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"gpfskit.policy.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_EXPORTS))

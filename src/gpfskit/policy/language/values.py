@@ -59,12 +59,16 @@ class SqlInterval:
         return repr(seconds)
 
 
-_NUMBER_RE = re.compile(r"\s*[+-]?(?:\d+\.?\d*(?:[eE][+-]?\d+)?|\.\d+(?:[eE][+-]?\d+)?)\s*")
-_INT_RE = re.compile(r"\s*[+-]?\d+\s*")
+# ASCII only: int() and float() would accept other Unicode digits and reject some Unicode
+# blanks (such as \x1f) that a plain \s matches.
+_NUMBER_RE = re.compile(r"[+-]?(?:\d+\.?\d*(?:[eE][+-]?\d+)?|\.\d+(?:[eE][+-]?\d+)?)", re.ASCII)
+_INT_RE = re.compile(r"[+-]?\d+", re.ASCII)
+_BLANKS = " \t\n\r\f\v"
 
 
 def parse_number(text: str) -> int | float | None:
     """The number written in ``text`` (int when it has no point or exponent), else None."""
+    text = text.strip(_BLANKS)
     if _INT_RE.fullmatch(text):
         return int(text)
     if _NUMBER_RE.fullmatch(text):

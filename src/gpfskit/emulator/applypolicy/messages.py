@@ -1,0 +1,143 @@
+"""The lines mmapplypolicy prints.
+
+The phase lines and the summary columns are the product's (reference §5.2); the per-file
+lines of ``-L 2`` and up follow the product's shapes (``WEIGHT(INF)`` when a rule has no
+WEIGHT, attributes in brackets with ``2022-03-03@21:19:57`` timestamps at ``-L 5``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import time
+from collections.abc import Sequence
+
+from gpfskit.policy.language import Rule, RuleKind, format_rule
+
+#: The attributes ``-L 5`` prints for each candidate / excluded file, in this order.
+L5_ATTRIBUTES = ("MODIFICATION_TIME", "USER_ID", "GROUP_ID", "FILE_SIZE", "POOL_NAME",
+                 "ACCESS_TIME", "KB_ALLOCATED", "FILESET_NAME")
+
+
+def directories_scan(files: int, directories: int, others: int, problems: int) -> str:
+    return (f"[I] Directories scan: {files} files, {directories} directories, {others} other "
+            f"objects, {problems} 'skipped' files and/or errors.")
+
+
+def evaluation(files: int) -> str:
+    return f"[I] Parallel-piped sort and policy evaluation. {files} files scanned."
+
+
+def choosing(records: int) -> str:
+    return f"[I] Piped sorting and candidate file choosing. {records} records scanned."
+
+
+def execution(dispatched: int) -> str:
+    return f"[I] Policy execution. {dispatched} files dispatched."
+
+
+def show_path(path: bytes | str) -> str:
+    """A path as printed in messages: undecodable bytes and control characters escaped."""
+    if isinstance(path, bytes):
+        path = path.decode("utf-8", "backslashreplace")
+    if path.isprintable():
+        return path
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in path)
+
+
+def stamp(seconds: float | None) -> str:
+    """``2022-03-03@21:19:57`` (local time)."""
+    if seconds is None or (isinstance(seconds, float) and math.isnan(seconds)):
+        return "NULL"
+    return time.strftime("%Y-%m-%d@%H:%M:%S", time.localtime(seconds))
+
+
+def weight_text(weight: float | None) -> str:
+    if weight is None or math.isinf(weight):
+        return "WEIGHT(INF)"
+    return f"WEIGHT({weight:.6f})"
+
+
+def rule_label(index: int, rule: Rule) -> str:
+    return f"'{rule.name}'" if rule.name is not None else f"'{index}'"
+
+
+def action_text(rule: Rule) -> str:
+    """The verb part of a rule for per-file lines (``LIST 'x'``, ``MIGRATE ... TO POOL``)."""
+    kind = rule.kind
+    if kind is RuleKind.LIST:
+        return f"LIST '{rule.list_name}'" + (" EXCLUDE" if rule.exclude else "")
+    if kind is RuleKind.MIGRATE:
+        text = "MIGRATE"
+        if rule.from_pool is not None:
+            text += f" FROM POOL '{rule.from_pool}'"
+        return text + f" TO POOL '{rule.to_pool}'"
+    return kind.value
+
+
+def rule_summary_text(rule: Rule) -> str:
+    """The ``Rule`` column of the summary: the rule without its long expressions."""
+    short = dataclasses.replace(rule, where=None, weight=None, show=None, action=None,
+                                size=None, when=None)
+    return format_rule(short)
+
+
+def candidate_line(path: bytes | str, index: int, rule: Rule, weight: float | None,
+                   show: str | None, attrs: str | None = None) -> str:
+    line = show_path(path)
+    if attrs is not None:
+        line += f" {attrs}"
+    line += f" RULE {rule_label(index, rule)} {action_text(rule)} {weight_text(weight)}"
+    if rule.show is not None:
+        line += f" SHOW({show_path(show or '')})"
+    return line
+
+
+def excluded_line(path: bytes | str, index: int, rule: Rule, attrs: str | None = None) -> str:
+    line = show_path(path)
+    if attrs is not None:
+        line += f" {attrs}"
+    return line + f" RULE {rule_label(index, rule)} {action_text(rule)}"
+
+
+def chosen_line(path: bytes | str, rule: Rule, weight: float | None, show: str | None,
+                premigrate: bool = False) -> str:
+    verb = action_text(rule)
+    if premigrate:
+        verb = verb.replace("MIGRATE", "PREMIGRATE", 1)
+    line = f"{weight_text(weight)} {verb} {show_path(path)}"
+    if rule.show is not None:
+        line += f" SHOW({show_path(show or '')})"
+    return line
+
+
+def no_rule_line(path: bytes | str, attrs: str | None = None) -> str:
+    line = show_path(path)
+    if attrs is not None:
+        line += f" {attrs}"
+    return line + " NO RULE APPLIES"
+
+
+def attributes_header() -> str:
+    return "[I] Attributes shown per file: [" + " ".join(L5_ATTRIBUTES) + "]"
+
+
+def summary(rows: Sequence[tuple[int, int, int, int, int, int, str]]) -> list[str]:
+    """The per-rule table: (rule#, hits, KB hit, chosen, KB chosen, KB ill, rule text)."""
+    lines = ["[I] Summary of Rule Applicability and File Choices:",
+             f"{'Rule#':>6} {'Hit_Cnt':>12} {'KB_Hit':>14} {'Chosen':>12} {'KB_Chosen':>14} "
+             f"{'KB_Ill':>10}     Rule"]
+    for number, hits, kb_hit, chosen, kb_chosen, kb_ill, text in rows:
+        lines.append(f"{number:>6} {hits:>12} {kb_hit:>14} {chosen:>12} {kb_chosen:>14} "
+                     f"{kb_ill:>10}     {text}")
+    return lines
+
+
+def occupancy(rows: Sequence[tuple[str, int, int]]) -> list[str]:
+    """Pool occupancy sampled at job start: (pool, KB occupied, KB total)."""
+    lines = ["[I] Pool occupancy sampled at job start:",
+             f"{'Pool':<20} {'KB_Used':>16} {'KB_Total':>16} {'Used':>10}"]
+    for pool, used, total in rows:
+        pct = used * 100.0 / total if total else 0.0
+        lines.append(f"{pool:<20} {used:>16} {total:>16} {pct:>9.2f}%")
+    return lines

@@ -1,0 +1,40 @@
+"""Helpers for the mmapplypolicy tests."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from pathlib import Path
+
+
+def make_files(base: Path, spec: dict[str, int]) -> dict[str, Path]:
+    """Create files (relative name -> size in bytes, real data) under ``base``."""
+    made = {}
+    for name, size in spec.items():
+        path = base / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"x" * size)
+        made[name] = path
+    return made
+
+
+def snapshot_state(root: Path, tree: Path) -> tuple:
+    """Database tables plus every file's (path, size, xattrs): for 'nothing changed'."""
+    db = sqlite3.connect(root / "state.db")
+    try:
+        tables = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")]
+        data = {t: sorted(map(tuple, db.execute(f"SELECT * FROM {t}"))) for t in tables}
+    finally:
+        db.close()
+    files = []
+    for top, dirs, names in os.walk(tree):
+        for name in sorted(dirs + names):
+            path = os.path.join(top, name)
+            st = os.lstat(path)
+            try:
+                xattrs = sorted((n, os.getxattr(path, n, follow_symlinks=False))
+                                for n in os.listxattr(path, follow_symlinks=False))
+            except OSError:
+                xattrs = []
+            files.append((path, st.st_size, st.st_ino, tuple(xattrs)))
+    return data, sorted(files)
