@@ -37,6 +37,12 @@ def emulator_root(tmp_path: Path, _isolated_config: Path) -> Iterator[Path]:
 
 
 @pytest.fixture
+def mp(emulator_root: Path) -> Path:
+    """The mount point of mmfs1 on the demo cluster (mounted on this node)."""
+    return emulator_root / "gpfs" / "mmfs1"
+
+
+@pytest.fixture
 def mm(emulator_root: Path):
     """``mm('mmlsfileset', 'mmfs1', '-Y')`` runs an emulated command and returns its Result."""
     from gpfskit.emulator.dispatch import run_command

@@ -13,19 +13,11 @@ from pathlib import Path
 import pytest
 
 from gpfskit.commands import yformat
+from helpers import wait_for
 
 GPFSKIT = Path(sys.executable).with_name("gpfskit")
 
 pytestmark = pytest.mark.usefixtures("emulator_root")
-
-
-def wait_for(predicate, timeout: float = 20.0):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value or time.monotonic() > deadline:
-            return value
-        time.sleep(0.05)
 
 
 def run(*argv: str) -> str:
@@ -70,19 +62,19 @@ def test_soft_quota_handler_grows_the_fileset(mm, tmp_path):
     for i in range(25):
         (junction / f"f{i}").write_text("x")
     run(str(GPFSKIT), "mm", "mmrepquota", "-j", "mmfs1")
-    assert wait_for(lambda: (max_inodes(mm), files_soft(mm)) == (200, 40))
+    assert wait_for(lambda: (max_inodes(mm), files_soft(mm)) == (200, 40), timeout=20.0)
 
     # Filled again: the periodic check notices.
     for i in range(25, 45):
         (junction / f"f{i}").write_text("x")
     run(sys.executable, "-m", "gpfskit.emulator.events", "check")
-    assert wait_for(lambda: (max_inodes(mm), files_soft(mm)) == (400, 80))
+    assert wait_for(lambda: (max_inodes(mm), files_soft(mm)) == (400, 80), timeout=20.0)
 
     # Usage stays over the new soft limit: the condition fires once, not at every report.
     for i in range(45, 85):
         (junction / f"f{i}").write_text("x")
     mm("mmrepquota", "-j", "mmfs1")
-    assert wait_for(lambda: (max_inodes(mm), files_soft(mm)) == (800, 160))
+    assert wait_for(lambda: (max_inodes(mm), files_soft(mm)) == (800, 160), timeout=20.0)
     mm("mmrepquota", "-j", "mmfs1")
     time.sleep(1.0)
     assert (max_inodes(mm), files_soft(mm)) == (800, 160)

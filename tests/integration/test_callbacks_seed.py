@@ -12,18 +12,11 @@ from pathlib import Path
 
 import pytest
 
+from helpers import wait_for
+
 GPFSKIT = Path(sys.executable).with_name("gpfskit")
 
 pytestmark = pytest.mark.usefixtures("emulator_root")
-
-
-def wait_for(predicate, timeout: float = 15.0):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value or time.monotonic() > deadline:
-            return value
-        time.sleep(0.05)
 
 
 def shell(*argv: str) -> subprocess.CompletedProcess[str]:

@@ -595,11 +595,17 @@ class Callbacks(Collection[Callback]):
 
     def destroy(self, *callbacks: str | Callback) -> list[CommandResult]:
         """Remove callbacks (identifiers or Callback objects); KeyError for unknown ones."""
-        results = []
-        for item in callbacks:
-            ident = item.id if isinstance(item, Callback) else item
-            results.append(self[ident].delete())
-        return results
+        return _delete_each(self, callbacks)
+
+
+def _delete_each(collection: Collection[Callback], callbacks: Iterable[str | Callback]
+                 ) -> list[CommandResult]:
+    """Delete each callback (identifier or Callback) as found in ``collection``."""
+    results = []
+    for item in callbacks:
+        ident = item.id if isinstance(item, Callback) else item
+        results.append(collection[ident].delete())
+    return results
 
 
 # -- on<Event> members -------------------------------------------------------------------
@@ -648,11 +654,7 @@ class EventCallbacks(Collection[Callback]):
                                                    _scope=self._scope(), **kwargs)
 
     def destroy(self, *callbacks: str | Callback) -> list[CommandResult]:
-        results = []
-        for item in callbacks:
-            ident = item.id if isinstance(item, Callback) else item
-            results.append(self[ident].delete())
-        return results
+        return _delete_each(self, callbacks)
 
     def __call__(self, handler: Any = None, **kwargs: Any) -> Callback:
         """``fs.onMount(handler)`` is ``fs.onMount.new(handler)``."""

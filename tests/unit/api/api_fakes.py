@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from gpfskit.commands.backends import Outcome
+from helpers import MMLSFILESET_HEADER
 
 
 @dataclass
@@ -32,25 +33,7 @@ class FakeBackend:
 
 # Output shaped like the real commands (headers quoted in storage-scale.md) ---------------------
 
-FILESET_HEADER = (
-    "mmlsfileset::HEADER:version:reserved:reserved:filesystemName:filesetName:id:rootInode:"
-    "status:path:parentId:created:inodes:dataInKB:comment:filesetMode:afmTarget:afmState:"
-    "afmMode:afmFileLookupRefreshInterval:afmFileOpenRefreshInterval:"
-    "afmDirLookupRefreshInterval:afmDirOpenRefreshInterval:afmAsyncDelay:afmNeedsRecovery:"
-    "afmExpirationTimeout:afmRPO:afmLastPSnapId:inodeSpace:isInodeSpaceOwner:maxInodes:"
-    "allocInodes:inodeSpaceMask:afmShowHomeSnapshots:afmNumReadThreads:reserved:"
-    "afmReadBufferSize:afmWriteBufferSize:afmReadSparseThreshold:afmParallelReadChunkSize:"
-    "afmParallelReadThreshold:snapId:afmNumFlushThreads:afmPrefetchThreshold:"
-    "afmEnableAutoEviction:permChangeFlag:afmParallelWriteThreshold:freeInodes:"
-    "afmNeedsResync:afmParallelWriteChunkSize:afmNumWriteThreads:afmPrimaryID:afmDRState:"
-    "afmAssociatedPrimaryId:afmDIO:afmGatewayNode:afmIOFlags:afmVerifyDmapi:afmSkipHomeACL:"
-    "afmSkipHomeMtimeNsec:afmForceCtimeChange:afmSkipResyncRecovery:afmSkipConflictQDrop:"
-    "afmRefreshAsync:afmParallelMounts:afmRefreshOnce:afmSkipHomeCtimeNsec:afmReaddirOnce:"
-    "afmResyncVer2:afmSnapUncachedRead:afmFastCreate:afmObjectXattr:afmObjectVHB:"
-    "afmObjectNoDirectoryObj:afmSkipHomeRefresh:afmObjectGCS:afmObjectUserKeys:"
-    "afmWriteOnClose:afmObjectSSL:afmObjectACL:afmMUPromoted:afmMUAutoRemove:"
-    "afmObjFastReaddir:afmObjectBlkIO:preventSnapshotRestore:permInheritFlag:afmIOFlags2:"
-    "afmRemoteUpdate:falStatus:\n")
+FILESET_HEADER = MMLSFILESET_HEADER + "\n"
 
 # Real captured rows (storage-scale.md, section 2.8).
 FILESET_ROWS = [

@@ -5,24 +5,15 @@ from __future__ import annotations
 
 import os
 import stat
-import time
 from pathlib import Path
 
 import pytest
 
 from gpfskit.callbacks import driver, store
 from gpfskit.commands import GPFSExecuteException, getCmdCache, setDryRun, yformat
+from helpers import wait_for
 
 pytestmark = pytest.mark.usefixtures("emulator_root")
-
-
-def wait_for(predicate, timeout: float = 15.0):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value or time.monotonic() > deadline:
-            return value
-        time.sleep(0.02)
 
 
 def lines(path: Path) -> list[str]:

@@ -4,32 +4,16 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from gpfskit.emulator import fileattrs, layout
-
-
-def _state(root: Path) -> dict[str, list[tuple]]:
-    db = sqlite3.connect(root / "state.db")
-    try:
-        tables = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")]
-        return {t: sorted(map(tuple, db.execute(f"SELECT * FROM {t}"))) for t in tables}
-    finally:
-        db.close()
+from helpers import assert_refused_unchanged, table_rows
 
 
 def _xattrs(path: Path) -> dict[str, bytes]:
     return {n: os.getxattr(path, n) for n in os.listxattr(path)}
-
-
-@pytest.fixture
-def mp(emulator_root: Path) -> Iterator[Path]:
-    path = emulator_root / "gpfs" / "mmfs1"
-    yield path
-    fileattrs.clear_flags(emulator_root)   # let the temporary directory be removed
 
 
 @pytest.fixture
@@ -51,15 +35,12 @@ def _long(mm, path: Path | str) -> dict[str, str]:
 
 
 def _refused(mm, root: Path, files: list[Path], argv: list[str], rc: int, text: str) -> None:
-    before = _state(root)
-    attrs = {p: _xattrs(p) for p in files}
-    flags = {p: fileattrs.linux_flags(p) for p in files}
-    result = mm(*argv)
-    assert result.returncode == rc, (result.returncode, result.stderr)
-    assert text in result.stderr, result.stderr
-    assert _state(root) == before
-    assert {p: _xattrs(p) for p in files} == attrs
-    assert {p: fileattrs.linux_flags(p) for p in files} == flags
+    """Refused, leaving the database and the attributes and flags of ``files`` as they were."""
+    assert_refused_unchanged(mm, argv, rc, text, lambda: (
+        table_rows(root),
+        {p: _xattrs(p) for p in files},
+        {p: fileattrs.linux_flags(p) for p in files},
+    ))
 
 
 def test_mmlsattr_long_defaults(mm, f):

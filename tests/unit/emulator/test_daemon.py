@@ -4,20 +4,11 @@ from __future__ import annotations
 
 import re
 import sqlite3
-from pathlib import Path
 
 import pytest
 
 from gpfskit.commands import yformat
-
-
-def _state(root: Path) -> dict[str, list[tuple]]:
-    db = sqlite3.connect(root / "state.db")
-    try:
-        tables = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")]
-        return {t: sorted(map(tuple, db.execute(f"SELECT * FROM {t}"))) for t in tables}
-    finally:
-        db.close()
+from helpers import assert_refused, table_rows
 
 
 def _states(mm) -> dict[str, str]:
@@ -32,19 +23,6 @@ def _mounted(mm, fs: str = "mmfs1") -> list[str]:
 def _nodes(mm) -> dict[str, dict]:
     rows = yformat.parse(mm("mmlscluster", "-Y").stdout)[("mmlscluster", "clusterNode")]
     return {r["daemonNodeName"]: r for r in rows}
-
-
-def _refused(mm, root: Path, argv: list[str], rc: int, text: str) -> None:
-    before = _state(root)
-    result = mm(*argv)
-    assert result.returncode == rc, (result.returncode, result.stderr)
-    assert text in result.stderr, result.stderr
-    assert _state(root) == before
-
-
-@pytest.fixture
-def mp(emulator_root: Path) -> Path:
-    return emulator_root / "gpfs" / "mmfs1"
 
 
 def test_shutdown_local_node_unmounts_and_startup_remounts(mm, mp):
@@ -101,7 +79,7 @@ def test_shutdown_all_and_startup_all(mm, mp, emulator_root):
 
 def test_quorum_loss_refused_without_accept(mm, emulator_root, mp):
     (mp / "f").write_text("x")
-    _refused(mm, emulator_root, ["mmshutdown", "-N", "node2,node3"], 1, "lose quorum")
+    assert_refused(mm, emulator_root, ["mmshutdown", "-N", "node2,node3"], 1, "lose quorum")
     assert mm("mmshutdown", "-N", "node2,node3", "--accept").returncode == 0
     # node1 lost quorum: it waits for it and has nothing mounted.
     assert _states(mm) == {"node1": "arbitrating", "node2": "down", "node3": "down"}
@@ -121,19 +99,19 @@ def test_shutdown_moves_managers(mm, emulator_root):
 
 
 def test_daemon_refusals(mm, emulator_root):
-    _refused(mm, emulator_root, ["mmshutdown", "-N", "nosuch"], 22, "Incorrect node")
-    _refused(mm, emulator_root, ["mmstartup", "-N", "mount"], 22, "not valid")
-    _refused(mm, emulator_root, ["mmshutdown", "-t", "soon"], 22, "Incorrect unmount timeout")
-    _refused(mm, emulator_root, ["mmstartup", "-E", "X=1;$(id)\n"], 22,
-             "Incorrect environment")
+    assert_refused(mm, emulator_root, ["mmshutdown", "-N", "nosuch"], 22, "Incorrect node")
+    assert_refused(mm, emulator_root, ["mmstartup", "-N", "mount"], 22, "not valid")
+    assert_refused(mm, emulator_root, ["mmshutdown", "-t", "soon"], 22, "Incorrect unmount timeout")
+    assert_refused(mm, emulator_root, ["mmstartup", "-E", "X=1;$(id)\n"], 22,
+                   "Incorrect environment")
     assert mm("mmstartup", "-a", "-N", "node1").returncode == 1
     assert mm("mmstartup", "extra").returncode == 1
 
 
 def test_startup_of_active_node_changes_nothing(mm, emulator_root):
-    before = _state(emulator_root)
+    before = table_rows(emulator_root)
     assert mm("mmstartup", "-a").returncode == 0
-    assert _state(emulator_root) == before
+    assert table_rows(emulator_root) == before
 
 
 # mmchnode --------------------------------------------------------------------------------
@@ -181,13 +159,13 @@ def test_mmchnode_interfaces(mm, emulator_root):
     (["--quorum", "-N", "nosuch"], 22, "Incorrect node"),
 ])
 def test_mmchnode_refusals(mm, emulator_root, argv, rc, text):
-    _refused(mm, emulator_root, ["mmchnode", *argv], rc, text)
+    assert_refused(mm, emulator_root, ["mmchnode", *argv], rc, text)
 
 
 def test_mmchnode_quorum_loss_refused(mm, emulator_root):
     assert mm("mmshutdown", "-N", "node3").returncode == 0
     # 2 of 3 quorum nodes up; making node1 nonquorum leaves 1 of 2 up: no majority.
-    _refused(mm, emulator_root, ["mmchnode", "--nonquorum", "-N", "node1"], 22, "lose quorum")
+    assert_refused(mm, emulator_root, ["mmchnode", "--nonquorum", "-N", "node1"], 22, "lose quorum")
 
 
 def test_mmchnode_usage(mm):

@@ -2,29 +2,12 @@
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 
 import pytest
 
 from gpfskit.commands import yformat
-
-
-def _state(root: Path) -> dict[str, list[tuple]]:
-    db = sqlite3.connect(root / "state.db")
-    try:
-        tables = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")]
-        return {t: sorted(map(tuple, db.execute(f"SELECT * FROM {t}"))) for t in tables}
-    finally:
-        db.close()
-
-
-def _refused(mm, root: Path, argv: list[str], rc: int, text: str) -> None:
-    before = _state(root)
-    result = mm(*argv)
-    assert result.returncode == rc, (result.returncode, result.stderr)
-    assert text in result.stderr, result.stderr
-    assert _state(root) == before
+from helpers import assert_refused, table_rows
 
 
 @pytest.fixture
@@ -108,7 +91,7 @@ def test_nfs_export_while_unmounted(mm, share):
 ])
 def test_nfs_add_bad_paths_in_fs(mm, emulator_root, share, suffix, text):
     path = f"{emulator_root}/gpfs/mmfs1/{suffix}"
-    _refused(mm, emulator_root, ["mmnfs", "export", "add", path], 2, text)
+    assert_refused(mm, emulator_root, ["mmnfs", "export", "add", path], 2, text)
 
 
 @pytest.mark.parametrize("path, rc, text", [
@@ -125,7 +108,7 @@ def test_nfs_add_bad_paths_in_fs(mm, emulator_root, share, suffix, text):
 def test_nfs_add_refusals(mm, emulator_root, share, tmp_path, path, rc, text):
     mp = emulator_root / "gpfs" / "mmfs1"
     (mp / "escape").symlink_to(tmp_path)
-    _refused(mm, emulator_root, ["mmnfs", "export", "add", path.format(mp=mp)], rc, text)
+    assert_refused(mm, emulator_root, ["mmnfs", "export", "add", path.format(mp=mp)], rc, text)
 
 
 @pytest.mark.parametrize("clients, text", [
@@ -143,28 +126,30 @@ def test_nfs_add_refusals(mm, emulator_root, share, tmp_path, path, rc, text):
     (";", "No client specification"),
 ])
 def test_nfs_bad_clients(mm, emulator_root, share, clients, text):
-    _refused(mm, emulator_root, ["mmnfs", "export", "add", str(share), "--client", clients], 22,
-             text)
+    assert_refused(mm, emulator_root,
+                   ["mmnfs", "export", "add", str(share), "--client", clients], 22, text)
 
 
 def test_nfs_state_refusals(mm, emulator_root, share):
     assert mm("mmnfs", "export", "add", str(share), "--client", "a(Access_Type=RO)"
               ).returncode == 0
-    _refused(mm, emulator_root, ["mmnfs", "export", "add", str(share)], 17, "already exists")
-    _refused(mm, emulator_root, ["mmnfs", "export", "add", str(share) + "/"], 17,
-             "already exists")
-    _refused(mm, emulator_root, ["mmnfs", "export", "remove", str(share) + "x"], 2,
-             "does not exist")
-    _refused(mm, emulator_root, ["mmnfs", "export", "change", str(share), "--nfsadd", "a"], 17,
-             "already defined")
-    _refused(mm, emulator_root, ["mmnfs", "export", "change", str(share), "--nfsremove", "zz"],
-             2, "not defined")
-    _refused(mm, emulator_root, ["mmnfs", "export", "change", str(share), "--nfsremove", "a"],
-             22, "without clients")
-    _refused(mm, emulator_root, ["mmnfs", "export", "change", str(share), "--nfschange",
-                                 "zz(Access_Type=RW)"], 2, "not defined")
-    _refused(mm, emulator_root, ["mmnfs", "export", "list", "--nfsdefs", "/nope"], 2,
-             "does not exist")
+    assert_refused(mm, emulator_root, ["mmnfs", "export", "add", str(share)], 17, "already exists")
+    assert_refused(mm, emulator_root, ["mmnfs", "export", "add", str(share) + "/"], 17,
+                   "already exists")
+    assert_refused(mm, emulator_root, ["mmnfs", "export", "remove", str(share) + "x"], 2,
+                   "does not exist")
+    assert_refused(mm, emulator_root,
+                   ["mmnfs", "export", "change", str(share), "--nfsadd", "a"], 17,
+                   "already defined")
+    assert_refused(mm, emulator_root,
+                   ["mmnfs", "export", "change", str(share), "--nfsremove", "zz"], 2,
+                   "not defined")
+    assert_refused(mm, emulator_root, ["mmnfs", "export", "change", str(share), "--nfsremove", "a"],
+                   22, "without clients")
+    assert_refused(mm, emulator_root, ["mmnfs", "export", "change", str(share), "--nfschange",
+                                       "zz(Access_Type=RW)"], 2, "not defined")
+    assert_refused(mm, emulator_root, ["mmnfs", "export", "list", "--nfsdefs", "/nope"], 2,
+                   "does not exist")
     for argv in (["mmnfs"], ["mmnfs", "export"], ["mmnfs", "export", "explode"],
                  ["mmnfs", "config", "list"],
                  ["mmnfs", "export", "change", str(share)],
@@ -174,9 +159,9 @@ def test_nfs_state_refusals(mm, emulator_root, share):
 
 
 def test_nfs_dry_run_changes_nothing(mm, emulator_root, share):
-    before = _state(emulator_root)
+    before = table_rows(emulator_root)
     assert mm("mmnfs", "export", "add", str(share), "--dry-run").returncode == 0
-    assert _state(emulator_root) == before
+    assert table_rows(emulator_root) == before
 
 
 # SMB ---------------------------------------------------------------------------------------
@@ -234,7 +219,7 @@ def test_smb_substitution_path_and_hidden_share(mm, share):
     ("IPC$", "Incorrect SMB export name"),
 ])
 def test_smb_bad_names(mm, emulator_root, share, name, text):
-    _refused(mm, emulator_root, ["mmsmb", "export", "add", name, str(share)], 22, text)
+    assert_refused(mm, emulator_root, ["mmsmb", "export", "add", name, str(share)], 22, text)
 
 
 @pytest.mark.parametrize("option, text", [
@@ -247,24 +232,25 @@ def test_smb_bad_names(mm, emulator_root, share, name, text):
     ("browseable", "expected Option=Value"),
 ])
 def test_smb_bad_options(mm, emulator_root, share, option, text):
-    _refused(mm, emulator_root, ["mmsmb", "export", "add", "ok", str(share), "--option",
-                                 option], 22, text)
+    assert_refused(mm, emulator_root, ["mmsmb", "export", "add", "ok", str(share), "--option",
+                                       option], 22, text)
 
 
 def test_smb_state_refusals(mm, emulator_root, share):
     assert mm("mmsmb", "export", "add", "data", str(share)).returncode == 0
-    _refused(mm, emulator_root, ["mmsmb", "export", "add", "DATA", str(share)], 17,
-             "already exists")
-    _refused(mm, emulator_root, ["mmsmb", "export", "add", "other", "/etc"], 22,
-             "not inside a GPFS file system")
-    _refused(mm, emulator_root, ["mmsmb", "export", "add", "other", str(share) + "/../nope"], 2,
-             "does not exist")
-    _refused(mm, emulator_root, ["mmsmb", "export", "remove", "nosuch"], 2, "does not exist")
-    _refused(mm, emulator_root, ["mmsmb", "export", "change", "nosuch", "--option",
-                                 "browseable=no"], 2, "does not exist")
-    _refused(mm, emulator_root, ["mmsmb", "export", "change", "data", "--option",
-                                 "browseable=maybe"], 22, "Incorrect value")
-    _refused(mm, emulator_root, ["mmsmb", "export", "list", "nosuch"], 2, "does not exist")
+    assert_refused(mm, emulator_root, ["mmsmb", "export", "add", "DATA", str(share)], 17,
+                   "already exists")
+    assert_refused(mm, emulator_root, ["mmsmb", "export", "add", "other", "/etc"], 22,
+                   "not inside a GPFS file system")
+    assert_refused(mm, emulator_root,
+                   ["mmsmb", "export", "add", "other", str(share) + "/../nope"], 2,
+                   "does not exist")
+    assert_refused(mm, emulator_root, ["mmsmb", "export", "remove", "nosuch"], 2, "does not exist")
+    assert_refused(mm, emulator_root, ["mmsmb", "export", "change", "nosuch", "--option",
+                                       "browseable=no"], 2, "does not exist")
+    assert_refused(mm, emulator_root, ["mmsmb", "export", "change", "data", "--option",
+                                       "browseable=maybe"], 22, "Incorrect value")
+    assert_refused(mm, emulator_root, ["mmsmb", "export", "list", "nosuch"], 2, "does not exist")
     for argv in (["mmsmb"], ["mmsmb", "export", "add", "only-name"],
                  ["mmsmb", "export", "change", "data"], ["mmsmb", "config", "list"]):
         result = mm(*argv)

@@ -9,37 +9,7 @@ from pathlib import Path
 import pytest
 
 from gpfskit.commands import yformat
-
-REFERENCE_HEADER = (
-    "mmlsfileset::HEADER:version:reserved:reserved:filesystemName:filesetName:id:rootInode:"
-    "status:path:parentId:created:inodes:dataInKB:comment:filesetMode:afmTarget:afmState:"
-    "afmMode:afmFileLookupRefreshInterval:afmFileOpenRefreshInterval:"
-    "afmDirLookupRefreshInterval:afmDirOpenRefreshInterval:afmAsyncDelay:afmNeedsRecovery:"
-    "afmExpirationTimeout:afmRPO:afmLastPSnapId:inodeSpace:isInodeSpaceOwner:maxInodes:"
-    "allocInodes:inodeSpaceMask:afmShowHomeSnapshots:afmNumReadThreads:reserved:"
-    "afmReadBufferSize:afmWriteBufferSize:afmReadSparseThreshold:afmParallelReadChunkSize:"
-    "afmParallelReadThreshold:snapId:afmNumFlushThreads:afmPrefetchThreshold:"
-    "afmEnableAutoEviction:permChangeFlag:afmParallelWriteThreshold:freeInodes:"
-    "afmNeedsResync:afmParallelWriteChunkSize:afmNumWriteThreads:afmPrimaryID:afmDRState:"
-    "afmAssociatedPrimaryId:afmDIO:afmGatewayNode:afmIOFlags:afmVerifyDmapi:afmSkipHomeACL:"
-    "afmSkipHomeMtimeNsec:afmForceCtimeChange:afmSkipResyncRecovery:afmSkipConflictQDrop:"
-    "afmRefreshAsync:afmParallelMounts:afmRefreshOnce:afmSkipHomeCtimeNsec:afmReaddirOnce:"
-    "afmResyncVer2:afmSnapUncachedRead:afmFastCreate:afmObjectXattr:afmObjectVHB:"
-    "afmObjectNoDirectoryObj:afmSkipHomeRefresh:afmObjectGCS:afmObjectUserKeys:"
-    "afmWriteOnClose:afmObjectSSL:afmObjectACL:afmMUPromoted:afmMUAutoRemove:"
-    "afmObjFastReaddir:afmObjectBlkIO:preventSnapshotRestore:permInheritFlag:afmIOFlags2:"
-    "afmRemoteUpdate:falStatus:"
-)
-
-
-@pytest.fixture
-def mnt(emulator_root: Path) -> Path:
-    return emulator_root / "gpfs" / "mmfs1"
-
-
-def ok(result):
-    assert result.returncode == 0, result.stderr
-    return result
+from helpers import MMLSFILESET_HEADER, assert_refused_unchanged, fileset_and_snapshot_state, ok
 
 
 def filesets(mm, *extra) -> dict[str, dict]:
@@ -55,27 +25,16 @@ def raw_row(mm, name: str) -> list[str]:
     raise AssertionError(name)
 
 
-def state(mm, root: Path):
-    """Everything a refused command must leave alone: listings and files on disk."""
-    tree = sorted(str(p.relative_to(root)) for p in root.rglob("*")
-                  if not p.name.startswith("state.db"))
-    return (mm("mmlsfileset", "mmfs1", "-Y").stdout, mm("mmlssnapshot", "mmfs1", "-Y").stdout,
-            tree)
-
-
 def refused(mm, root: Path, argv, message: str, rc: int):
-    before = state(mm, root)
-    result = mm(*argv)
-    assert result.returncode == rc, (result.stdout, result.stderr)
-    assert message in result.stderr, result.stderr
+    result = assert_refused_unchanged(mm, argv, rc, message,
+                                      lambda: fileset_and_snapshot_state(mm, root))
     assert "Command failed" in result.stderr
-    assert state(mm, root) == before
     return result
 
 
-def make(mm, mnt: Path, name: str, *options: str, link: str | None = None) -> Path:
+def make(mm, mp: Path, name: str, *options: str, link: str | None = None) -> Path:
     ok(mm("mmcrfileset", "mmfs1", name, *options))
-    junction = mnt / (link or name)
+    junction = mp / (link or name)
     ok(mm("mmlinkfileset", "mmfs1", name, "-J", str(junction)))
     return junction
 
@@ -84,17 +43,17 @@ def make(mm, mnt: Path, name: str, *options: str, link: str | None = None) -> Pa
 
 def test_header_is_the_full_5_1_header(mm):
     out = ok(mm("mmlsfileset", "mmfs1", "-Y")).stdout
-    assert out.splitlines()[0] == REFERENCE_HEADER
+    assert out.splitlines()[0] == MMLSFILESET_HEADER
     row = yformat.parse_table(out)[0]
     assert "reserved" in row                    # named like the fixed 'reserved' fields
     assert row["afmNumReadThreads"] is None and row["afmReadBufferSize"] is None
-    assert len(out.splitlines()[1].split(":")) == len(REFERENCE_HEADER.split(":"))
+    assert len(out.splitlines()[1].split(":")) == len(MMLSFILESET_HEADER.split(":"))
 
 
-def test_root_fileset_row(mm, mnt):
+def test_root_fileset_row(mm, mp):
     root = filesets(mm)["root"]
     assert (root["id"], root["rootInode"], root["status"]) == ("0", "3", "Linked")
-    assert root["path"] == str(mnt)
+    assert root["path"] == str(mp)
     assert root["parentId"] is None and raw_row(mm, "root")[12] == "--"
     assert root["comment"] == "root fileset"
     assert root["isInodeSpaceOwner"] == "1" and root["inodeSpace"] == "0"
@@ -104,18 +63,18 @@ def test_root_fileset_row(mm, mnt):
     assert ":0:1:::mmfs1:root:0:3:Linked:" in ok(mm("mmlsfileset", "mmfs1", "-Y")).stdout
 
 
-def test_human_listing(mm, mnt):
-    make(mm, mnt, "fset1")
+def test_human_listing(mm, mp):
+    make(mm, mp, "fset1")
     ok(mm("mmcrfileset", "mmfs1", "parked"))
     out = ok(mm("mmlsfileset", "mmfs1")).stdout.splitlines()
     assert out[0] == "Filesets in file system 'mmfs1':"
     assert out[1] == "Name                     Status    Path"
-    assert out[2] == f"root                     Linked    {mnt}"
-    assert out[3] == f"fset1                    Linked    {mnt}/fset1"
+    assert out[2] == f"root                     Linked    {mp}"
+    assert out[3] == f"fset1                    Linked    {mp}/fset1"
     assert out[4] == "parked                   Unlinked  --"
 
 
-def test_human_long_listing_layout(mm, mnt):
+def test_human_long_listing_layout(mm, mp):
     ok(mm("mmcrfileset", "mmfs1", "dir1", "--inode-space", "new", "--inode-limit", "200000"))
     out = ok(mm("mmlsfileset", "mmfs1", "-L")).stdout.splitlines()
     assert out[1] == ("Name                            Id      RootInode  ParentId Created"
@@ -129,11 +88,11 @@ def test_human_long_listing_layout(mm, mnt):
     assert dir1.endswith("65920")
 
 
-def test_names_and_junction_selection(mm, mnt):
-    make(mm, mnt, "a")
-    make(mm, mnt, "b")
+def test_names_and_junction_selection(mm, mp):
+    make(mm, mp, "a")
+    make(mm, mp, "b")
     assert list(filesets(mm, "a,b")) == ["a", "b"]
-    rows = yformat.parse_table(ok(mm("mmlsfileset", "mmfs1", "-J", str(mnt / "b"), "-Y")).stdout)
+    rows = yformat.parse_table(ok(mm("mmlsfileset", "mmfs1", "-J", str(mp / "b"), "-Y")).stdout)
     assert [r["filesetName"] for r in rows] == ["b"]
 
 
@@ -152,8 +111,8 @@ def test_unknown_filesystem(mm):
     assert "File system nofs is not known to the GPFS cluster." in result.stderr
 
 
-def test_inode_and_data_counts_come_from_files(mm, mnt):
-    junction = make(mm, mnt, "data")
+def test_inode_and_data_counts_come_from_files(mm, mp):
+    junction = make(mm, mp, "data")
     (junction / "sub").mkdir()
     (junction / "sub" / "f1").write_bytes(b"x" * 10000)
     (junction / "f2").write_bytes(b"y" * 5000)
@@ -209,11 +168,11 @@ def test_independent_filesets_get_inode_spaces(mm):
     assert int(rows["dep"]["rootInode"]) >> 20 == 2
 
 
-def test_create_with_junction(mm, mnt):
-    out = ok(mm("mmcrfileset", "mmfs1", "j1", "-J", str(mnt / "j1"))).stdout
+def test_create_with_junction(mm, mp):
+    out = ok(mm("mmcrfileset", "mmfs1", "j1", "-J", str(mp / "j1"))).stdout
     assert out.splitlines() == ["Fileset j1 created with id 1 root inode 4099.",
-                                f"Fileset j1 linked at {mnt / 'j1'}"]
-    assert (mnt / "j1").is_dir()
+                                f"Fileset j1 linked at {mp / 'j1'}"]
+    assert (mp / "j1").is_dir()
     assert filesets(mm)["j1"]["status"] == "Linked"
 
 
@@ -264,46 +223,46 @@ def test_create_refusals(mm, emulator_root):
 
 # Linking -------------------------------------------------------------------------------
 
-def test_link_unlink_relink_keeps_data(mm, mnt, emulator_root):
+def test_link_unlink_relink_keeps_data(mm, mp, emulator_root):
     ok(mm("mmcrfileset", "mmfs1", "proj"))
-    out = ok(mm("mmlinkfileset", "mmfs1", "proj", "-J", str(mnt / "proj"))).stdout
-    assert out == f"Fileset proj linked at {mnt / 'proj'}\n"
-    (mnt / "proj" / "d").mkdir()
-    (mnt / "proj" / "d" / "file").write_text("payload")
+    out = ok(mm("mmlinkfileset", "mmfs1", "proj", "-J", str(mp / "proj"))).stdout
+    assert out == f"Fileset proj linked at {mp / 'proj'}\n"
+    (mp / "proj" / "d").mkdir()
+    (mp / "proj" / "d" / "file").write_text("payload")
     row = filesets(mm)["proj"]
-    assert row["status"] == "Linked" and row["path"] == str(mnt / "proj")
+    assert row["status"] == "Linked" and row["path"] == str(mp / "proj")
     assert row["parentId"] == "0"
     assert ok(mm("mmunlinkfileset", "mmfs1", "proj")).stdout == "Fileset proj unlinked.\n"
-    assert not (mnt / "proj").exists()
+    assert not (mp / "proj").exists()
     parked = emulator_root / "filesystems" / "mmfs1" / "filesets" / "1"
     assert (parked / "d" / "file").read_text() == "payload"
     assert filesets(mm)["proj"]["status"] == "Unlinked"
-    (mnt / "elsewhere").mkdir()
-    ok(mm("mmlinkfileset", "mmfs1", "proj", "-J", str(mnt / "elsewhere" / "p2")))
-    assert (mnt / "elsewhere" / "p2" / "d" / "file").read_text() == "payload"
-    assert filesets(mm)["proj"]["path"] == str(mnt / "elsewhere" / "p2")
+    (mp / "elsewhere").mkdir()
+    ok(mm("mmlinkfileset", "mmfs1", "proj", "-J", str(mp / "elsewhere" / "p2")))
+    assert (mp / "elsewhere" / "p2" / "d" / "file").read_text() == "payload"
+    assert filesets(mm)["proj"]["path"] == str(mp / "elsewhere" / "p2")
 
 
-def test_link_without_junction_uses_current_directory(mm, mnt, monkeypatch):
+def test_link_without_junction_uses_current_directory(mm, mp, monkeypatch):
     ok(mm("mmcrfileset", "mmfs1", "here"))
-    (mnt / "sub").mkdir()
-    monkeypatch.chdir(mnt / "sub")
+    (mp / "sub").mkdir()
+    monkeypatch.chdir(mp / "sub")
     out = ok(mm("mmlinkfileset", "mmfs1", "here")).stdout
-    assert out == f"Fileset here linked at {mnt / 'sub' / 'here'}\n"
-    assert (mnt / "sub" / "here").is_dir()
+    assert out == f"Fileset here linked at {mp / 'sub' / 'here'}\n"
+    assert (mp / "sub" / "here").is_dir()
     ok(mm("mmcrfileset", "mmfs1", "rel"))
     ok(mm("mmlinkfileset", "mmfs1", "rel", "-J", "relative"))
-    assert filesets(mm)["rel"]["path"] == str(mnt / "sub" / "relative")
+    assert filesets(mm)["rel"]["path"] == str(mp / "sub" / "relative")
 
 
-def test_unlink_by_junction(mm, mnt):
-    make(mm, mnt, "byj")
-    assert ok(mm("mmunlinkfileset", "mmfs1", "-J", str(mnt / "byj"))).stdout == \
+def test_unlink_by_junction(mm, mp):
+    make(mm, mp, "byj")
+    assert ok(mm("mmunlinkfileset", "mmfs1", "-J", str(mp / "byj"))).stdout == \
         "Fileset byj unlinked.\n"
 
 
-def test_nested_filesets_move_with_their_parent(mm, mnt):
-    outer = make(mm, mnt, "outer", "--inode-space", "new")
+def test_nested_filesets_move_with_their_parent(mm, mp):
+    outer = make(mm, mp, "outer", "--inode-space", "new")
     ok(mm("mmcrfileset", "mmfs1", "inner", "--inode-space", "outer"))
     ok(mm("mmlinkfileset", "mmfs1", "inner", "-J", str(outer / "inner")))
     (outer / "inner" / "keep").write_text("nested")
@@ -311,42 +270,42 @@ def test_nested_filesets_move_with_their_parent(mm, mnt):
     ok(mm("mmunlinkfileset", "mmfs1", "outer"))
     inner = filesets(mm)["inner"]
     assert inner["status"] == "Linked" and inner["path"] is None
-    (mnt / "moved").mkdir()
-    ok(mm("mmlinkfileset", "mmfs1", "outer", "-J", str(mnt / "moved" / "o")))
-    assert filesets(mm)["inner"]["path"] == str(mnt / "moved" / "o" / "inner")
-    assert (mnt / "moved" / "o" / "inner" / "keep").read_text() == "nested"
+    (mp / "moved").mkdir()
+    ok(mm("mmlinkfileset", "mmfs1", "outer", "-J", str(mp / "moved" / "o")))
+    assert filesets(mm)["inner"]["path"] == str(mp / "moved" / "o" / "inner")
+    assert (mp / "moved" / "o" / "inner" / "keep").read_text() == "nested"
     ok(mm("mmunlinkfileset", "mmfs1", "inner"))
-    assert not (mnt / "moved" / "o" / "inner").exists()
+    assert not (mp / "moved" / "o" / "inner").exists()
 
 
-def test_link_refusals(mm, mnt, emulator_root):
+def test_link_refusals(mm, mp, emulator_root):
     ok(mm("mmcrfileset", "mmfs1", "f"))
-    make(mm, mnt, "linked")
-    (mnt / "exists").mkdir()
+    make(mm, mp, "linked")
+    (mp / "exists").mkdir()
     outside = emulator_root / "outside"
     outside.mkdir()
-    (mnt / "escape").symlink_to(outside)
-    make(mm, mnt, "ind", "--inode-space", "new")
+    (mp / "escape").symlink_to(outside)
+    make(mm, mp, "ind", "--inode-space", "new")
     ok(mm("mmcrsnapshot", "mmfs1", "s1"))
     cases = [
         (["-J", "/tmp/not-gpfs/f"], "is not in file system mmfs1", 22),
-        (["-J", f"{mnt}/../../../etc/f"], "is not in file system mmfs1", 22),
-        (["-J", f"{mnt}/escape/f"], "is not in file system mmfs1", 22),
-        (["-J", f"{mnt}/missing/f"], f"Directory {mnt}/missing does not exist.", 2),
-        (["-J", f"{mnt}/exists"], f"Junction path {mnt}/exists already exists.", 17),
-        (["-J", str(mnt)], "already exists", 17),
-        (["-J", f"{mnt}/.snapshots/s1/f"], "is in a snapshot directory", 22),
-        (["-J", f"{mnt}/ind/f"], "can only be linked within its own inode space", 1),
+        (["-J", f"{mp}/../../../etc/f"], "is not in file system mmfs1", 22),
+        (["-J", f"{mp}/escape/f"], "is not in file system mmfs1", 22),
+        (["-J", f"{mp}/missing/f"], f"Directory {mp}/missing does not exist.", 2),
+        (["-J", f"{mp}/exists"], f"Junction path {mp}/exists already exists.", 17),
+        (["-J", str(mp)], "already exists", 17),
+        (["-J", f"{mp}/.snapshots/s1/f"], "is in a snapshot directory", 22),
+        (["-J", f"{mp}/ind/f"], "can only be linked within its own inode space", 1),
     ]
     for extra, message, rc in cases:
         refused(mm, emulator_root, ["mmlinkfileset", "mmfs1", "f", *extra], message, rc)
-    refused(mm, emulator_root, ["mmlinkfileset", "mmfs1", "linked", "-J", f"{mnt}/again"],
+    refused(mm, emulator_root, ["mmlinkfileset", "mmfs1", "linked", "-J", f"{mp}/again"],
             "Fileset linked is already linked", 1)
-    refused(mm, emulator_root, ["mmlinkfileset", "mmfs1", "nosuch", "-J", f"{mnt}/x"],
+    refused(mm, emulator_root, ["mmlinkfileset", "mmfs1", "nosuch", "-J", f"{mp}/x"],
             "Fileset named nosuch does not exist.", 2)
 
 
-def test_unlink_refusals(mm, mnt, emulator_root):
+def test_unlink_refusals(mm, mp, emulator_root):
     ok(mm("mmcrfileset", "mmfs1", "idle"))
     refused(mm, emulator_root, ["mmunlinkfileset", "mmfs1", "root"],
             "The root fileset cannot be unlinked.", 1)
@@ -354,7 +313,7 @@ def test_unlink_refusals(mm, mnt, emulator_root):
             "Fileset named nosuch does not exist.", 2)
     refused(mm, emulator_root, ["mmunlinkfileset", "mmfs1", "idle"],
             "Fileset idle is already unlinked.", 1)
-    refused(mm, emulator_root, ["mmunlinkfileset", "mmfs1", "-J", f"{mnt}/nowhere"],
+    refused(mm, emulator_root, ["mmunlinkfileset", "mmfs1", "-J", f"{mp}/nowhere"],
             "is not a fileset junction", 2)
 
 
@@ -369,8 +328,8 @@ def test_delete(mm, emulator_root):
     assert not (emulator_root / "filesystems" / "mmfs1" / "filesets" / "1").exists()
 
 
-def test_delete_non_empty_needs_force(mm, mnt, emulator_root):
-    junction = make(mm, mnt, "full")
+def test_delete_non_empty_needs_force(mm, mp, emulator_root):
+    junction = make(mm, mp, "full")
     (junction / "data").write_text("x")
     ok(mm("mmunlinkfileset", "mmfs1", "full"))
     refused(mm, emulator_root, ["mmdelfileset", "mmfs1", "full"],
@@ -381,17 +340,17 @@ def test_delete_non_empty_needs_force(mm, mnt, emulator_root):
     assert list(parked_home.iterdir()) == []
 
 
-def test_delete_refusals(mm, mnt, emulator_root):
-    make(mm, mnt, "linked")
+def test_delete_refusals(mm, mp, emulator_root):
+    make(mm, mp, "linked")
     ok(mm("mmcrfileset", "mmfs1", "ind", "--inode-space", "new"))
     ok(mm("mmcrfileset", "mmfs1", "dep", "--inode-space", "ind"))
-    make(mm, mnt, "snapped", "--inode-space", "new")
+    make(mm, mp, "snapped", "--inode-space", "new")
     ok(mm("mmcrsnapshot", "mmfs1", "snapped:s1"))
     ok(mm("mmunlinkfileset", "mmfs1", "snapped"))
-    holder = make(mm, mnt, "holder", "--inode-space", "new")
+    holder = make(mm, mp, "holder", "--inode-space", "new")
     ok(mm("mmcrfileset", "mmfs1", "held", "--inode-space", "holder", "-J", str(holder / "h")))
     ok(mm("mmunlinkfileset", "mmfs1", "holder"))
-    box = make(mm, mnt, "box")
+    box = make(mm, mp, "box")
     ok(mm("mmcrfileset", "mmfs1", "boxed", "--inode-space", "new", "-J", str(box / "b")))
     ok(mm("mmunlinkfileset", "mmfs1", "box"))
     refused(mm, emulator_root, ["mmdelfileset", "mmfs1", "box", "-f"],
@@ -410,8 +369,8 @@ def test_delete_refusals(mm, mnt, emulator_root):
             "has dependent filesets (held)", 1)
 
 
-def test_fileset_in_a_global_snapshot_stays_deleted_until_the_snapshot_goes(mm, mnt):
-    junction = make(mm, mnt, "old")
+def test_fileset_in_a_global_snapshot_stays_deleted_until_the_snapshot_goes(mm, mp):
+    junction = make(mm, mp, "old")
     (junction / "f").write_text("kept in the snapshot")
     ok(mm("mmcrsnapshot", "mmfs1", "before"))
     ok(mm("mmunlinkfileset", "mmfs1", "old"))
@@ -422,7 +381,7 @@ def test_fileset_in_a_global_snapshot_stays_deleted_until_the_snapshot_goes(mm, 
     assert list(filesets(mm, "--deleted")) == ["(old)"]
     human = ok(mm("mmlsfileset", "mmfs1", "-L")).stdout
     assert "(old)" in human and "before" in human
-    assert (mnt / ".snapshots" / "before" / "old" / "f").read_text() == "kept in the snapshot"
+    assert (mp / ".snapshots" / "before" / "old" / "f").read_text() == "kept in the snapshot"
     ok(mm("mmcrfileset", "mmfs1", "old"))                     # the name is free again
     ok(mm("mmdelsnapshot", "mmfs1", "before"))
     rows = filesets(mm)
@@ -433,7 +392,7 @@ def test_fileset_in_a_global_snapshot_stays_deleted_until_the_snapshot_goes(mm, 
     assert "old" not in filesets(mm) and "(old)" in filesets(mm)
 
 
-def test_snapshots_after_the_delete_do_not_hold_a_deleted_fileset(mm, mnt):
+def test_snapshots_after_the_delete_do_not_hold_a_deleted_fileset(mm, mp):
     ok(mm("mmcrfileset", "mmfs1", "x"))
     ok(mm("mmcrsnapshot", "mmfs1", "s1,s2"))
     ok(mm("mmdelfileset", "mmfs1", "x"))
@@ -448,8 +407,8 @@ def test_snapshots_after_the_delete_do_not_hold_a_deleted_fileset(mm, mnt):
 
 # Changing ------------------------------------------------------------------------------
 
-def test_rename_and_comment(mm, mnt):
-    make(mm, mnt, "before", "--inode-space", "new")
+def test_rename_and_comment(mm, mp):
+    make(mm, mp, "before", "--inode-space", "new")
     ok(mm("mmcrsnapshot", "mmfs1", "before:s1"))
     ok(mm("mmsetquota", "mmfs1:before", "--block", "1G"))
     assert ok(mm("mmchfileset", "mmfs1", "before", "-j", "after", "-t", "new: comment")
@@ -462,7 +421,7 @@ def test_rename_and_comment(mm, mnt):
     assert quota["blockQuota"] == str(1024 * 1024)
 
 
-def test_change_refusals(mm, mnt, emulator_root):
+def test_change_refusals(mm, mp, emulator_root):
     ok(mm("mmcrfileset", "mmfs1", "ind", "--inode-space", "new", "--inode-limit", "200000:70000"))
     ok(mm("mmcrfileset", "mmfs1", "dep"))
     ok(mm("mmcrfileset", "mmfs1", "other"))

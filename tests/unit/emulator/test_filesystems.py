@@ -10,27 +10,13 @@ import pytest
 
 from gpfskit.commands import yformat
 from gpfskit.emulator import layout
+from helpers import assert_refused_unchanged, cluster_files, table_rows
 
 
 def _db(root: Path) -> sqlite3.Connection:
     db = sqlite3.connect(root / "state.db")
     db.row_factory = sqlite3.Row
     return db
-
-
-def _state(root: Path) -> dict[str, list[tuple]]:
-    """Every table's rows, to check that a refused command changed nothing."""
-    db = _db(root)
-    try:
-        tables = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")]
-        return {t: sorted(map(tuple, db.execute(f"SELECT * FROM {t}"))) for t in tables}
-    finally:
-        db.close()
-
-
-def _files(root: Path) -> list[str]:
-    return sorted(str(p.relative_to(root)) for p in root.rglob("*")
-                  if not p.name.startswith("state.db"))
 
 
 def _fields(mm, *argv: str) -> dict[tuple[str, str], str | None]:
@@ -40,19 +26,11 @@ def _fields(mm, *argv: str) -> dict[tuple[str, str], str | None]:
             for r in yformat.parse_table(result.stdout)}
 
 
-@pytest.fixture
-def mp(emulator_root: Path) -> Path:
-    return emulator_root / "gpfs" / "mmfs1"
-
-
 def _refused(mm, root: Path, argv: list[str], rc: int, text: str) -> None:
-    before, files = _state(root), _files(root)
-    result = mm(*argv)
-    assert result.returncode == rc, (result.returncode, result.stderr)
-    assert text in result.stderr, result.stderr
+    """Refused, and neither the database nor any file changed."""
+    result = assert_refused_unchanged(mm, argv, rc, text,
+                                      lambda: (table_rows(root), cluster_files(root)))
     assert "Command failed" in result.stderr
-    assert _state(root) == before
-    assert _files(root) == files
 
 
 # mmlsfs ------------------------------------------------------------------------------------

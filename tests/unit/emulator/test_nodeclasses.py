@@ -2,21 +2,10 @@
 
 from __future__ import annotations
 
-import sqlite3
-from pathlib import Path
-
 import pytest
 
 from gpfskit.commands import yformat
-
-
-def _state(root: Path) -> dict[str, list[tuple]]:
-    db = sqlite3.connect(root / "state.db")
-    try:
-        tables = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")]
-        return {t: sorted(map(tuple, db.execute(f"SELECT * FROM {t}"))) for t in tables}
-    finally:
-        db.close()
+from helpers import assert_refused, table_rows
 
 
 def _classes(mm, *argv: str) -> dict[str, tuple[str, str]]:
@@ -24,14 +13,6 @@ def _classes(mm, *argv: str) -> dict[str, tuple[str, str]]:
     assert result.returncode == 0, result.stderr
     return {r["nodeclass"]: (r["type"], r["members"] or "")
             for r in yformat.parse_table(result.stdout)}
-
-
-def _refused(mm, root: Path, argv: list[str], rc: int, text: str) -> None:
-    before = _state(root)
-    result = mm(*argv)
-    assert result.returncode == rc, (result.returncode, result.stderr)
-    assert text in result.stderr, result.stderr
-    assert _state(root) == before
 
 
 def test_lifecycle(mm):
@@ -94,33 +75,33 @@ def test_human_listing(mm):
     "node1", "has space", "semi;colon", "$(reboot)", "with/slash", "'quoted'", "9starts",
     "x" * 65, "", "-dash"])
 def test_bad_class_names(mm, emulator_root, name):
-    before = _state(emulator_root)
+    before = table_rows(emulator_root)
     result = mm("mmcrnodeclass", name, "-N", "node1")
     assert result.returncode in (1, 22), result.stderr
-    assert _state(emulator_root) == before
+    assert table_rows(emulator_root) == before
 
 
 def test_refusals(mm, emulator_root):
     assert mm("mmcrnodeclass", "grp", "-N", "node1").returncode == 0
-    _refused(mm, emulator_root, ["mmcrnodeclass", "grp", "-N", "node2"], 17, "already exists")
-    _refused(mm, emulator_root, ["mmcrnodeclass", "other", "-N", "nosuch"], 22,
-             "Incorrect node nosuch")
-    _refused(mm, emulator_root, ["mmchnodeclass", "grp", "add", "-N", "node1"], 17,
-             "already a member")
-    _refused(mm, emulator_root, ["mmchnodeclass", "grp", "delete", "-N", "node2"], 2,
-             "not a member")
-    _refused(mm, emulator_root, ["mmchnodeclass", "grp", "delete", "-N", "node1"], 22,
-             "empty")
-    _refused(mm, emulator_root, ["mmchnodeclass", "grp", "add", "-N", "nosuch"], 22,
-             "Incorrect node")
-    _refused(mm, emulator_root, ["mmchnodeclass", "nosuch", "add", "-N", "node1"], 2,
-             "does not exist")
-    _refused(mm, emulator_root, ["mmchnodeclass", "quorumNodes", "add", "-N", "node1"], 22,
-             "system node class")
-    _refused(mm, emulator_root, ["mmdelnodeclass", "nosuch"], 2, "does not exist")
-    _refused(mm, emulator_root, ["mmdelnodeclass", "grp,nosuch"], 2, "does not exist")
-    _refused(mm, emulator_root, ["mmdelnodeclass", "all"], 22, "system node class")
-    _refused(mm, emulator_root, ["mmlsnodeclass", "nosuch"], 2, "does not exist")
+    assert_refused(mm, emulator_root, ["mmcrnodeclass", "grp", "-N", "node2"], 17, "already exists")
+    assert_refused(mm, emulator_root, ["mmcrnodeclass", "other", "-N", "nosuch"], 22,
+                   "Incorrect node nosuch")
+    assert_refused(mm, emulator_root, ["mmchnodeclass", "grp", "add", "-N", "node1"], 17,
+                   "already a member")
+    assert_refused(mm, emulator_root, ["mmchnodeclass", "grp", "delete", "-N", "node2"], 2,
+                   "not a member")
+    assert_refused(mm, emulator_root, ["mmchnodeclass", "grp", "delete", "-N", "node1"], 22,
+                   "empty")
+    assert_refused(mm, emulator_root, ["mmchnodeclass", "grp", "add", "-N", "nosuch"], 22,
+                   "Incorrect node")
+    assert_refused(mm, emulator_root, ["mmchnodeclass", "nosuch", "add", "-N", "node1"], 2,
+                   "does not exist")
+    assert_refused(mm, emulator_root, ["mmchnodeclass", "quorumNodes", "add", "-N", "node1"], 22,
+                   "system node class")
+    assert_refused(mm, emulator_root, ["mmdelnodeclass", "nosuch"], 2, "does not exist")
+    assert_refused(mm, emulator_root, ["mmdelnodeclass", "grp,nosuch"], 2, "does not exist")
+    assert_refused(mm, emulator_root, ["mmdelnodeclass", "all"], 22, "system node class")
+    assert_refused(mm, emulator_root, ["mmlsnodeclass", "nosuch"], 2, "does not exist")
     assert mm("mmchnodeclass", "grp", "rename", "-N", "node1").returncode == 1
     assert mm("mmcrnodeclass", "x").returncode == 1
     assert mm("mmlsnodeclass", "grp", "--all").returncode == 1

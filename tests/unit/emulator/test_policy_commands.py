@@ -14,11 +14,6 @@ from gpfskit.policy.language import EvalContext
 
 
 @pytest.fixture
-def mp(emulator_root: Path) -> Path:
-    return emulator_root / "gpfs" / "mmfs1"
-
-
-@pytest.fixture
 def write(tmp_path: Path):
     def make(text: str, name: str = "placement.pol") -> str:
         path = tmp_path / name

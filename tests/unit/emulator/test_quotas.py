@@ -6,29 +6,15 @@ import os
 import time
 from pathlib import Path
 
-import pytest
-
 from gpfskit.commands import yformat
 from gpfskit.emulator import state
 from gpfskit.emulator.commands.quotas import format_period, parse_block, parse_grace
+from helpers import assert_refused_unchanged, needs_root, ok
 
 Y_HEADER = ("mmrepquota::HEADER:version:reserved:reserved:filesystemName:quotaType:id:name:"
             "blockUsage:blockQuota:blockLimit:blockInDoubt:blockGrace:filesUsage:filesQuota:"
             "filesLimit:filesInDoubt:filesGrace:remarks:quota:defQuota:fid:filesetname:")
 UID, GID = 54321, 65432          # ids no test machine resolves to names
-
-
-needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="changes file owners")
-
-
-@pytest.fixture
-def mnt(emulator_root: Path) -> Path:
-    return emulator_root / "gpfs" / "mmfs1"
-
-
-def ok(result):
-    assert result.returncode == 0, result.stderr
-    return result
 
 
 def report(mm, *argv) -> dict[tuple[str, str], dict]:
@@ -48,17 +34,14 @@ def write(path: Path, size: int, uid: int = 0, gid: int = 0) -> Path:
     return path
 
 
-def fileset(mm, mnt: Path, name: str, *options: str) -> Path:
-    ok(mm("mmcrfileset", "mmfs1", name, *options, "-J", str(mnt / name)))
-    return mnt / name
+def fileset(mm, mp: Path, name: str, *options: str) -> Path:
+    ok(mm("mmcrfileset", "mmfs1", name, *options, "-J", str(mp / name)))
+    return mp / name
 
 
 def refused(mm, argv, message: str, rc: int):
-    before = mm("mmrepquota", "-Y", "mmfs1").stdout
-    result = mm(*argv)
-    assert result.returncode == rc, (result.stdout, result.stderr)
-    assert message in result.stderr, result.stderr
-    assert mm("mmrepquota", "-Y", "mmfs1").stdout == before
+    assert_refused_unchanged(mm, argv, rc, message,
+                             lambda: mm("mmrepquota", "-Y", "mmfs1").stdout)
 
 
 def test_parsers():
@@ -75,8 +58,8 @@ def test_parsers():
     assert format_period(5) == "5 seconds"
 
 
-def test_fileset_usage_matches_the_files(mm, mnt):
-    junction = fileset(mm, mnt, "proj")
+def test_fileset_usage_matches_the_files(mm, mp):
+    junction = fileset(mm, mp, "proj")
     (junction / "sub").mkdir()
     files = [write(junction / "a", 10_000), write(junction / "sub" / "b", 123_456),
              write(junction / "c", 0)]
@@ -94,10 +77,10 @@ def test_fileset_usage_matches_the_files(mm, mnt):
 
 
 @needs_root
-def test_user_and_group_usage_include_unlinked_filesets(mm, mnt):
-    junction = fileset(mm, mnt, "owned")
+def test_user_and_group_usage_include_unlinked_filesets(mm, mp):
+    junction = fileset(mm, mp, "owned")
     f1 = write(junction / "f1", 50_000, UID, GID)
-    f2 = write(mnt / "f2", 7_000, UID, 0)
+    f2 = write(mp / "f2", 7_000, UID, 0)
     users = report(mm, "-u", "mmfs1")
     assert users[("USR", str(UID))]["blockUsage"] == str(kb_of(f1, f2))
     assert users[("USR", str(UID))]["filesUsage"] == "2"
@@ -111,9 +94,9 @@ def test_user_and_group_usage_include_unlinked_filesets(mm, mnt):
     assert report(mm, "-n", "mmfs1")[("USR", "0")]["name"] == "0"
 
 
-def test_rows_in_order_with_report_line(mm, mnt):
-    fileset(mm, mnt, "f1")
-    write(mnt / "x", 10, UID, GID)
+def test_rows_in_order_with_report_line(mm, mp):
+    fileset(mm, mp, "f1")
+    write(mp / "x", 10, UID, GID)
     out = ok(mm("mmrepquota", "mmfs1", "-Y")).stdout.splitlines()
     assert out[0] == "*** Report for USR GRP FILESET quotas on mmfs1"
     assert out[1] == Y_HEADER
@@ -132,8 +115,8 @@ def test_all_filesystems_repeat_the_header(mm):
     assert {r["filesystemName"] for r in rows} == {"mmfs1", "mmfs2"}
 
 
-def test_set_fileset_quota(mm, mnt):
-    fileset(mm, mnt, "fset1")
+def test_set_fileset_quota(mm, mp):
+    fileset(mm, mp, "fset1")
     assert ok(mm("mmsetquota", "mmfs1:fset1", "--block", "10G:12G", "--files",
                  "1000000:1200000")).stdout == ""
     row = report(mm, "-j", "mmfs1")[("FILESET", "fset1")]
@@ -159,8 +142,8 @@ def test_set_user_and_group_quota(mm):
     assert report(mm, "-g", "mmfs1")[("GRP", "0")]["filesLimit"] == "200"
 
 
-def test_set_refusals(mm, mnt):
-    fileset(mm, mnt, "f")
+def test_set_refusals(mm, mp):
+    fileset(mm, mp, "f")
     refused(mm, ["mmsetquota", "mmfs1:f", "--block", "2G:1G"],
             "The soft limit (2G) is greater than the hard limit (1G)", 22)
     refused(mm, ["mmsetquota", "mmfs1:f", "--files", "10:5"], "greater than the hard limit",
@@ -182,8 +165,8 @@ def test_set_refusals(mm, mnt):
     assert usage.returncode == 1 and "Usage:" in usage.stderr
 
 
-def test_grace_starts_when_usage_goes_over(mm, mnt, emulator_root):
-    junction = fileset(mm, mnt, "g")
+def test_grace_starts_when_usage_goes_over(mm, mp, emulator_root):
+    junction = fileset(mm, mp, "g")
     write(junction / "big", 200_000)
     write(junction / "small", 1)
     ok(mm("mmsetquota", "mmfs1:g", "--block", "100K", "--files", "1"))
@@ -208,9 +191,9 @@ def test_grace_starts_when_usage_goes_over(mm, mnt, emulator_root):
     assert report(mm, "-j", "mmfs1")[("FILESET", "g")]["blockGrace"] == "expired"
 
 
-def test_default_quotas(mm, mnt):
-    fileset(mm, mnt, "plain")
-    fileset(mm, mnt, "own")
+def test_default_quotas(mm, mp):
+    fileset(mm, mp, "plain")
+    fileset(mm, mp, "own")
     ok(mm("mmsetquota", "mmfs1:own", "--files", "10"))
     ok(mm("mmsetquota", "mmfs1", "--default", "fileset", "--block", "1G"))
     rows = report(mm, "-j", "mmfs1")
@@ -223,9 +206,9 @@ def test_default_quotas(mm, mnt):
 
 
 @needs_root
-def test_per_fileset_user_quotas(mm, mnt):
+def test_per_fileset_user_quotas(mm, mp):
     ok(mm("mmchfs", "mmfs1", "--perfileset-quota"))
-    junction = fileset(mm, mnt, "team")
+    junction = fileset(mm, mp, "team")
     write(junction / "mine", 30_000, UID, GID)
     ok(mm("mmsetquota", "mmfs1:team", "--user", str(UID), "--block", "1G"))
     rows = report(mm, "-u", "mmfs1")
@@ -239,8 +222,8 @@ def test_per_fileset_user_quotas(mm, mnt):
     assert report(mm, "-u", "mmfs1")[("USR", f"{UID}:crew")]["remarks"] == "e"
 
 
-def test_repquota_human_layout(mm, mnt):
-    fileset(mm, mnt, "data1")
+def test_repquota_human_layout(mm, mp):
+    fileset(mm, mp, "data1")
     ok(mm("mmsetquota", "mmfs1:data1", "--block", "1T:1T"))
     out = ok(mm("mmrepquota", "mmfs1")).stdout.splitlines()
     assert out[0] == "*** Report for USR GRP FILESET  quotas on mmfs1"
@@ -254,8 +237,8 @@ def test_repquota_human_layout(mm, mnt):
     assert data1[73] == "|" and data1.endswith(" none e")
 
 
-def test_lsquota(mm, mnt):
-    fileset(mm, mnt, "fset1")
+def test_lsquota(mm, mp):
+    fileset(mm, mp, "fset1")
     ok(mm("mmsetquota", "mmfs1:fset1", "--block", "10G:12G", "--files", "1000000:1200000"))
     out = ok(mm("mmlsquota", "-j", "fset1", "-Y", "mmfs1")).stdout.splitlines()
     assert out[0] == Y_HEADER.replace("mmrepquota", "mmlsquota")
@@ -285,8 +268,8 @@ def test_lsquota_refusals(mm):
     assert result.returncode == 2
 
 
-def test_deleting_a_fileset_drops_its_quota(mm, mnt):
-    fileset(mm, mnt, "tmp")
+def test_deleting_a_fileset_drops_its_quota(mm, mp):
+    fileset(mm, mp, "tmp")
     ok(mm("mmsetquota", "mmfs1:tmp", "--block", "1G"))
     ok(mm("mmunlinkfileset", "mmfs1", "tmp"))
     ok(mm("mmdelfileset", "mmfs1", "tmp"))

@@ -10,45 +10,22 @@ import pytest
 
 from gpfskit.commands import yformat
 from gpfskit.emulator import snapcopy
+from helpers import assert_refused_unchanged, fileset_and_snapshot_state, needs_root, ok
 
 Y_HEADER = ("mmlssnapshot::HEADER:version:reserved:reserved:filesystemName:directory:snapID:"
             "status:created:quotas:data:metadata:fileset:snapType:")
-
-
-needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="changes file owners")
-
-
-@pytest.fixture
-def mnt(emulator_root: Path) -> Path:
-    return emulator_root / "gpfs" / "mmfs1"
-
-
-def ok(result):
-    assert result.returncode == 0, result.stderr
-    return result
 
 
 def snapshots(mm, *extra) -> list[dict]:
     return yformat.parse_table(ok(mm("mmlssnapshot", "mmfs1", "-Y", *extra)).stdout)
 
 
-def state(mm, root: Path):
-    tree = sorted(str(p.relative_to(root)) for p in root.rglob("*")
-                  if not p.name.startswith("state.db"))
-    return (mm("mmlsfileset", "mmfs1", "-Y").stdout, mm("mmlssnapshot", "mmfs1", "-Y").stdout,
-            tree)
-
-
 def refused(mm, root: Path, argv, message: str, rc: int):
-    before = state(mm, root)
-    result = mm(*argv)
-    assert result.returncode == rc, (result.stdout, result.stderr)
-    assert message in result.stderr, result.stderr
-    assert state(mm, root) == before
+    assert_refused_unchanged(mm, argv, rc, message, lambda: fileset_and_snapshot_state(mm, root))
 
 
-def fileset(mm, mnt: Path, name: str, *options: str, at: Path | None = None) -> Path:
-    junction = at or mnt / name
+def fileset(mm, mp: Path, name: str, *options: str, at: Path | None = None) -> Path:
+    junction = at or mp / name
     ok(mm("mmcrfileset", "mmfs1", name, *options, "-J", str(junction)))
     return junction
 
@@ -59,30 +36,30 @@ def test_no_snapshots(mm):
         assert result.stdout == "No snapshots in file system mmfs1\n"
 
 
-def test_global_snapshot_is_a_point_in_time_copy(mm, mnt):
-    (mnt / "dir").mkdir()
-    (mnt / "dir" / "file").write_text("version 1")
-    (mnt / "gone-later").write_text("x")
+def test_global_snapshot_is_a_point_in_time_copy(mm, mp):
+    (mp / "dir").mkdir()
+    (mp / "dir" / "file").write_text("version 1")
+    (mp / "gone-later").write_text("x")
     result = ok(mm("mmcrsnapshot", "mmfs1", "snap1"))
     assert result.stdout.splitlines() == ["Flushing dirty data for snapshot snap1...",
                                           "Quiescing all file system operations.",
                                           "Snapshot snap1 created with id 1."]
-    copy = mnt / ".snapshots" / "snap1"
-    (mnt / "dir" / "file").write_text("version 2, longer")
-    (mnt / "gone-later").unlink()
-    (mnt / "new-file").write_text("new")
+    copy = mp / ".snapshots" / "snap1"
+    (mp / "dir" / "file").write_text("version 2, longer")
+    (mp / "gone-later").unlink()
+    (mp / "new-file").write_text("new")
     assert (copy / "dir" / "file").read_text() == "version 1"
     assert (copy / "gone-later").exists() and not (copy / "new-file").exists()
     assert not (copy / ".snapshots").exists()                 # no snapshots of snapshots
     ok(mm("mmcrsnapshot", "mmfs1", "snap2"))
-    assert not (mnt / ".snapshots" / "snap2" / ".snapshots").exists()
-    assert (mnt / ".snapshots" / "snap2" / "dir" / "file").read_text() == "version 2, longer"
-    assert stat.S_IMODE((mnt / ".snapshots").stat().st_mode) == 0o555
+    assert not (mp / ".snapshots" / "snap2" / ".snapshots").exists()
+    assert (mp / ".snapshots" / "snap2" / "dir" / "file").read_text() == "version 2, longer"
+    assert stat.S_IMODE((mp / ".snapshots").stat().st_mode) == 0o555
 
 
-def test_listing_y_and_human(mm, mnt):
+def test_listing_y_and_human(mm, mp):
     ok(mm("mmcrsnapshot", "mmfs1", "g1"))
-    fileset(mm, mnt, "ind", "--inode-space", "new")
+    fileset(mm, mp, "ind", "--inode-space", "new")
     ok(mm("mmcrsnapshot", "mmfs1", "ind:f1"))
     out = ok(mm("mmlssnapshot", "mmfs1", "-Y")).stdout
     assert out.splitlines()[0] == Y_HEADER
@@ -100,10 +77,10 @@ def test_listing_y_and_human(mm, mnt):
     assert human[3][69:] == "ind"
 
 
-def test_data_sizes(mm, mnt):
-    (mnt / "big").write_bytes(b"z" * 100_000)
+def test_data_sizes(mm, mp):
+    (mp / "big").write_bytes(b"z" * 100_000)
     ok(mm("mmcrsnapshot", "mmfs1", "s"))
-    copy = mnt / ".snapshots" / "s"
+    copy = mp / ".snapshots" / "s"
     kb = (os.lstat(copy).st_blocks + os.lstat(copy / "big").st_blocks) // 2
     row = snapshots(mm, "-d")[0]
     assert row["data"] == str(kb) and row["metadata"] == "8"       # 2 inodes of 4 KiB
@@ -115,11 +92,11 @@ def test_data_sizes(mm, mnt):
     assert "K" in auto.splitlines()[2] or "M" in auto.splitlines()[2]
 
 
-def test_fileset_snapshot_forms_and_scope(mm, mnt):
-    ind = fileset(mm, mnt, "ind", "--inode-space", "new")
-    dep = fileset(mm, mnt, "dep", "--inode-space", "ind", at=ind / "dep")
-    nested = fileset(mm, mnt, "nested", "--inode-space", "new", at=ind / "nested")
-    other = fileset(mm, mnt, "other", "--inode-space", "new")
+def test_fileset_snapshot_forms_and_scope(mm, mp):
+    ind = fileset(mm, mp, "ind", "--inode-space", "new")
+    dep = fileset(mm, mp, "dep", "--inode-space", "ind", at=ind / "dep")
+    nested = fileset(mm, mp, "nested", "--inode-space", "new", at=ind / "nested")
+    other = fileset(mm, mp, "other", "--inode-space", "new")
     (ind / "a").write_text("a")
     (dep / "b").write_text("b")
     (nested / "c").write_text("c")
@@ -133,8 +110,8 @@ def test_fileset_snapshot_forms_and_scope(mm, mnt):
     assert (copy / "nested").is_dir() and list((copy / "nested").iterdir()) == []
     assert not (copy / ".snapshots").exists()
     assert (other / ".snapshots" / "s2").is_dir() and (ind / ".snapshots" / "s2").is_dir()
-    assert (other / ".snapshots" / "s3").is_dir() and (mnt / ".snapshots" / "g").is_dir()
-    glob = mnt / ".snapshots" / "g"
+    assert (other / ".snapshots" / "s3").is_dir() and (mp / ".snapshots" / "g").is_dir()
+    glob = mp / ".snapshots" / "g"
     assert (glob / "ind" / "nested" / "c").read_text() == "c"
     assert not (glob / "ind" / ".snapshots").exists()
     assert not (glob / "ind" / "nested" / ".snapshots").exists()
@@ -146,26 +123,26 @@ def test_fileset_snapshot_forms_and_scope(mm, mnt):
     assert [r["snapID"] for r in snapshots(mm, "-s", "ind:s2,g")] == ["3", "5"]
 
 
-def test_fileset_inside_an_unlinked_fileset(mm, mnt, emulator_root):
-    outer = fileset(mm, mnt, "outer", "--inode-space", "new")
-    fileset(mm, mnt, "inner", "--inode-space", "new", at=outer / "inner")
+def test_fileset_inside_an_unlinked_fileset(mm, mp, emulator_root):
+    outer = fileset(mm, mp, "outer", "--inode-space", "new")
+    fileset(mm, mp, "inner", "--inode-space", "new", at=outer / "inner")
     ok(mm("mmunlinkfileset", "mmfs1", "outer"))
     refused(mm, emulator_root, ["mmcrsnapshot", "mmfs1", "inner:s"],
             "Fileset inner is linked inside an unlinked fileset", 1)
     ok(mm("mmcrsnapshot", "mmfs1", "g"))
-    assert not (mnt / ".snapshots" / "g" / "outer").exists()      # unlinked: not in it
+    assert not (mp / ".snapshots" / "g" / "outer").exists()      # unlinked: not in it
 
 
-def test_global_and_fileset_names_are_separate(mm, mnt):
-    fileset(mm, mnt, "ind", "--inode-space", "new")
+def test_global_and_fileset_names_are_separate(mm, mp):
+    fileset(mm, mp, "ind", "--inode-space", "new")
     ok(mm("mmcrsnapshot", "mmfs1", "same"))
     ok(mm("mmcrsnapshot", "mmfs1", "ind:same"))
     assert len(snapshots(mm)) == 2
 
 
 @needs_root
-def test_copy_preserves_metadata(mm, mnt):
-    src = mnt / "meta"
+def test_copy_preserves_metadata(mm, mp):
+    src = mp / "meta"
     src.mkdir()
     f = src / "file"
     f.write_text("content")
@@ -180,7 +157,7 @@ def test_copy_preserves_metadata(mm, mnt):
     os.chmod(src, 0o751)
     os.utime(src, (1_200_000_000, 1_200_000_000))
     ok(mm("mmcrsnapshot", "mmfs1", "m"))
-    copy = mnt / ".snapshots" / "m" / "meta"
+    copy = mp / ".snapshots" / "m" / "meta"
     st = os.lstat(copy / "file")
     assert (stat.S_IMODE(st.st_mode), st.st_uid, st.st_gid) == (0o640, 4321, 5432)
     assert st.st_mtime == 1_100_000_000
@@ -196,9 +173,9 @@ def test_copy_preserves_metadata(mm, mnt):
     assert (copy / "hard").read_text() == "content"
 
 
-def test_create_refusals(mm, mnt, emulator_root):
-    fileset(mm, mnt, "ind", "--inode-space", "new")
-    fileset(mm, mnt, "dep")
+def test_create_refusals(mm, mp, emulator_root):
+    fileset(mm, mp, "ind", "--inode-space", "new")
+    fileset(mm, mp, "dep")
     ok(mm("mmcrfileset", "mmfs1", "loose", "--inode-space", "new"))
     ok(mm("mmcrsnapshot", "mmfs1", "taken,ind:taken"))
     cases = [
@@ -227,27 +204,27 @@ def test_create_refusals(mm, mnt, emulator_root):
     refused(mm, emulator_root, ["mmcrsnapshot", "nofs", "s"], "is not known", 2)
 
 
-def test_delete_removes_the_copy(mm, mnt):
-    ind = fileset(mm, mnt, "ind", "--inode-space", "new")
+def test_delete_removes_the_copy(mm, mp):
+    ind = fileset(mm, mp, "ind", "--inode-space", "new")
     ok(mm("mmcrsnapshot", "mmfs1", "g1,g2,ind:f1"))
     result = ok(mm("mmdelsnapshot", "mmfs1", "g1"))
     assert result.stdout.splitlines() == ["Invalidating snapshot files in g1...",
                                           "Deleting files in snapshot g1...",
                                           "Delete snapshot g1 successful."]
-    assert not (mnt / ".snapshots" / "g1").exists()
-    assert sorted(p.name for p in (mnt / ".snapshots").iterdir()) == ["g2"]
+    assert not (mp / ".snapshots" / "g1").exists()
+    assert sorted(p.name for p in (mp / ".snapshots").iterdir()) == ["g2"]
     ok(mm("mmdelsnapshot", "mmfs1", "f1", "-j", "ind"))
     assert not (ind / ".snapshots").exists()                     # empty .snapshots goes
     ok(mm("mmdelsnapshot", "mmfs1", "g2"))
-    assert not (mnt / ".snapshots").exists()
+    assert not (mp / ".snapshots").exists()
     ok(mm("mmcrsnapshot", "mmfs1", "next"))
     assert snapshots(mm)[0]["snapID"] == "4"                       # ids are never reused
     fs_attrs = yformat.parse_table(ok(mm("mmlsfs", "mmfs1", "-Y")).stdout)
     assert {r["fieldName"]: r["data"] for r in fs_attrs}["maxSnapshotId"] == "4"
 
 
-def test_delete_snapshot_of_an_unlinked_fileset(mm, mnt, emulator_root):
-    fileset(mm, mnt, "ind", "--inode-space", "new")
+def test_delete_snapshot_of_an_unlinked_fileset(mm, mp, emulator_root):
+    fileset(mm, mp, "ind", "--inode-space", "new")
     ok(mm("mmcrsnapshot", "mmfs1", "ind:s"))
     ok(mm("mmunlinkfileset", "mmfs1", "ind"))
     parked = emulator_root / "filesystems" / "mmfs1" / "filesets" / "1"
@@ -257,7 +234,7 @@ def test_delete_snapshot_of_an_unlinked_fileset(mm, mnt, emulator_root):
     ok(mm("mmdelfileset", "mmfs1", "ind"))
 
 
-def test_delete_refusals(mm, mnt, emulator_root):
+def test_delete_refusals(mm, mp, emulator_root):
     ok(mm("mmcrsnapshot", "mmfs1", "keep"))
     refused(mm, emulator_root, ["mmdelsnapshot", "mmfs1", "nosuch"],
             "Snapshot nosuch does not exist in file system mmfs1.", 2)

@@ -11,25 +11,9 @@ import pytest
 
 from gpfskit.commands import yformat
 from gpfskit.emulator import fileattrs, layout
+from helpers import assert_refused
 
 GIB = 1024 * 1024  # KiB
-
-
-def _state(root: Path) -> dict[str, list[tuple]]:
-    db = sqlite3.connect(root / "state.db")
-    try:
-        tables = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")]
-        return {t: sorted(map(tuple, db.execute(f"SELECT * FROM {t}"))) for t in tables}
-    finally:
-        db.close()
-
-
-def _refused(mm, root: Path, argv: list[str], rc: int, text: str) -> None:
-    before = _state(root)
-    result = mm(*argv)
-    assert result.returncode == rc, (result.returncode, result.stderr)
-    assert text in result.stderr, result.stderr
-    assert _state(root) == before
 
 
 def _write(path: Path, nbytes: int) -> int:
@@ -47,11 +31,6 @@ def _pools(mm, fs: str = "mmfs1") -> dict[str, dict]:
 def _pool_free(mm, pool: str) -> int:
     row = _pools(mm)[pool]
     return int(row["freeBlocks"]) + int(row["freeFragments"])
-
-
-@pytest.fixture
-def mp(emulator_root: Path) -> Path:
-    return emulator_root / "gpfs" / "mmfs1"
 
 
 # mmlspool --------------------------------------------------------------------------------
@@ -99,8 +78,8 @@ def test_mmlspool_long_and_errors(mm, emulator_root):
     assert "  name                   = system" in out
     assert "  usage                  = dataAndMetadata" in out
     assert "  usage                  = dataOnly" in out
-    _refused(mm, emulator_root, ["mmlspool", "mmfs1", "nosuch"], 2, "does not exist")
-    _refused(mm, emulator_root, ["mmlspool", "nosuch"], 2, "is not known")
+    assert_refused(mm, emulator_root, ["mmlspool", "mmfs1", "nosuch"], 2, "does not exist")
+    assert_refused(mm, emulator_root, ["mmlspool", "nosuch"], 2, "is not known")
 
 
 # mmdf ------------------------------------------------------------------------------------
@@ -170,10 +149,10 @@ def test_mmdf_human(mm):
 
 
 def test_mmdf_refusals(mm, emulator_root):
-    _refused(mm, emulator_root, ["mmdf", "nosuch"], 2, "is not known")
-    _refused(mm, emulator_root, ["mmdf", "mmfs1", "-P", "nosuch"], 2, "does not exist")
-    _refused(mm, emulator_root, ["mmdf", "mmfs1", "--block-size", "huge"], 22,
-             "Incorrect block size")
+    assert_refused(mm, emulator_root, ["mmdf", "nosuch"], 2, "is not known")
+    assert_refused(mm, emulator_root, ["mmdf", "mmfs1", "-P", "nosuch"], 2, "does not exist")
+    assert_refused(mm, emulator_root, ["mmdf", "mmfs1", "--block-size", "huge"], 22,
+                   "Incorrect block size")
     assert mm("mmdf", "mmfs1", "-d", "-m").returncode == 1
 
 
@@ -245,7 +224,7 @@ def test_mmlsdisk_human_long(mm):
     (["mmlsdisk", "mmfs1", "-d", "nosuch"], 2, "does not belong"),
 ])
 def test_disk_refusals(mm, emulator_root, argv, rc, text):
-    _refused(mm, emulator_root, argv, rc, text)
+    assert_refused(mm, emulator_root, argv, rc, text)
 
 
 def test_mmchdisk_usage(mm):
@@ -282,8 +261,8 @@ def test_mmlsnsd_variants(mm, emulator_root):
 
 
 def test_mmlsnsd_refusals(mm, emulator_root):
-    _refused(mm, emulator_root, ["mmlsnsd", "-d", "nosuch"], 2, "not a known NSD")
-    _refused(mm, emulator_root, ["mmlsnsd", "-f", "nosuch"], 2, "is not known")
+    assert_refused(mm, emulator_root, ["mmlsnsd", "-d", "nosuch"], 2, "not a known NSD")
+    assert_refused(mm, emulator_root, ["mmlsnsd", "-f", "nosuch"], 2, "is not known")
     assert mm("mmlsnsd", "-F", "-f", "mmfs1").returncode == 1
 
 

@@ -195,6 +195,14 @@ def _insert_clients(db: sqlite3.Connection, path: str,
                    [(path, c, i, o) for i, (c, o) in enumerate(rows)])
 
 
+def _export_verb(words: list[str]) -> tuple[str, list[str]]:
+    """The verb and its arguments of ``mmnfs|mmsmb export <verb> ...``."""
+    if len(words) < 2 or words[0] != "export":
+        raise UsageError("Missing arguments." if len(words) < 2 or words[0] == "export"
+                         else f"Incorrect subcommand: {words[0]}.")
+    return words[1], words[2:]
+
+
 def _nfs_existing(inv: Invocation, path: str) -> str:
     normal = os.path.normpath(path) if path.startswith("/") else path
     if not _nfs_rows(inv.db, normal):
@@ -204,11 +212,7 @@ def _nfs_existing(inv: Invocation, path: str) -> str:
 
 @command("mmnfs", _NFS_USAGE, parse_args=False, changing=True)
 def mmnfs(inv: Invocation, args: Parsed) -> None:
-    words = args.operands
-    if len(words) < 2 or words[0] != "export":
-        raise UsageError("Missing arguments." if len(words) < 2 or words[0] == "export"
-                         else f"Incorrect subcommand: {words[0]}.")
-    verb, rest = words[1], words[2:]
+    verb, rest = _export_verb(args.operands)
     if verb == "add":
         opts = parse_args(rest, flags=("--dry-run",), valued=("--client", "--pseudo"),
                           min_operands=1, max_operands=1)
@@ -400,11 +404,7 @@ def _smb_row(inv: Invocation, name: str) -> sqlite3.Row:
 
 @command("mmsmb", _SMB_USAGE, parse_args=False, changing=True)
 def mmsmb(inv: Invocation, args: Parsed) -> None:
-    words = args.operands
-    if len(words) < 2 or words[0] != "export":
-        raise UsageError("Missing arguments." if len(words) < 2 or words[0] == "export"
-                         else f"Incorrect subcommand: {words[0]}.")
-    verb, rest = words[1], words[2:]
+    verb, rest = _export_verb(args.operands)
     if verb == "add":
         opts = parse_args(rest, valued=("--option",), min_operands=2, max_operands=2)
         name, path = opts.operands

@@ -111,8 +111,12 @@ def to_epoch(local_seconds: float) -> float:
 # -- calendar ---------------------------------------------------------------------------------
 
 
-def civil_from_days(days: int) -> tuple[int, int, int]:
-    """(year, month, day) of day number ``days`` (0 = 1970-01-01)."""
+def _civil_parts(days):
+    """(era, year of era, March-based month, day) of day number ``days``.
+
+    The shared arithmetic of ``civil_from_days`` and its vectorised twin: only integer
+    operators, so it works on Python ints and int64 arrays alike.
+    """
     z = days + 719468
     era = z // 146097
     doe = z - era * 146097
@@ -120,6 +124,12 @@ def civil_from_days(days: int) -> tuple[int, int, int]:
     doy = doe - (365 * yoe + yoe // 4 - yoe // 100)
     mp = (5 * doy + 2) // 153
     day = doy - (153 * mp + 2) // 5 + 1
+    return era, yoe, mp, day
+
+
+def civil_from_days(days: int) -> tuple[int, int, int]:
+    """(year, month, day) of day number ``days`` (0 = 1970-01-01)."""
+    era, yoe, mp, day = _civil_parts(days)
     month = mp + 3 if mp < 10 else mp - 9
     year = yoe + era * 400 + (1 if month <= 2 else 0)
     return year, month, day
@@ -137,13 +147,7 @@ def days_from_civil(year: int, month: int, day: int) -> int:
 
 def civil_from_days_np(days: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Vectorised :func:`civil_from_days` on an int64 array."""
-    z = days + 719468
-    era = z // 146097
-    doe = z - era * 146097
-    yoe = (doe - doe // 1460 + doe // 36524 - doe // 146096) // 365
-    doy = doe - (365 * yoe + yoe // 4 - yoe // 100)
-    mp = (5 * doy + 2) // 153
-    day = doy - (153 * mp + 2) // 5 + 1
+    era, yoe, mp, day = _civil_parts(days)
     month = np.where(mp < 10, mp + 3, mp - 9)
     year = yoe + era * 400 + (month <= 2)
     return year, month, day

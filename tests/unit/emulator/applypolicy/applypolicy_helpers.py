@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import os
-import sqlite3
 from pathlib import Path
+
+from helpers import table_rows
 
 
 def make_files(base: Path, spec: dict[str, int]) -> dict[str, Path]:
@@ -20,12 +21,7 @@ def make_files(base: Path, spec: dict[str, int]) -> dict[str, Path]:
 
 def snapshot_state(root: Path, tree: Path) -> tuple:
     """Database tables plus every file's (path, size, xattrs): for 'nothing changed'."""
-    db = sqlite3.connect(root / "state.db")
-    try:
-        tables = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")]
-        data = {t: sorted(map(tuple, db.execute(f"SELECT * FROM {t}"))) for t in tables}
-    finally:
-        db.close()
+    data = table_rows(root)
     files = []
     for top, dirs, names in os.walk(tree):
         for name in sorted(dirs + names):

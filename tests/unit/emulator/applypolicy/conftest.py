@@ -9,12 +9,6 @@ import pytest
 
 
 @pytest.fixture
-def mp(emulator_root: Path) -> Path:
-    """The mount point of mmfs1 (mounted on this node)."""
-    return emulator_root / "gpfs" / "mmfs1"
-
-
-@pytest.fixture
 def work(tmp_path: Path) -> Path:
     path = tmp_path / "work"
     path.mkdir()
