@@ -6,12 +6,20 @@ percent-encoding of storage-scale.md §1.2); ``text_table`` lays out the fixed-w
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterable, Sequence
 
 # The characters the real commands percent-encode in -Y values (plus '%' itself).
 _ENCODED = "%!#$&'()*+,/:;=?@[]"
-_TABLE = str.maketrans({c: f"%{ord(c):02X}" for c in _ENCODED})
+_CODES = {c: f"%{ord(c):02X}" for c in _ENCODED}
+_SPECIAL = re.compile("[" + re.escape(_ENCODED) + "]")
+
+
+def _percent(text: str) -> str:
+    # A regex touches only the few characters that need it; str.translate with multi-character
+    # replacements rebuilds every character and is several times slower on long rows.
+    return _SPECIAL.sub(lambda m: _CODES[m.group()], text)
 
 
 def _text(value: object) -> str:
@@ -24,7 +32,7 @@ def _text(value: object) -> str:
 
 def encode(value: object) -> str:
     """A -Y field: None becomes empty, everything else is str()'d and percent-encoded."""
-    return _text(value).translate(_TABLE)
+    return _percent(_text(value))
 
 
 def ytable(command: str, section: str, columns: Sequence[str],
@@ -36,7 +44,8 @@ def ytable(command: str, section: str, columns: Sequence[str],
     prefix = f"{command}:{section}:0:1:::"
     for row in rows:
         # One translate per row: NUL cannot occur in values, so it stands in for ':'.
-        fields = "\0".join(map(_text, row)).translate(_TABLE).split("\0")
+        fields = _percent("\0".join([v if v.__class__ is str else _text(v) for v in row])
+                          ).split("\0")
         for index in raw_idx:
             fields[index] = _text(row[index])
         lines.append(f"{prefix}{':'.join(fields)}:\n")
