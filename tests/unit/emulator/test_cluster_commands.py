@@ -24,6 +24,8 @@ def test_mmgetstate_all(mm):
     assert [(r["nodeName"], r["state"]) for r in rows] == [
         ("node1", "active"), ("node2", "active"), ("node3", "active")]
     assert "GPFS state" in mm("mmgetstate", "-aL").stdout
+    # As in real output, the placeholder is not percent-encoded.
+    assert ":quorum node:(undefined):node1:" in mm("mmgetstate", "-Y").stdout
 
 
 def test_usage_error(mm):

@@ -83,7 +83,7 @@ def mmgetstate(inv: Invocation, args: Parsed) -> None:
         inv.out.write(ytable("mmgetstate", "", _STATE_COLUMNS, [
             [n["name"], n["number"], n["state"], quorum, up, len(everyone),
              "quorum node" if n["designation"].startswith("quorum") else "", "(undefined)",
-             n["name"]] for n in rows]))
+             n["name"]] for n in rows], raw=("cnfsState",)))  # real output: '(undefined)'
         return
     if args.has("-L"):
         table = text_table(
