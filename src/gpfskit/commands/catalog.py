@@ -20,7 +20,7 @@ CHANGING = frozenset({
     "mmdelfileset", "mmlinkfileset", "mmunlinkfileset", "mmchfileset", "mmcrsnapshot",
     "mmdelsnapshot", "mmsetquota", "mmedquota", "mmdefedquota", "mmchdisk", "mmcrnodeclass",
     "mmchnodeclass", "mmdelnodeclass", "mmchnode", "mmchattr", "mmchpolicy", "mmapplypolicy",
-    "mmaddcallback", "mmdelcallback", "mmchconfig",
+    "mmaddcallback", "mmdelcallback", "mmchconfig", "mmchpool",
 })
 
 # Commands with sub-commands: (command, sub-command, verb) -> read-only?

@@ -7,6 +7,8 @@ renames, mounts and fileset links:
 ``user.gpfskit.pool``                  storage pool (set by ``mmchattr -P``, later by migration)
 ``user.gpfskit.metadata-replicas``     metadata replication factor (``mmchattr -m``)
 ``user.gpfskit.data-replicas``         data replication factor (``mmchattr -r``)
+``user.gpfskit.max-metadata-replicas`` this file's maximum metadata replicas (``mmchattr -M``)
+``user.gpfskit.max-data-replicas``     this file's maximum data replicas (``mmchattr -R``)
 ``user.gpfskit.immutable``             ``yes`` when immutable (``mmchattr -i yes``)
 ``user.gpfskit.appendonly``            ``yes`` when append-only (``mmchattr -a yes``)
 
@@ -37,9 +39,12 @@ PREFIX = "user.gpfskit."
 POOL = PREFIX + "pool"
 METADATA_REPLICAS = PREFIX + "metadata-replicas"
 DATA_REPLICAS = PREFIX + "data-replicas"
+MAX_METADATA_REPLICAS = PREFIX + "max-metadata-replicas"
+MAX_DATA_REPLICAS = PREFIX + "max-data-replicas"
 IMMUTABLE = PREFIX + "immutable"
 APPEND_ONLY = PREFIX + "appendonly"
-RECORDED = (POOL, METADATA_REPLICAS, DATA_REPLICAS, IMMUTABLE, APPEND_ONLY)
+RECORDED = (POOL, METADATA_REPLICAS, DATA_REPLICAS, MAX_METADATA_REPLICAS, MAX_DATA_REPLICAS,
+            IMMUTABLE, APPEND_ONLY)
 
 # Linux inode flags (linux/fs.h).
 _FS_IOC_GETFLAGS = 0x80086601
@@ -163,19 +168,26 @@ def set_pool(path: str | os.PathLike[str], pool: str | None) -> None:
 
 def replication(path: str | os.PathLike[str]) -> tuple[int | None, int | None]:
     """Recorded (metadata, data) replication factors; None = the file system default."""
-    values = []
-    for name in (METADATA_REPLICAS, DATA_REPLICAS):
-        text = _get(path, name)
-        values.append(int(text) if text and text.isdigit() else None)
-    return values[0], values[1]
+    return _counts(path, METADATA_REPLICAS, DATA_REPLICAS)
+
+
+def max_replication(path: str | os.PathLike[str]) -> tuple[int | None, int | None]:
+    """Recorded (metadata, data) maximum replicas; None = the file system maximum."""
+    return _counts(path, MAX_METADATA_REPLICAS, MAX_DATA_REPLICAS)
+
+
+def _counts(path: str | os.PathLike[str], *names: str) -> tuple[int | None, ...]:
+    texts = [_get(path, name) for name in names]
+    return tuple(int(t) if t and t.isdigit() else None for t in texts)
 
 
 def set_replication(path: str | os.PathLike[str], *, metadata: int | None = None,
-                    data: int | None = None) -> None:
-    if metadata is not None:
-        _set(path, METADATA_REPLICAS, str(metadata))
-    if data is not None:
-        _set(path, DATA_REPLICAS, str(data))
+                    data: int | None = None, max_metadata: int | None = None,
+                    max_data: int | None = None) -> None:
+    for name, value in ((METADATA_REPLICAS, metadata), (DATA_REPLICAS, data),
+                        (MAX_METADATA_REPLICAS, max_metadata), (MAX_DATA_REPLICAS, max_data)):
+        if value is not None:
+            _set(path, name, str(value))
 
 
 def immutable(path: str | os.PathLike[str]) -> bool:

@@ -109,7 +109,7 @@ def _add_filesystem(root: Path, db: sqlite3.Connection, fs: FilesystemSpec, moun
     for pool_index, pool in enumerate(fs.pools):
         pool_id = 0 if pool.name == "system" else POOL_ID_BASE + pool_index - (
             1 if fs.pools[0].name == "system" else 0)
-        db.execute("INSERT INTO pools VALUES (?, ?, ?, ?)",
+        db.execute("INSERT INTO pools (fs, name, id, block_size) VALUES (?, ?, ?, ?)",
                    (fs.name, pool.name, pool_id, fs.block_size))
         for disk in range(1, pool.disks + 1):
             db.execute(

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 SCHEMA = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -55,6 +55,8 @@ CREATE TABLE mounts (
 CREATE TABLE pools (
     fs TEXT NOT NULL REFERENCES filesystems(name) ON DELETE CASCADE,
     name TEXT NOT NULL, id INTEGER NOT NULL, block_size INTEGER NOT NULL,
+    write_affinity_depth INTEGER NOT NULL DEFAULT 0,
+    block_group_factor INTEGER NOT NULL DEFAULT 1,
     PRIMARY KEY (fs, name)
 );
 CREATE TABLE nsds (
@@ -127,6 +129,33 @@ class NoCluster(Exception):
     """The emulator root holds no cluster (``gpfskit emulator init`` makes one)."""
 
 
+# Steps that bring a cluster made by an older gpfskit up to SCHEMA_VERSION, by version.
+UPGRADES = {
+    2: ["ALTER TABLE pools ADD COLUMN write_affinity_depth INTEGER NOT NULL DEFAULT 0",
+        "ALTER TABLE pools ADD COLUMN block_group_factor INTEGER NOT NULL DEFAULT 1"],
+}
+
+
+def _upgrade(db: sqlite3.Connection) -> None:
+    row = db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+    version = int(row[0]) if row else SCHEMA_VERSION
+    if version >= SCHEMA_VERSION:
+        return
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        version = int(db.execute(
+            "SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0])
+        for step in range(version + 1, SCHEMA_VERSION + 1):
+            for statement in UPGRADES[step]:
+                db.execute(statement)
+        db.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'",
+                   (str(SCHEMA_VERSION),))
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    db.execute("COMMIT")
+
+
 def _connect(path: Path) -> sqlite3.Connection:
     db = sqlite3.connect(path, isolation_level=None, timeout=120.0, check_same_thread=False)
     db.row_factory = sqlite3.Row
@@ -147,6 +176,7 @@ def connection(root: Path) -> sqlite3.Connection:
         if not path.is_file():
             raise NoCluster(f"no emulated cluster at {root} (run: gpfskit emulator init --demo)")
         db = cache[path] = _connect(path)
+        _upgrade(db)
     return db
 
 

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import os
+import re
 import sqlite3
 from pathlib import Path
 
 import pytest
 
 from gpfskit.emulator import fileattrs, layout
-from helpers import assert_refused_unchanged, table_rows
+from helpers import assert_refused_unchanged, ok, table_rows
 
 
 def _xattrs(path: Path) -> dict[str, bytes]:
@@ -220,7 +221,8 @@ def test_refusals(mm, emulator_root, mp, f, tmp_path):
 def test_metadata_only_pool_refused(mm, emulator_root, f):
     db = sqlite3.connect(emulator_root / "state.db")
     with db:
-        db.execute("INSERT INTO pools VALUES ('mmfs1', 'metaonly', 65540, 4194304)")
+        db.execute("INSERT INTO pools (fs, name, id, block_size) "
+                   "VALUES ('mmfs1', 'metaonly', 65540, 4194304)")
         db.execute("INSERT INTO nsds (name, fs, pool, size_kb, metadata, data, disk_id, "
                    "volume_id) VALUES ('m1', 'mmfs1', 'metaonly', 1024, 1, 0, 50, 'AA')")
     _refused(mm, emulator_root, [f], ["mmchattr", "-P", "metaonly", str(f)], 22,
@@ -260,3 +262,27 @@ def test_fileattrs_save_restore(f):
     assert fileattrs.recorded_pool(f) is None
     assert not fileattrs.immutable(f)
     assert fileattrs.linux_flags(f) & fileattrs.FS_IMMUTABLE_FL == 0
+
+
+def test_per_file_maximum_replicas(mm, mp):
+    path = mp / "replicated"
+    path.write_bytes(b"x")
+    ok(mm("mmchattr", "-M", "3", "-R", "3", "-m", "3", "-r", "3", str(path)))
+    text = mm("mmlsattr", "-L", str(path)).stdout
+    assert re.search(r"metadata replication:\s+3 max 3", text)
+    assert re.search(r"data replication:\s+3 max 3", text)
+    refused = mm("mmchattr", "-R", "2", str(path))  # below the file's current 3 replicas
+    assert refused.returncode == 22 and "current replicas (3)" in refused.stderr
+    other = mp / "plain"
+    other.write_bytes(b"y")
+    assert mm("mmchattr", "-r", "3", str(other)).returncode == 22  # fs maximum is 2
+
+
+def test_max_replicas_through_the_api(emulator_root, mp):
+    from gpfskit.api import File
+
+    path = mp / "api-file"
+    path.write_bytes(b"z")
+    File(str(path)).change(maxDataReplication=3, dataReplication=3)
+    fresh = File(str(path))
+    assert (fresh.dataReplication, fresh.maxDataReplication) == (3, 3)

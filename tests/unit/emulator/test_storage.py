@@ -11,7 +11,7 @@ import pytest
 
 from gpfskit.commands import yformat
 from gpfskit.emulator import fileattrs, layout
-from helpers import assert_refused
+from helpers import assert_refused, ok
 
 GIB = 1024 * 1024  # KiB
 
@@ -271,3 +271,42 @@ def test_recorded_pool_of_missing_pool_is_ignored(mm, mp):
     _write(path, 8192)
     fileattrs.set_pool(path, "gone")
     assert mm("mmdf", "mmfs1", "-Y").returncode == 0
+
+
+def test_mmchpool_changes_write_affinity_settings(mm, emulator_root):
+    ok(mm("mmchpool", "mmfs1", "sas1", "--block-group-factor", "128",
+          "--write-affinity-depth", "1"))
+    text = mm("mmlspool", "mmfs1", "sas1", "-L").stdout
+    assert "blockGroupFactor       = 128" in text
+    assert "writeAffinityDepth     = 1" in text
+    assert "blockGroupFactor       = 1\n" in mm("mmlspool", "mmfs1", "sata1", "-L").stdout
+    assert_refused(mm, emulator_root, ["mmchpool", "mmfs1", "sas1", "--write-affinity-depth",
+                                       "7"], 22, "expected a whole number from 0 to 2")
+    assert_refused(mm, emulator_root, ["mmchpool", "mmfs1", "nopool", "--block-group-factor",
+                                       "2"], 2, "Storage pool nopool does not exist")
+    assert mm("mmchpool", "mmfs1", "sas1").returncode == 1  # nothing to change: usage
+
+
+def test_pool_change_through_the_api(mm, emulator_root):
+    from gpfskit.api import Filesystem
+
+    Filesystem("mmfs1").pools["sas1"].change(blockGroupFactor=64)
+    assert "blockGroupFactor       = 64" in mm("mmlspool", "mmfs1", "sas1", "-L").stdout
+
+
+def test_clusters_made_with_schema_1_are_upgraded(mm, emulator_root):
+    from gpfskit.emulator import state
+
+    state.forget_connections()
+    db = sqlite3.connect(emulator_root / state.DB_NAME)
+    db.executescript("""
+        CREATE TABLE pools_old AS SELECT fs, name, id, block_size FROM pools;
+        DROP TABLE pools;
+        ALTER TABLE pools_old RENAME TO pools;
+        UPDATE meta SET value = '1' WHERE key = 'schema_version';
+    """)
+    db.close()
+    assert "blockGroupFactor       = 1" in mm("mmlspool", "mmfs1", "-L").stdout
+    version = state.connection(emulator_root).execute(
+        "SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0]
+    assert version == str(state.SCHEMA_VERSION)

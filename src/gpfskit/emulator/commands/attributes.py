@@ -110,12 +110,14 @@ def fileset_of(db: sqlite3.Connection, fs: str, rel: str) -> str:
 
 
 def _replication(target: Target) -> tuple[int, int, int, int]:
+    """(metadata, max metadata, data, max data) replicas: the file's own, else the fs's."""
     attrs = fs_attrs(target.fs)
     meta, data = fileattrs.replication(target.path)
+    meta_max, data_max = fileattrs.max_replication(target.path)
     return (meta or int(attrs.get("defaultMetadataReplicas", 1) or 1),
-            int(attrs.get("maxMetadataReplicas", 2) or 2),
+            meta_max or int(attrs.get("maxMetadataReplicas", 2) or 2),
             data or int(attrs.get("defaultDataReplicas", 1) or 1),
-            int(attrs.get("maxDataReplicas", 2) or 2))
+            data_max or int(attrs.get("maxDataReplicas", 2) or 2))
 
 
 def _show_value(value: bytes) -> str:
@@ -194,7 +196,8 @@ def _long(inv: Invocation, target: Target) -> None:
 
 # mmchattr --------------------------------------------------------------------------------
 
-_CHATTR_USAGE = """mmchattr [-m MetadataReplicas] [-r DataReplicas] [-P DataPoolName]
+_CHATTR_USAGE = """mmchattr [-m MetadataReplicas] [-M MaxMetadataReplicas] [-r DataReplicas]
+         [-R MaxDataReplicas] [-P DataPoolName]
          [-I {yes | defer}] [-i {yes | no}] [-a {yes | no}]
          [--set-attr AttributeName=Value] [--delete-attr AttributeName]
          FileName [FileName...]"""
@@ -220,8 +223,8 @@ def _xattr_name(inv: Invocation, name: str) -> str:
     return name
 
 
-@command("mmchattr", _CHATTR_USAGE, valued=("-m", "-r", "-P", "-I", "-i", "-a", "--set-attr",
-                                            "--delete-attr"),
+@command("mmchattr", _CHATTR_USAGE, valued=("-m", "-M", "-r", "-R", "-P", "-I", "-i", "-a",
+                                            "--set-attr", "--delete-attr"),
          min_operands=1, changing=True)
 def mmchattr(inv: Invocation, args: Parsed) -> None:
     if not args.values:
@@ -253,15 +256,24 @@ def mmchattr(inv: Invocation, args: Parsed) -> None:
 
     for target in targets:
         fs = target.fs
-        attrs = fs_attrs(fs)
         if target.snapshot is not None:
             raise inv.fail(f"Cannot change {target.given}: files in a snapshot are read-only.",
                            30)
-        for option, maximum_field in (("-m", "maxMetadataReplicas"), ("-r", "maxDataReplicas")):
+        meta, meta_max, data, data_max = _replication(target)
+        for option, current in (("-M", meta), ("-R", data)):
             value = args.get(option)
             if value is None:
                 continue
-            maximum = min(int(attrs.get(maximum_field, 2) or 2), MAX_REPLICAS)
+            if not value.isdigit() or not max(current, 1) <= int(value) <= MAX_REPLICAS:
+                raise inv.fail(f"Incorrect value for the {option} option: {value!r}. It must "
+                               f"be between the file's current replicas ({current}) and "
+                               f"{MAX_REPLICAS}.", 22)
+            replicas[option] = int(value)
+        for option, limit_option, maximum in (("-m", "-M", meta_max), ("-r", "-R", data_max)):
+            value = args.get(option)
+            if value is None:
+                continue
+            maximum = min(replicas.get(limit_option, maximum), MAX_REPLICAS)
             if not value.isdigit() or not 1 <= int(value) <= maximum:
                 raise inv.fail(f"Incorrect value for the {option} option: {value!r}. It must "
                                f"be between 1 and the maximum number of replicas ({maximum}).",
@@ -311,7 +323,9 @@ def mmchattr(inv: Invocation, args: Parsed) -> None:
                 fileattrs.set_pool(path, pool)
             if replicas:
                 fileattrs.set_replication(path, metadata=replicas.get("-m"),
-                                          data=replicas.get("-r"))
+                                          data=replicas.get("-r"),
+                                          max_metadata=replicas.get("-M"),
+                                          max_data=replicas.get("-R"))
             for name in deletes:
                 fileattrs.delete_user_xattr(path, name)
             for name, value in sets.items():

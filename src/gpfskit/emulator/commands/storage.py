@@ -227,6 +227,8 @@ def mmlspool(inv: Invocation, args: Parsed) -> None:
             if index:
                 inv.say("")
             has_data, has_meta = bool(pool.data_disks), bool(pool.metadata_disks)
+            fpo = inv.db.execute("SELECT write_affinity_depth, block_group_factor FROM pools "
+                                 "WHERE fs = ? AND name = ?", (fs["name"], pool.name)).fetchone()
             kind = ("dataAndMetadata" if has_data and has_meta else "metadataOnly" if has_meta
                     else "dataOnly")
             inv.say("Pool:")
@@ -235,7 +237,8 @@ def mmlspool(inv: Invocation, args: Parsed) -> None:
                                  ("usage", kind),
                                  ("maxDiskSize", human_size(_max_disk_kb(pool))),
                                  ("layoutMap", "cluster"), ("allowWriteAffinity", "no"),
-                                 ("writeAffinityDepth", 0), ("blockGroupFactor", 1)):
+                                 ("writeAffinityDepth", fpo["write_affinity_depth"]),
+                                 ("blockGroupFactor", fpo["block_group_factor"])):
                 inv.say(f"  {label:<22} = {value}")
         return
     inv.say(f"Storage pools in file system at '{layout.visible_root(fs)}':")
@@ -284,6 +287,36 @@ def _unit(inv: Invocation, text: str | None) -> tuple[int, str]:
     if kib < 1:
         raise inv.fail(f"Incorrect block size {text!r}: the smallest unit is 1K.", 22)
     return kib, (f"{suffix}B" if number == 1 and suffix else value)
+
+
+_POOL_SETTINGS = {"--write-affinity-depth": ("write_affinity_depth", 0, 2),
+                  "--block-group-factor": ("block_group_factor", 1, 1024)}
+
+
+@command("mmchpool", "mmchpool Device PoolName [--block-group-factor BlockGroupFactor]\n"
+         "         [--write-affinity-depth WriteAffinityDepth]",
+         valued=tuple(_POOL_SETTINGS), min_operands=2, max_operands=2, changing=True)
+def mmchpool(inv: Invocation, args: Parsed) -> None:
+    """Change a pool's write-affinity (FPO) settings, shown by ``mmlspool -L``."""
+    fs = inv.filesystem(args.operands[0])
+    pool = args.operands[1]
+    if not inv.db.execute("SELECT 1 FROM pools WHERE fs = ? AND name = ?",
+                          (fs["name"], pool)).fetchone():
+        raise inv.fail(f"Storage pool {pool} does not exist in file system {fs['name']}.", 2)
+    changes = {}
+    for option, (column, low, high) in _POOL_SETTINGS.items():
+        text = args.get(option)
+        if text is None:
+            continue
+        if not text.isdigit() or not low <= int(text) <= high:
+            raise inv.fail(f"Incorrect value {text!r} for {option}: expected a whole number "
+                           f"from {low} to {high}.", 22)
+        changes[column] = int(text)
+    if not changes:
+        raise UsageError("Missing arguments.")
+    for column, value in changes.items():
+        inv.db.execute(f"UPDATE pools SET {column} = ? WHERE fs = ? AND name = ?",
+                       (value, fs["name"], pool))
 
 
 @command("mmdf", "mmdf Device [-d | -F | -m] [-P PoolName] [--block-size {BlockSize | auto}] "
