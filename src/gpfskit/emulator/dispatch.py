@@ -91,6 +91,19 @@ def _load_all() -> None:
     _loaded = True
 
 
+def _load(name: str) -> None:
+    """Register ``name``: import its family's module only (all of them for unknown names)."""
+    if name in _REGISTRY:
+        return
+    from gpfskit.emulator.commands import FAMILIES
+
+    family = next((module for module, names in FAMILIES.items() if name in names), None)
+    if family is None:
+        _load_all()
+    else:
+        importlib.import_module(f"gpfskit.emulator.commands.{family}")
+
+
 @dataclass
 class Invocation:
     """What a command handler works with."""
@@ -174,8 +187,8 @@ def _usage(spec: Spec, problem: str) -> str:
 def run_command(argv: Sequence[str], *, root: str | os.PathLike[str],
                 node: str | None = None) -> Result:
     """Run one emulated command against the cluster under ``root``."""
-    _load_all()
     name = os.path.basename(argv[0]) if argv else ""
+    _load(name)
     spec = _REGISTRY.get(name)
     if spec is None:
         return Result("", f"{name}: command not found\n", 127)
