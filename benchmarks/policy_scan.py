@@ -15,7 +15,9 @@ one after the other, each writing the list of the files it selects:
 * find:    GNU ``find -type f -uid 1001 -size +65536c ! -newermt @CUTOFF -printf '%i %p\\n'``;
 * fd:      ``fd`` / ``fdfind`` with ``--owner``, ``--size`` and ``--changed-before`` (when
            installed; its ``--changed-before`` is whole seconds, like ours here);
-* os.walk: ``os.walk`` + ``os.lstat`` of every file, the filter in Python.
+* os.walk: ``os.walk`` + ``os.lstat`` of every file, the filter in Python;
+* the bare two-thread C getdents64 + statx walk of ``scan_walk.py`` (when a C compiler is at
+  hand), which selects nothing and writes nothing: the machine's limit at that moment.
 
 It prints files/s (files in the tree / wall time), the ratio of each to ours, the number of
 files each selected (they must agree), the CPU seconds (user + system) each used (ours: the
@@ -37,6 +39,8 @@ import sys
 import textwrap
 import time
 from pathlib import Path
+
+from scan_walk import raw_walker, run_raw
 
 UIDS = list(range(1000, 1010))
 WANT_UID = 1001
@@ -145,9 +149,10 @@ OURS = textwrap.dedent("""
 def run_ours(root: Path, policy: Path, prefix: Path, work: Path) -> dict:
     argv = ["mmapplypolicy", "mmfs1", "-P", str(policy), "-I", "defer", "-f", str(prefix),
             "-s", str(work), "-D", _stamp(NOW)]
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
     t0, c0 = time.perf_counter(), _children_cpu()
     done = subprocess.run([sys.executable, "-c", OURS, str(root), json.dumps(argv)],
-                          capture_output=True, text=True, check=True)
+                          capture_output=True, text=True, check=True, env=env)
     wall = time.perf_counter() - t0
     cpu = _children_cpu() - c0
     info = json.loads(done.stdout.strip().splitlines()[-1])
@@ -262,6 +267,9 @@ def main() -> None:
         print("fd / fdfind: not installed, left out")
     if not args.skip_walk:
         rows.append(("os.walk + os.lstat (Python)", *run_walk(mount, out / "walk.list")))
+    limit = None
+    if raw_walker() is not None:
+        limit = min(run_raw(str(mount))["seconds"] for _ in range(args.repeat))
 
     print(f"\n{'method':<42} {'seconds':>8} {'files/s':>12} {'vs ours':>8} {'selected':>9} "
           f"{'CPU s':>7}")
@@ -270,10 +278,15 @@ def main() -> None:
         cpu_text = f"{cpu:>7.2f}" if cpu is not None else f"{'':>7}"
         print(f"{name:<42} {seconds:>8.3f} {n / seconds:>12,.0f} {reference / seconds:>7.2f}x "
               f"{selected:>9,} {cpu_text}")
+    if limit is not None:
+        print(f"{'bare C walk, 2 threads (the limit)':<42} {limit:>8.3f} {n / limit:>12,.0f} "
+              f"{reference / limit:>7.2f}x {'-':>9}")
     print(f"\nours: peak RSS {ours['peak_kib'] / 1024:.0f} MiB for the whole process "
           f"({ours['base_kib'] / 1024:.0f} MiB after imports, so "
           f"{(ours['peak_kib'] - ours['base_kib']) / 1024:.0f} MiB for the run); "
           f"imports {ours['imports']:.2f} s")
+    if limit is not None:
+        print(f"ours (command) runs at {limit / reference:.0%} of the bare C walk's rate")
     counts = {selected for _, _, selected, _ in rows}
     print("selected counts agree" if len(counts) == 1 else
           f"SELECTED COUNTS DIFFER: {sorted(counts)}")

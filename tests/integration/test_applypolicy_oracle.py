@@ -20,7 +20,10 @@ from pathlib import Path
 import pytest
 
 from gpfskit.emulator import fileattrs
+from gpfskit.emulator.applypolicy import prefilter
+from gpfskit.emulator.applypolicy.job import SELECTING
 from gpfskit.emulator.scan import parse_records
+from gpfskit.policy.language import EvalContext, parse_policy
 
 # junction (relative to the fs root) -> fileset; proj and home/alice are independent
 JUNCTIONS = {"": "root", "proj": "proj", "proj/sub": "projsub", "home/alice": "alice"}
@@ -242,3 +245,41 @@ def test_snapshot_matches_the_oracle(mm, tree: Path, tmp_path: Path, snapshot, b
     check_lists(prefix, entries, snapid=snap_id)
     live = {e["path"] for e in oracle_walk(os.fsencode(tree), os.fsencode(tree), "")}
     assert not live & {e["path"] for e in entries}
+
+
+# Rules whose WHERE clauses the scan can prefilter on (see applypolicy.prefilter): the
+# lister builds rows only for files that may match, and the lists must not change.
+PREFILTERED = {name: FILTERS[name] for name in ("big", "escp", "own")}
+PREFILTERED["band"] = ("WHERE FILE_SIZE BETWEEN 1000 AND 3000 AND USER_ID <> 2000",
+                       lambda e: e["reg"] and 1000 <= e["size"] <= 3000 and e["uid"] != 2000)
+PREFILTERED_POLICY = """
+RULE EXTERNAL LIST 'escp' EXEC '' ESCAPE '%/+@#'
+RULE 'x1' LIST 'excl' EXCLUDE WHERE FILE_SIZE < 100
+RULE 'x2' LIST 'excl' WHERE FILE_SIZE < 1500
+""" + "".join(f"RULE '{name}' LIST '{name}' {where}\n"
+              for name, (where, _) in PREFILTERED.items())
+
+
+def test_prefiltered_lists_match_the_oracle(mm, tree: Path, tmp_path: Path):
+    rules = [r for r in parse_policy(PREFILTERED_POLICY).rules if r.kind in SELECTING]
+    assert prefilter.build(rules, EvalContext(), level=1) is not None
+    pol = tmp_path / "policy"
+    pol.write_text(PREFILTERED_POLICY)
+    prefix = tmp_path / "pre"
+    result = mm("mmapplypolicy", "mmfs1", "-P", str(pol), "-I", "defer", "-f", str(prefix),
+                "-s", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    root = os.fsencode(tree)
+    entries = oracle_walk(root, root, "")
+    wanted_excl = {(e["inode"], e["path"]) for e in entries
+                   if e["reg"] and 100 <= e["size"] < 1500}
+    assert {(r.inode, r.path) for r in read_list(Path(f"{prefix}.list.excl"), None)} == \
+        wanted_excl
+    for name, (_, selects) in PREFILTERED.items():
+        got = {(r.inode, r.path) for r in read_list(Path(f"{prefix}.list.{name}"),
+                                                    ESCAPES.get(name))}
+        wanted = {(e["inode"], e["path"]) for e in entries if selects(e)}
+        assert got == wanted, (name, sorted(got ^ wanted)[:5])
+        assert got, name
+    regular = sum(1 for e in entries if e["reg"])
+    assert f"[I] Directories scan: {regular} files," in result.stdout

@@ -4,6 +4,7 @@
 * ``targets``   what is scanned: a file system, a directory in one, a snapshot;
 * ``checks``    policy syntax errors (line, column) and name checks, shared with mmchpolicy;
 * ``phases``    phase 1: the streaming scan and the vectorised rule evaluation;
+* ``prefilter`` the rules' simple comparisons, checked by the scan before it builds a row;
 * ``choosing``  phase 2: weight order, THRESHOLD, LIMIT, group pools;
 * ``execution`` phase 3: work lists, interface scripts, migrations, deletions;
 * ``messages``  the lines printed;

@@ -37,7 +37,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from gpfskit.emulator import fileattrs, placement
-from gpfskit.emulator.applypolicy import messages
+from gpfskit.emulator.applypolicy import messages, prefilter
 from gpfskit.emulator.scan import TYPES, records, scan
 from gpfskit.policy.language import (
     XATTRS_KEY,
@@ -157,10 +157,10 @@ class Evaluator:
         self.maxdepth = maxdepth
         self.visible_depth = visible.rstrip("/").count("/")
         self.occupancy = occupancy
-        self.files = 0
         self.no_rule = 0
         self.directories_plus = any(p.rule.directories_plus for p in plans if p.active)
         self.needed = self._needed_columns()
+        self.prefilter = prefilter.build([p.rule for p in plans if p.active], ctx, level=level)
         self._users: dict[int, str | None] = {}
         self._groups: dict[int, str | None] = {}
 
@@ -212,7 +212,7 @@ class Evaluator:
                     independent=sorted(independent), columns=self.scan_columns,
                     directories_plus=self.directories_plus, workers=workers,
                     skip_dirs=sorted(skip), xattrs=self.scan_xattrs,
-                    progress=progress, progress_interval=1.0)
+                    prefilter=self.prefilter, progress=progress, progress_interval=1.0)
         try:
             for batch in walk:
                 self.process(batch)
@@ -231,7 +231,6 @@ class Evaluator:
         names = batch.schema.names
         kinds = np.asarray(batch.column("KIND")) if "KIND" in names else None
         regular = kinds == KIND_FILE if kinds is not None else None
-        self.files += int(regular.sum()) if regular is not None else n
         open_migrate = np.ones(n, bool)
         open_lists: dict[str, np.ndarray] = {}
         matched = np.zeros(n, bool) if self.level >= 6 else None

@@ -20,7 +20,14 @@ Typical use (what the emulated ``mmapplypolicy`` does)::
           f"{s.stats.others} other objects, {s.stats.problems} 'skipped' files and/or errors.")
 """
 
-from gpfskit.emulator.scan.columns import ALL_COLUMNS, EXTRA_COLUMNS, REQUIRED_COLUMNS, TYPES
+from gpfskit.emulator.scan._pywalk import MAX_PREFILTER_CONJUNCTIONS, MAX_PREFILTER_TERMS
+from gpfskit.emulator.scan.columns import (
+    ALL_COLUMNS,
+    EXTRA_COLUMNS,
+    PREFILTER_ATTRIBUTES,
+    REQUIRED_COLUMNS,
+    TYPES,
+)
 from gpfskit.emulator.scan.records import (
     Record,
     escape_paths,
@@ -31,6 +38,7 @@ from gpfskit.emulator.scan.records import (
 from gpfskit.emulator.scan.scanner import (
     HAVE_C_EXTENSION,
     SNAPSHOTS_DIR,
+    Prefilter,
     Scan,
     ScanError,
     ScanStats,
@@ -43,9 +51,13 @@ __all__ = [
     "ALL_COLUMNS",
     "EXTRA_COLUMNS",
     "HAVE_C_EXTENSION",
+    "MAX_PREFILTER_CONJUNCTIONS",
+    "MAX_PREFILTER_TERMS",
+    "PREFILTER_ATTRIBUTES",
     "REQUIRED_COLUMNS",
     "SNAPSHOTS_DIR",
     "TYPES",
+    "Prefilter",
     "Record",
     "Scan",
     "ScanError",

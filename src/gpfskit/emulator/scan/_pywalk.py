@@ -26,6 +26,8 @@ WANT_NAMES = 2
 WANT_MODE = 4
 WANT_MISC = 8
 MAX_XATTRS = 16
+MAX_PREFILTER_CONJUNCTIONS = 32  # as in _walk.c
+MAX_PREFILTER_TERMS = 64
 
 KIND_FILE, KIND_DIR, KIND_LINK, KIND_OTHER = 0, 1, 2, 3
 FLAG_IMMUTABLE, FLAG_APPEND, FLAG_COMPRESSED, FLAG_ENCRYPTED = 1, 2, 4, 8
@@ -166,10 +168,6 @@ class _Rows:
     def columns(self, flags: int) -> dict[str, Any]:
         n = self.n
         sx = self.sx[:n]
-        i64 = np.int64
-        has_btime = (sx["mask"] & _STATX_BTIME) != 0
-        b_s = np.where(has_btime, sx["btime_s"], sx["ctime_s"])
-        b_ns = np.where(has_btime, sx["btime_ns"], sx["ctime_ns"])
         attrs = sx["attributes"]
         attr_flags = (
             np.where(attrs & _STATX_ATTR_IMMUTABLE, FLAG_IMMUTABLE, 0)
@@ -178,21 +176,7 @@ class _Rows:
             | np.where(attrs & _STATX_ATTR_ENCRYPTED, FLAG_ENCRYPTED, 0)
         ).astype(np.uint8)
         cols: dict[str, Any] = {
-            "ino": sx["ino"].astype(i64),
-            "mode": sx["mode"].astype(i64),
-            "nlink": sx["nlink"].astype(i64),
-            "uid": sx["uid"].astype(i64),
-            "gid": sx["gid"].astype(i64),
-            "size": sx["size"].astype(i64),
-            "kb": ((sx["blocks"] + np.uint64(1)) // np.uint64(2)).astype(i64),
-            "blksize": sx["blksize"].astype(i64),
-            "dev": makedev(sx["dev_major"], sx["dev_minor"]),
-            "rdev": makedev(sx["rdev_major"], sx["rdev_minor"]),
-            "gen": generation(sx["ino"], b_s, b_ns),
-            "atime": _seconds(sx["atime_s"], sx["atime_ns"]),
-            "mtime": _seconds(sx["mtime_s"], sx["mtime_ns"]),
-            "ctime": _seconds(sx["ctime_s"], sx["ctime_ns"]),
-            "btime": _seconds(b_s, b_ns),
+            **numeric_columns(sx),
             "dir": np.array(self.dir, np.int32),
             "kind": np.array(self.kind, np.uint8),
             "flags": attr_flags,
@@ -215,6 +199,57 @@ class _Rows:
             cols["misc"] = b""
             cols["misc_offsets"] = np.zeros(n + 1, np.int32)
         return cols
+
+
+NUMERIC_COLUMNS = ("ino", "mode", "nlink", "uid", "gid", "size", "kb", "blksize", "dev", "rdev",
+                   "gen", "atime", "mtime", "ctime", "btime")
+
+
+def numeric_columns(sx: np.ndarray, names: Sequence[str] = NUMERIC_COLUMNS
+                    ) -> dict[str, np.ndarray]:
+    """The lister's numeric columns ``names`` from statx records: int64, or float64 seconds."""
+    i64 = np.int64
+    out: dict[str, np.ndarray] = {}
+    if {"gen", "btime"} & set(names):
+        has_btime = (sx["mask"] & _STATX_BTIME) != 0
+        b_s = np.where(has_btime, sx["btime_s"], sx["ctime_s"])
+        b_ns = np.where(has_btime, sx["btime_ns"], sx["ctime_ns"])
+    for name in names:
+        if name in ("ino", "mode", "nlink", "uid", "gid", "size", "blksize"):
+            out[name] = sx[name].astype(i64)
+        elif name == "kb":
+            out[name] = ((sx["blocks"] + np.uint64(1)) // np.uint64(2)).astype(i64)
+        elif name in ("dev", "rdev"):
+            out[name] = makedev(sx[f"{name}_major"], sx[f"{name}_minor"])
+        elif name == "gen":
+            out[name] = generation(sx["ino"], b_s, b_ns)
+        elif name == "btime":
+            out[name] = _seconds(b_s, b_ns)
+        else:  # atime mtime ctime
+            out[name] = _seconds(sx[f"{name}_s"], sx[f"{name}_ns"])
+    return out
+
+
+_COMPARE = {"=": np.equal, "<>": np.not_equal, "<": np.less, "<=": np.less_equal,
+            ">": np.greater, ">=": np.greater_equal}
+
+
+class _Prefilter:
+    """``list_dirs``'s prefilter, tried on one freshly stat'ed record."""
+
+    def __init__(self, spec: Sequence[Sequence[tuple[str, str, float]]]):
+        self.conjunctions = [[(column, _COMPARE[op], value) for column, op, value in conj]
+                             for conj in spec]
+        for conj in self.conjunctions:
+            for column, _, _ in conj:
+                if column not in NUMERIC_COLUMNS:
+                    raise ValueError(f"bad prefilter column {column!r}")
+        self.names = sorted({column for conj in self.conjunctions for column, _, _ in conj})
+
+    def passes(self, record: np.ndarray) -> bool:
+        values = numeric_columns(record, self.names)
+        return any(all(bool(compare(values[column][0], value)) for column, compare, value in conj)
+                   for conj in self.conjunctions)
 
 
 _TYPE_CHARS = np.frombuffer(b"?pc?d?b?-?l?s???", np.uint8)  # by (mode >> 12) & 15
@@ -351,9 +386,12 @@ def _result(rows: _Rows, flags: int, subdirs: list, errors: list, consumed: int,
 
 def list_dirs(root: bytes, prefix: bytes, dirs: list[bytes], starts: list[Any],
               hide: list[tuple[bytes, ...] | None] | None, max_rows: int, flags: int,
-              xattrs: list[bytes], columns: Sequence[str] | None = None) -> dict[str, Any]:
+              xattrs: list[bytes], columns: Sequence[str] | None = None,
+              prefilter: Sequence[Sequence[tuple[str, str, float]]] | None = None
+              ) -> dict[str, Any]:
     """Same contract as ``_walk.list_dirs`` (see its docstring); every numeric column is
     returned whatever ``columns`` asks for."""
+    where = _Prefilter(prefilter) if prefilter is not None else None
     if len(starts) != len(dirs) or (hide is not None and len(hide) != len(dirs)):
         raise ValueError("dirs, starts and hide must have the same length")
     if len(xattrs) > MAX_XATTRS:
@@ -429,6 +467,8 @@ def list_dirs(root: bytes, prefix: bytes, dirs: list[bytes], starts: list[Any],
                             continue
                         kind = _kind_of_mode(mode)
                         emit = kind == KIND_FILE or all_kinds
+                        if emit and where is not None:
+                            emit = where.passes(rows.sx[rows.n: rows.n + 1])
                     counts[0 if kind == KIND_FILE else 1 if kind == KIND_DIR else 2] += 1
                     row = -1
                     if emit:
@@ -461,8 +501,11 @@ def list_dirs(root: bytes, prefix: bytes, dirs: list[bytes], starts: list[Any],
     return _result(rows, flags, subdirs, errors, consumed, resume, counts)
 
 
-def stat_path(path: bytes, visible: bytes, flags: int, xattrs: list[bytes]) -> dict[str, Any]:
+def stat_path(path: bytes, visible: bytes, flags: int, xattrs: list[bytes],
+              prefilter: Sequence[Sequence[tuple[str, str, float]]] | None = None
+              ) -> dict[str, Any]:
     """One row for ``path`` itself (the scan root), shown as ``visible``."""
+    where = _Prefilter(prefilter) if prefilter is not None else None
     rows = _Rows(len(xattrs))
     errors: list[tuple[bytes, int, str]] = []
     counts = [0, 0, 0, 0, 0]
@@ -473,7 +516,10 @@ def stat_path(path: bytes, visible: bytes, flags: int, xattrs: list[bytes]) -> d
     else:
         kind = _kind_of_mode(mode)
         counts[0 if kind == KIND_FILE else 1 if kind == KIND_DIR else 2] += 1
-        if kind == KIND_FILE or flags & WANT_ALL_KINDS:
+        emit = kind == KIND_FILE or flags & WANT_ALL_KINDS
+        if emit and where is not None:
+            emit = where.passes(rows.sx[:1])
+        if emit:
             rows.dir.append(0)
             rows.kind.append(kind)
             rows.paths += visible

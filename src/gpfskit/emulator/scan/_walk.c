@@ -461,6 +461,143 @@ static size_t misc_string(char *out, int kind, uint32_t attrs) {
     return k;
 }
 
+/* ------------------------------------------------------------------ prefilter */
+
+/* The numeric values of one entry, in column order: int64 up to FIRST_DOUBLE, then the
+ * four times as float64 seconds. Rows and the prefilter read the same values. */
+static void entry_values(const struct gpk_stat *st, int64_t iv[FIRST_DOUBLE], double dv[4]) {
+    iv[C_INO] = (int64_t)st->ino;
+    iv[C_MODE] = st->mode;
+    iv[C_NLINK] = st->nlink;
+    iv[C_UID] = st->uid;
+    iv[C_GID] = st->gid;
+    iv[C_SIZE] = (int64_t)st->size;
+    iv[C_KB] = (int64_t)((st->blocks + 1) / 2);
+    iv[C_BLKSIZE] = st->blksize;
+    iv[C_DEV] = st->dev;
+    iv[C_RDEV] = st->rdev;
+    iv[C_GEN] = generation(st->ino, st->b_s, st->b_ns);
+    dv[0] = (double)st->a_s + (double)st->a_ns * 1e-9;
+    dv[1] = (double)st->m_s + (double)st->m_ns * 1e-9;
+    dv[2] = (double)st->c_s + (double)st->c_ns * 1e-9;
+    dv[3] = (double)st->b_s + (double)st->b_ns * 1e-9;
+}
+
+/* A prefilter: rows only for entries where at least one conjunction of comparisons
+ * `column op constant` holds (the caller re-checks whatever it needs exactly; this only
+ * spares building rows that cannot matter). */
+#define MAX_ATOMS 64
+#define MAX_CONJ 32
+enum { OP_EQ, OP_NE, OP_LT, OP_LE, OP_GT, OP_GE };
+static const char *const op_names[] = {"=", "<>", "<", "<=", ">", ">="};
+
+typedef struct {
+    int col, op, is_int;
+    int64_t i;
+    double d;
+} Atom;
+
+typedef struct {
+    int active;  /* 0: every entry passes */
+    int n_conj;
+    int conj_end[MAX_CONJ];
+    Atom atoms[MAX_ATOMS];
+} Prefilter;
+
+#define COMPARE(op, x, y)                  \
+    ((op) == OP_EQ ? (x) == (y) :          \
+     (op) == OP_NE ? (x) != (y) :          \
+     (op) == OP_LT ? (x) < (y) :           \
+     (op) == OP_LE ? (x) <= (y) :          \
+     (op) == OP_GT ? (x) > (y) : (x) >= (y))
+
+static int atom_holds(const Atom *a, const int64_t *iv, const double *dv) {
+    if (a->col >= FIRST_DOUBLE) return COMPARE(a->op, dv[a->col - FIRST_DOUBLE], a->d);
+    if (a->is_int) return COMPARE(a->op, iv[a->col], a->i);
+    return COMPARE(a->op, (double)iv[a->col], a->d);
+}
+
+static int prefilter_passes(const Prefilter *f, const int64_t *iv, const double *dv) {
+    int start = 0;
+    for (int c = 0; c < f->n_conj; c++) {
+        int ok = 1;
+        for (int a = start; a < f->conj_end[c] && ok; a++) ok = atom_holds(&f->atoms[a], iv, dv);
+        if (ok) return 1;
+        start = f->conj_end[c];
+    }
+    return 0;
+}
+
+/* Reads [(column, op, value), ...] conjunctions; None leaves the prefilter inactive. */
+static int prefilter_parse(PyObject *spec, Prefilter *f) {
+    memset(f, 0, sizeof(*f));
+    if (spec == Py_None) return 0;
+    PyObject *conjs = PySequence_Fast(spec, "prefilter must be a sequence of conjunctions");
+    if (conjs == NULL) return -1;
+    Py_ssize_t nc = PySequence_Fast_GET_SIZE(conjs);
+    int n_atoms = 0, rc = -1;
+    if (nc > MAX_CONJ) {
+        PyErr_Format(PyExc_ValueError, "at most %d prefilter conjunctions", MAX_CONJ);
+        goto out;
+    }
+    for (Py_ssize_t c = 0; c < nc; c++) {
+        PyObject *conj = PySequence_Fast(PySequence_Fast_GET_ITEM(conjs, c),
+                                         "a conjunction must be a sequence of comparisons");
+        if (conj == NULL) goto out;
+        Py_ssize_t na = PySequence_Fast_GET_SIZE(conj);
+        if (n_atoms + na > MAX_ATOMS) {
+            PyErr_Format(PyExc_ValueError, "at most %d prefilter comparisons", MAX_ATOMS);
+            Py_DECREF(conj);
+            goto out;
+        }
+        for (Py_ssize_t k = 0; k < na; k++) {
+            PyObject *item = PySequence_Fast_GET_ITEM(conj, k);
+            const char *col, *op;
+            PyObject *value;
+            if (!PyArg_ParseTuple(item, "ssO;a comparison is (column, op, value)", &col, &op,
+                                  &value)) {
+                Py_DECREF(conj);
+                goto out;
+            }
+            Atom *a = &f->atoms[n_atoms++];
+            a->col = a->op = -1;
+            for (int j = 0; j < NUM_COLS; j++)
+                if (strcmp(col, col_names[j]) == 0) a->col = j;
+            for (int j = 0; j < 6; j++)
+                if (strcmp(op, op_names[j]) == 0) a->op = j;
+            if (a->col < 0 || a->op < 0) {
+                PyErr_Format(PyExc_ValueError, "bad prefilter comparison %R", item);
+                Py_DECREF(conj);
+                goto out;
+            }
+            if (PyLong_Check(value) && !PyBool_Check(value)) {
+                int overflow;
+                a->i = PyLong_AsLongLongAndOverflow(value, &overflow);
+                if (a->i == -1 && PyErr_Occurred()) {
+                    Py_DECREF(conj);
+                    goto out;
+                }
+                a->is_int = !overflow;
+            }
+            if (!a->is_int || a->col >= FIRST_DOUBLE) {
+                a->d = PyFloat_AsDouble(value);
+                if (a->d == -1.0 && PyErr_Occurred()) {
+                    Py_DECREF(conj);
+                    goto out;
+                }
+                a->is_int = a->is_int && a->col < FIRST_DOUBLE;
+            }
+        }
+        Py_DECREF(conj);
+        f->conj_end[f->n_conj++] = n_atoms;
+    }
+    f->active = 1;
+    rc = 0;
+out:
+    Py_DECREF(conjs);
+    return rc;
+}
+
 /* ------------------------------------------------------------------ the listing */
 
 struct linux_dirent64 {
@@ -488,6 +625,7 @@ typedef struct {
     int flags;
     int nx;
     const char *xnames[MAX_XATTRS];
+    Prefilter where;
     /* outputs */
     Rows rows;
     Subdirs subs;
@@ -638,25 +776,20 @@ static int run_job(Job *job) {
                 else job->n_others += 1;
                 size_t name_len = strlen(name);
                 int64_t row = -1;
+                int64_t iv[FIRST_DOUBLE];
+                double dv[4];
+                if (emit) {
+                    entry_values(&st, iv, dv);
+                    emit = !job->where.active || prefilter_passes(&job->where, iv, dv);
+                }
                 if (emit) {
                     if (r->n >= r->cap && rows_grow(r, job->max_rows < 131072 ? job->max_rows : 131072) < 0) goto oom;
                     size_t n = r->n;
                     row = (int64_t)n;
-                    const int64_t iv[FIRST_DOUBLE] = {
-                        (int64_t)st.ino, st.mode, st.nlink, st.uid, st.gid, (int64_t)st.size,
-                        (int64_t)((st.blocks + 1) / 2), st.blksize, st.dev, st.rdev,
-                        generation(st.ino, st.b_s, st.b_ns),
-                    };
                     for (int c = 0; c < FIRST_DOUBLE; c++)
                         if (r->num[c]) ((int64_t *)r->num[c])[n] = iv[c];
-                    if (r->num[C_ATIME])
-                        ((double *)r->num[C_ATIME])[n] = (double)st.a_s + (double)st.a_ns * 1e-9;
-                    if (r->num[C_MTIME])
-                        ((double *)r->num[C_MTIME])[n] = (double)st.m_s + (double)st.m_ns * 1e-9;
-                    if (r->num[C_CTIME])
-                        ((double *)r->num[C_CTIME])[n] = (double)st.c_s + (double)st.c_ns * 1e-9;
-                    if (r->num[C_BTIME])
-                        ((double *)r->num[C_BTIME])[n] = (double)st.b_s + (double)st.b_ns * 1e-9;
+                    for (int c = FIRST_DOUBLE; c < NUM_COLS; c++)
+                        if (r->num[c]) ((double *)r->num[c])[n] = dv[c - FIRST_DOUBLE];
                     r->dir[n] = (int32_t)i;
                     r->kind[n] = (uint8_t)kind;
                     r->flags[n] = (uint8_t)st.attrs;
@@ -841,7 +974,8 @@ static void job_free(Job *job) {
 }
 
 PyDoc_STRVAR(list_dirs_doc,
-"list_dirs(root, prefix, dirs, starts, hide, max_rows, flags, xattrs[, columns]) -> dict\n\n"
+"list_dirs(root, prefix, dirs, starts, hide, max_rows, flags, xattrs[, columns[, prefilter]])\n"
+"    -> dict\n\n"
 "List the directories `dirs` (paths relative to `root`, b'' for root itself) and stat\n"
 "every entry, with the GIL released. `starts` gives a directory offset to resume at (0 =\n"
 "from the beginning), `hide` is None or, per directory, None or a tuple of names to leave\n"
@@ -850,21 +984,26 @@ PyDoc_STRVAR(list_dirs_doc,
 "Paths are written as prefix + '/' + rel + '/' + name. Stops after `max_rows`\n"
 "rows: 'consumed' directories were finished, and 'resume' (when not 0) is the offset to\n"
 "continue directory number 'consumed' at. `columns` names the numeric columns to fill\n"
-"(ino mode nlink uid gid size kb blksize dev rdev gen atime mtime ctime btime; None = all).");
+"(ino mode nlink uid gid size kb blksize dev rdev gen atime mtime ctime btime; None = all).\n"
+"`prefilter` (None = every entry) is a sequence of conjunctions, each a sequence of\n"
+"(column, op, value) with op one of = <> < <= > >=: an entry is a row only when every\n"
+"comparison of at least one conjunction holds. Entries are counted and directories\n"
+"descended into whether or not they are rows.");
 
 static PyObject *list_dirs(PyObject *self, PyObject *args) {
     Py_buffer root, prefix;
-    PyObject *dirs, *starts, *hide, *xattrs, *columns = Py_None;
+    PyObject *dirs, *starts, *hide, *xattrs, *columns = Py_None, *prefilter = Py_None;
     Py_ssize_t max_rows;
     int flags;
-    if (!PyArg_ParseTuple(args, "y*y*O!O!OniO!|O", &root, &prefix, &PyList_Type, &dirs,
+    if (!PyArg_ParseTuple(args, "y*y*O!O!OniO!|OO", &root, &prefix, &PyList_Type, &dirs,
                           &PyList_Type, &starts, &hide, &max_rows, &flags, &PyList_Type,
-                          &xattrs, &columns))
+                          &xattrs, &columns, &prefilter))
         return NULL;
     Job job;
     memset(&job, 0, sizeof(job));
     PyObject *result = NULL;
     PyObject *root_copy = NULL, *prefix_copy = NULL;
+    if (prefilter_parse(prefilter, &job.where) < 0) goto early;
     for (int c = 0; c < NUM_COLS; c++) job.rows.want[c] = columns == Py_None;
     if (columns != Py_None) {
         PyObject *seq = PySequence_Fast(columns, "columns must be a sequence of names");

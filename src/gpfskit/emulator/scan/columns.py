@@ -237,3 +237,6 @@ _DIRECT = {
     "CREATION_TIME": "btime",
     "KIND": "kind",
 }
+
+#: Attributes a scan prefilter can compare, with the lister column each reads.
+PREFILTER_ATTRIBUTES: dict[str, str] = {k: v for k, v in _DIRECT.items() if k != "KIND"}

@@ -47,6 +47,10 @@ Semantics
   that cannot be opened (EACCES) is counted as skipped; entries or directories that
   vanish mid-scan are counted as errors; neither stops the scan (``Scan.stats``).
 * The tree root itself is a row only with ``directories_plus``.
+* ``prefilter`` (conjunctions of ``attribute op constant`` on the numeric stat columns) is
+  applied in the lister, before a row is built: entries that fail it are counted and
+  descended into but cost no row. It is how ``mmapplypolicy`` spares building rows no rule
+  can select; the caller still evaluates its full conditions on the rows that pass.
 * Not handled: a mount point inside the tree is walked into (devices are not compared); a
   directory replaced by a symlink while it waits on the frontier is opened through it
   (O_NOFOLLOW guards the last path component only).
@@ -60,7 +64,7 @@ import queue
 import threading
 import time
 import zlib
-from collections.abc import Callable, Collection, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -70,6 +74,7 @@ import pyarrow as pa
 from gpfskit.emulator.scan import _pywalk
 from gpfskit.emulator.scan.columns import (
     ALL_COLUMNS,
+    PREFILTER_ATTRIBUTES,
     REQUIRED_COLUMNS,
     TYPES,
     build_batch,
@@ -86,6 +91,8 @@ HAVE_C_EXTENSION = _walk is not None
 SNAPSHOTS_DIR = ".snapshots"
 
 ProgressHook = Callable[[int, int, int], None]
+#: Conjunctions of (attribute, operator, constant) comparisons (see ``scan``).
+Prefilter = Sequence[Sequence[tuple[str, str, int | float]]]
 
 
 @dataclass(frozen=True)
@@ -175,6 +182,7 @@ class Scan:
         skip_dirs: Collection[str] = (),
         max_depth: int | None = None,
         xattrs: Mapping[str, str] | None = None,
+        prefilter: Prefilter | None = None,
         progress: ProgressHook | None = None,
         progress_interval: float = 0.5,
         implementation: str = "auto",
@@ -222,6 +230,7 @@ class Scan:
         self.schema = pa.schema(fields)
         self._want = {f.name for f in fields}
         self._numeric = lister_columns(self._want)
+        self._prefilter = None if prefilter is None else lister_prefilter(prefilter)
         self._flags = (
             (_pywalk.WANT_ALL_KINDS if directories_plus else 0)
             | (_pywalk.WANT_NAMES if "NAME" in self._want else 0)
@@ -251,7 +260,7 @@ class Scan:
         self._cond = threading.Condition()
         self._frontier: list[tuple[bytes, int, Any]] = []
         self._busy = 0
-        self._rows_seen = 0
+        self._entries_seen = 0
         self._dirs_seen = 0
 
     # ------------------------------------------------------------------ public
@@ -359,8 +368,9 @@ class Scan:
             if self._stop.is_set() or not self._frontier:
                 self._cond.notify_all()
                 return None
-            # enough directories to fill about one batch, from the rows per directory so far
-            per_dir = self._rows_seen / self._dirs_seen if self._dirs_seen else 1.0
+            # enough directories to fill about one batch, from the entries per directory so
+            # far (entries, not rows: with a prefilter most entries make no row)
+            per_dir = self._entries_seen / self._dirs_seen if self._dirs_seen else 1.0
             fill = max(1, math.ceil(self.batch_rows / max(per_dir, 1.0)))
             # an even split of the frontier, but (once the estimate means something) not so
             # small that the calls get tiny near the end of a subtree
@@ -415,7 +425,7 @@ class Scan:
                 hide = None
         result = self._list_dirs(self.tree, self.visible_root, dirs, starts, hide,
                                  self.batch_rows, self._flags, self._xattr_names,
-                                 self._numeric)
+                                 self._numeric, self._prefilter)
         # the walk frontier: new subdirectories, then what this call left over
         junctions = self._junctions
         new: list[tuple[bytes, int, Any]] = []
@@ -441,7 +451,7 @@ class Scan:
         with self._cond:
             self._frontier.extend(new)
             self._frontier.extend(reversed(leftover))
-            self._rows_seen += n
+            self._entries_seen += files + dirs_found + others
             self._dirs_seen += consumed
             s = self.stats
             s.files += files
@@ -476,7 +486,7 @@ class Scan:
 
     def _root_row(self) -> pa.RecordBatch:
         result = _pywalk.stat_path(self.tree, self.visible_root.rstrip(b"/") or b"/",
-                                   self._flags, self._xattr_names)
+                                   self._flags, self._xattr_names, self._prefilter)
         s = self.stats
         s.errors += result["counts"][3]
         for path, err, op in result["errors"]:
@@ -485,6 +495,35 @@ class Scan:
                            dir_fileset=np.array([self._root_fileset], np.int32),
                            filesets=self._filesets, dir_hash=np.zeros(1, np.int64),
                            xattr_columns=self._xattr_columns)
+
+
+def lister_prefilter(prefilter: Prefilter) -> list[list[tuple[str, str, int | float]]]:
+    """``prefilter`` in the lister's terms (its column names), checked."""
+    out = []
+    atoms = 0
+    for conjunction in prefilter:
+        terms = []
+        for attribute, op, value in conjunction:
+            column = PREFILTER_ATTRIBUTES.get(attribute)
+            if column is None:
+                raise ValueError(f"prefilter: {attribute!r} is not one of "
+                                 f"{', '.join(PREFILTER_ATTRIBUTES)}")
+            if op not in _OPERATORS:
+                raise ValueError(f"prefilter: unknown operator {op!r}")
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise ValueError(f"prefilter: {value!r} is not a number")
+            if isinstance(value, int) and not -2**63 <= value < 2**63:
+                value = float(value)
+            terms.append((column, op, value))
+        atoms += len(terms)
+        out.append(terms)
+    if len(out) > _pywalk.MAX_PREFILTER_CONJUNCTIONS or atoms > _pywalk.MAX_PREFILTER_TERMS:
+        raise ValueError(f"prefilter: at most {_pywalk.MAX_PREFILTER_CONJUNCTIONS} "
+                         f"conjunctions and {_pywalk.MAX_PREFILTER_TERMS} comparisons in all")
+    return out
+
+
+_OPERATORS = ("=", "<>", "<", "<=", ">", ">=")
 
 
 def directory_hash(rel: bytes) -> int:
@@ -515,6 +554,7 @@ def scan(
     skip_dirs: Collection[str] = (),
     max_depth: int | None = None,
     xattrs: Mapping[str, str] | None = None,
+    prefilter: Prefilter | None = None,
     progress: ProgressHook | None = None,
     progress_interval: float = 0.5,
     implementation: str = "auto",
@@ -537,6 +577,11 @@ def scan(
                        appear as entries of their parent
     xattrs             column name -> extended attribute read for every row, e.g.
                        ``{'POOL_NAME': 'user.gpfskit.pool'}`` (one extra call per row and name)
+    prefilter          rows only for entries where every comparison of at least one
+                       conjunction holds: ``[[('USER_ID', '=', 1001), ('FILE_SIZE', '>',
+                       65536)], ...]``; attributes from ``PREFILTER_ATTRIBUTES``, operators
+                       = <> < <= > >=, int or float constants (times: epoch seconds);
+                       None: every entry; ``[]``: none
     progress           called with (files, directories, skipped + errors) every
                        ``progress_interval`` seconds and once at the end, from the
                        iterating thread
@@ -547,5 +592,5 @@ def scan(
     return Scan(tree, visible_root=visible_root, junctions=junctions, independent=independent,
                 columns=columns, directories_plus=directories_plus, batch_rows=batch_rows,
                 workers=workers, skip_dirs=skip_dirs, max_depth=max_depth, xattrs=xattrs,
-                progress=progress,
+                prefilter=prefilter, progress=progress,
                 progress_interval=progress_interval, implementation=implementation)
