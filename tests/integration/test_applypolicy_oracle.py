@@ -200,13 +200,19 @@ def check_lists(prefix: Path, entries: list[Entry], snapid: int = 0) -> None:
             assert all(r.show == b"" for r in records)
 
 
-def test_lists_match_the_oracle(mm, tree: Path, tmp_path: Path):
-    pol = tmp_path / "policy"
-    pol.write_text(POLICY)
-    prefix = tmp_path / "out"
-    result = mm("mmapplypolicy", "mmfs1", "-P", str(pol), "-I", "defer", "-f", str(prefix),
+def defer(mm, tmp_path: Path, text: str, name: str, *target: str):
+    """``mmapplypolicy TARGET -P <text> -I defer -f tmp/NAME``: (the prefix, the result)."""
+    pol = tmp_path / f"{name}.pol"
+    pol.write_text(text)
+    prefix = tmp_path / name
+    result = mm("mmapplypolicy", *target, "-P", str(pol), "-I", "defer", "-f", str(prefix),
                 "-s", str(tmp_path))
     assert result.returncode == 0, result.stderr
+    return prefix, result
+
+
+def test_lists_match_the_oracle(mm, tree: Path, tmp_path: Path):
+    prefix, result = defer(mm, tmp_path, POLICY, "out", "mmfs1")
     root = os.fsencode(tree)
     entries = oracle_walk(root, root, "")
     check_lists(prefix, entries)
@@ -218,25 +224,15 @@ def test_lists_match_the_oracle(mm, tree: Path, tmp_path: Path):
 
 
 def test_directory_target_matches_the_oracle(mm, tree: Path, tmp_path: Path):
-    pol = tmp_path / "policy"
-    pol.write_text(POLICY)
-    prefix = tmp_path / "sub"
     target = tree / "proj"
-    result = mm("mmapplypolicy", str(target), "-P", str(pol), "-I", "defer", "-f",
-                str(prefix), "-s", str(tmp_path))
-    assert result.returncode == 0, result.stderr
+    prefix, _ = defer(mm, tmp_path, POLICY, "sub", str(target))
     top = os.fsencode(target)
     check_lists(prefix, oracle_walk(top, top, "proj"))
 
 
 @pytest.mark.parametrize("snapshot, base", [("snap1", ""), ("proj:psnap", "proj")])
 def test_snapshot_matches_the_oracle(mm, tree: Path, tmp_path: Path, snapshot, base):
-    pol = tmp_path / "policy"
-    pol.write_text(POLICY)
-    prefix = tmp_path / "snap"
-    result = mm("mmapplypolicy", "mmfs1", "-S", snapshot, "-P", str(pol), "-I", "defer",
-                "-f", str(prefix), "-s", str(tmp_path))
-    assert result.returncode == 0, result.stderr
+    prefix, _ = defer(mm, tmp_path, POLICY, "snap", "mmfs1", "-S", snapshot)
     name = snapshot.split(":")[-1]
     top = os.fsencode(tree / base / ".snapshots" / name) if base else \
         os.fsencode(tree / ".snapshots" / name)
@@ -263,12 +259,7 @@ RULE 'x2' LIST 'excl' WHERE FILE_SIZE < 1500
 def test_prefiltered_lists_match_the_oracle(mm, tree: Path, tmp_path: Path):
     rules = [r for r in parse_policy(PREFILTERED_POLICY).rules if r.kind in SELECTING]
     assert prefilter.build(rules, EvalContext(), level=1) is not None
-    pol = tmp_path / "policy"
-    pol.write_text(PREFILTERED_POLICY)
-    prefix = tmp_path / "pre"
-    result = mm("mmapplypolicy", "mmfs1", "-P", str(pol), "-I", "defer", "-f", str(prefix),
-                "-s", str(tmp_path))
-    assert result.returncode == 0, result.stderr
+    prefix, result = defer(mm, tmp_path, PREFILTERED_POLICY, "pre", "mmfs1")
     root = os.fsencode(tree)
     entries = oracle_walk(root, root, "")
     wanted_excl = {(e["inode"], e["path"]) for e in entries

@@ -230,7 +230,7 @@ class Scan:
         self.schema = pa.schema(fields)
         self._want = {f.name for f in fields}
         self._numeric = lister_columns(self._want)
-        self._prefilter = None if prefilter is None else lister_prefilter(prefilter)
+        self._prefilter = None if prefilter is None else _lister_prefilter(prefilter)
         self._flags = (
             (_pywalk.WANT_ALL_KINDS if directories_plus else 0)
             | (_pywalk.WANT_NAMES if "NAME" in self._want else 0)
@@ -497,10 +497,10 @@ class Scan:
                            xattr_columns=self._xattr_columns)
 
 
-def lister_prefilter(prefilter: Prefilter) -> list[list[tuple[str, str, int | float]]]:
+def _lister_prefilter(prefilter: Prefilter) -> list[list[tuple[str, str, int | float]]]:
     """``prefilter`` in the lister's terms (its column names), checked."""
     out = []
-    atoms = 0
+    count = 0
     for conjunction in prefilter:
         terms = []
         for attribute, op, value in conjunction:
@@ -515,9 +515,9 @@ def lister_prefilter(prefilter: Prefilter) -> list[list[tuple[str, str, int | fl
             if isinstance(value, int) and not -2**63 <= value < 2**63:
                 value = float(value)
             terms.append((column, op, value))
-        atoms += len(terms)
+        count += len(terms)
         out.append(terms)
-    if len(out) > _pywalk.MAX_PREFILTER_CONJUNCTIONS or atoms > _pywalk.MAX_PREFILTER_TERMS:
+    if len(out) > _pywalk.MAX_PREFILTER_CONJUNCTIONS or count > _pywalk.MAX_PREFILTER_TERMS:
         raise ValueError(f"prefilter: at most {_pywalk.MAX_PREFILTER_CONJUNCTIONS} "
                          f"conjunctions and {_pywalk.MAX_PREFILTER_TERMS} comparisons in all")
     return out
