@@ -9,11 +9,16 @@ the lister can check on the stat data it already has (``FILE_SIZE > 65536``,
 row.
 
 The prefilter is only ever weaker than the rules: a comparison is taken from a WHERE only
-when it is one of its top-level AND terms, and a term it cannot express is left out (which
-admits more, never less). The rows that pass are evaluated in full as before, so results,
-per-rule counts and ``-L`` output do not change. There is no prefilter when a rule could
-select a file on conditions the lister cannot see (no WHERE, or none of its terms
-expressible), or at ``-L 6``, which reports the files no rule applies to.
+when it is one of its top-level AND terms, and a term it cannot express, or could not
+compare exactly as the evaluators do, is left out (which admits more, never less). The rows
+that pass are evaluated in full as before, so lists, per-rule counts and ``-L`` output do not
+change. One thing does: a WHERE term that fails to evaluate (a type error) is reported only
+when some file reaches it, so a file the prefilter turns away cannot trigger it (the
+evaluator already skips the rest of a WHERE for batches with no candidate left).
+
+There is no prefilter when a rule could select a file on conditions the lister cannot see
+(no WHERE, or none of its terms expressible), or at ``-L 6``, which reports the files no
+rule applies to.
 """
 
 from __future__ import annotations
@@ -48,6 +53,7 @@ Term = tuple[str, str, int | float]
 
 #: ``constant op attribute`` read as ``attribute FLIPPED[op] constant``.
 _FLIPPED = {"=": "=", "<>": "<>", "<": ">", "<=": ">=", ">": "<", ">=": "<="}
+_EXACT = 2**53  # integer attributes meet float constants exactly only below this
 
 
 def build(rules: Sequence[Rule], ctx: EvalContext, *, level: int) -> Prefilter | None:
@@ -99,12 +105,14 @@ def _comparison(left: Expr, op: str, right: Expr, ctx: EvalContext) -> Term | No
         return None
     try:
         value = evaluate(right, {}, ctx)
-    except PolicyEvalError:
-        return None
+    except (PolicyEvalError, ArithmeticError):
+        return None  # left to the full evaluation, which reports it if a file gets there
     if left.name in TIMESTAMP_ATTRIBUTES:
         value = value.seconds if isinstance(value, SqlTimestamp) else None
     elif isinstance(value, bool) or not isinstance(value, (int, float)):
         value = None
+    elif isinstance(value, float) and abs(value) >= _EXACT:
+        value = None  # the evaluators round the attribute there, the lister would not
     if value is None or (isinstance(value, float) and not math.isfinite(value)):
         return None
     return (left.name, op, value)

@@ -498,25 +498,17 @@ class Scan:
 
 
 def _lister_prefilter(prefilter: Prefilter) -> list[list[tuple[str, str, int | float]]]:
-    """``prefilter`` in the lister's terms (its column names), checked."""
+    """``prefilter`` in the lister's terms (its column names), checked; comparisons whose
+    outcome is the same for every entry are settled here."""
     out = []
     count = 0
     for conjunction in prefilter:
-        terms = []
-        for attribute, op, value in conjunction:
-            column = PREFILTER_ATTRIBUTES.get(attribute)
-            if column is None:
-                raise ValueError(f"prefilter: {attribute!r} is not one of "
-                                 f"{', '.join(PREFILTER_ATTRIBUTES)}")
-            if op not in _OPERATORS:
-                raise ValueError(f"prefilter: unknown operator {op!r}")
-            if isinstance(value, bool) or not isinstance(value, (int, float)):
-                raise ValueError(f"prefilter: {value!r} is not a number")
-            if isinstance(value, int) and not -2**63 <= value < 2**63:
-                value = float(value)
-            terms.append((column, op, value))
-        count += len(terms)
-        out.append(terms)
+        terms = [_lister_term(*term) for term in conjunction]
+        if False in terms:
+            continue                                # never holds
+        kept = [term for term in terms if term is not True]
+        count += len(kept)
+        out.append(kept)
     if len(out) > _pywalk.MAX_PREFILTER_CONJUNCTIONS or count > _pywalk.MAX_PREFILTER_TERMS:
         raise ValueError(f"prefilter: at most {_pywalk.MAX_PREFILTER_CONJUNCTIONS} "
                          f"conjunctions and {_pywalk.MAX_PREFILTER_TERMS} comparisons in all")
@@ -524,6 +516,39 @@ def _lister_prefilter(prefilter: Prefilter) -> list[list[tuple[str, str, int | f
 
 
 _OPERATORS = ("=", "<>", "<", "<=", ">", ">=")
+_TIMES = ("atime", "mtime", "ctime", "btime")   # float64 seconds; the others are int64
+_EXACT = 2**53                                  # the integers a float64 holds exactly
+
+
+def _lister_term(attribute: str, op: str, value: int | float
+                 ) -> tuple[str, str, int | float] | bool:
+    """One comparison for the lister, which compares exactly: int64 attributes with int64
+    constants, or as float64 with floats below 2**53 (where rounding keeps the order);
+    times as float64. An integer beyond int64 decides the comparison for every entry."""
+    column = PREFILTER_ATTRIBUTES.get(attribute)
+    if column is None:
+        raise ValueError(f"prefilter: {attribute!r} is not one of "
+                         f"{', '.join(PREFILTER_ATTRIBUTES)}")
+    if op not in _OPERATORS:
+        raise ValueError(f"prefilter: unknown operator {op!r}")
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError(f"prefilter: {value!r} is not a number")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError(f"prefilter: {value!r} is not finite")
+    if column in _TIMES:
+        if isinstance(value, int) and abs(value) > _EXACT:
+            raise ValueError(f"prefilter: {attribute} is float64 seconds: {value} is not exact")
+        return (column, op, float(value))
+    if isinstance(value, float):
+        if abs(value) >= _EXACT:
+            raise ValueError(f"prefilter: {attribute} is an integer: compare it with an int, "
+                             f"or a float below 2**53, not {value!r}")
+        return (column, op, value)
+    if -2**63 <= value < 2**63:
+        return (column, op, value)
+    above = value > 0                               # the constant is above every int64 value
+    return {"=": False, "<>": True, "<": above, "<=": above, ">": not above,
+            ">=": not above}[op]
 
 
 def directory_hash(rel: bytes) -> int:
@@ -580,8 +605,10 @@ def scan(
     prefilter          rows only for entries where every comparison of at least one
                        conjunction holds: ``[[('USER_ID', '=', 1001), ('FILE_SIZE', '>',
                        65536)], ...]``; attributes from ``PREFILTER_ATTRIBUTES``, operators
-                       = <> < <= > >=, int or float constants (times: epoch seconds);
-                       None: every entry; ``[]``: none
+                       = <> < <= > >=, int or float constants (times: epoch seconds), compared
+                       exactly (integer attributes with floats only below 2**53, times with
+                       ints only up to 2**53; ValueError otherwise); None: every entry;
+                       ``[]``: none
     progress           called with (files, directories, skipped + errors) every
                        ``progress_interval`` seconds and once at the end, from the
                        iterating thread

@@ -58,10 +58,18 @@ def test_exclude_rules_take_part_so_their_counts_stay_exact():
     "RULE 'a' LIST 'x' WHERE USER_ID = NULL",
     "RULE 'a' LIST 'x' WHERE MODIFICATION_TIME < 1700000000",         # a number, not a time
     "RULE 'a' LIST 'x' WHERE FILE_SIZE > (CURRENT_TIMESTAMP - INTERVAL '1' DAYS)",
+    "RULE 'a' LIST 'x' WHERE FILE_SIZE > 9007199254740992.0",      # 2**53: evaluators round
+    "RULE 'a' LIST 'x' WHERE FILE_SIZE < 1" + "0" * 400 + " * 1.0",  # overflows: no term
     "RULE 'a' LIST 'x' WHERE FILE_SIZE = 1\nRULE 'b' LIST 'y'",       # one rule admits all
 ])
 def test_no_prefilter_when_a_rule_could_select_anything(text):
     assert build(text) is None
+
+
+def test_integers_of_any_size_are_pushed_as_they_are():
+    huge = 10**30
+    assert build(f"RULE 'a' LIST 'x' WHERE FILE_SIZE < {huge} AND INODE > -{huge}") == [
+        [("FILE_SIZE", "<", huge), ("INODE", ">", -huge)]]
 
 
 def test_no_prefilter_at_level_6_which_reports_every_file():
