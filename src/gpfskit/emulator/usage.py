@@ -24,7 +24,7 @@ import os
 import re
 import sqlite3
 import stat as statmod
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
@@ -146,6 +146,31 @@ def measure(root: Path, db: sqlite3.Connection, fs_row: sqlite3.Row) -> Usage:
     return _totals(acc)
 
 
+def _entries(top: str, tops: dict[str, int], snaproots: set[str]) -> Iterator[os.DirEntry]:
+    """Every entry below the junction ``top`` that belongs to its fileset: the junctions of
+    other filesets and the ``.snapshots`` of an inode space's root are left out. A directory
+    is yielded, then walked."""
+    stack = [top]
+    while stack:
+        directory = stack.pop()
+        try:
+            it = os.scandir(directory)
+        except OSError:
+            continue
+        at_snaproot = directory in snaproots
+        with it:
+            for e in it:
+                try:
+                    is_dir = e.is_dir(follow_symlinks=False)
+                except OSError:
+                    continue
+                if is_dir:
+                    if e.path in tops or (at_snaproot and e.name == SNAPDIR):
+                        continue
+                    stack.append(e.path)
+                yield e
+
+
 def _walk(top: str, fid: int, tops: dict[str, int], snaproots: set[str],
           acc: dict[tuple[int, int, int], list[int]], seen: set[tuple[int, int]]) -> None:
     try:
@@ -158,41 +183,24 @@ def _walk(top: str, fid: int, tops: dict[str, int], snaproots: set[str],
     entry = acc[(fid, st.st_uid, st.st_gid)]
     entry[0] += st.st_blocks
     entry[1] += 1
-    stack = [top]
-    push = stack.append
     get = acc.get
-    while stack:
-        directory = stack.pop()
+    for e in _entries(top, tops, snaproots):
         try:
-            it = os.scandir(directory)
+            st = e.stat(follow_symlinks=False)
         except OSError:
             continue
-        at_snaproot = directory in snaproots
-        with it:
-            for e in it:
-                try:
-                    if e.is_dir(follow_symlinks=False):
-                        path = e.path
-                        if path in tops or (at_snaproot and e.name == SNAPDIR):
-                            continue
-                        push(path)
-                        st = e.stat(follow_symlinks=False)
-                    else:
-                        st = e.stat(follow_symlinks=False)
-                        if st.st_nlink > 1:
-                            ident = (st.st_dev, st.st_ino)
-                            if ident in seen:
-                                continue
-                            seen.add(ident)
-                except OSError:
-                    continue
-                key = (fid, st.st_uid, st.st_gid)
-                counts = get(key)
-                if counts is None:
-                    acc[key] = [st.st_blocks, 1]
-                else:
-                    counts[0] += st.st_blocks
-                    counts[1] += 1
+        if st.st_nlink > 1 and not statmod.S_ISDIR(st.st_mode):
+            ident = (st.st_dev, st.st_ino)
+            if ident in seen:
+                continue
+            seen.add(ident)
+        key = (fid, st.st_uid, st.st_gid)
+        counts = get(key)
+        if counts is None:
+            acc[key] = [st.st_blocks, 1]
+        else:
+            counts[0] += st.st_blocks
+            counts[1] += 1
 
 
 def _totals(acc: dict[tuple[int, int, int], list[int]]) -> Usage:
@@ -223,30 +231,13 @@ def count_inodes(root: Path, db: sqlite3.Connection, fs_row: sqlite3.Row) -> dic
         except OSError:
             continue
         total = 1
-        stack = [top]
-        while stack:
-            directory = stack.pop()
-            try:
-                it = os.scandir(directory)
-            except OSError:
-                continue
-            at_snaproot = directory in snaproots
-            with it:
-                for e in it:
-                    try:
-                        if e.is_dir(follow_symlinks=False):
-                            path = e.path
-                            if path in tops or (at_snaproot and e.name == SNAPDIR):
-                                continue
-                            stack.append(path)
-                        else:
-                            ident = (device, e.inode())
-                            if ident in seen:
-                                continue
-                            seen.add(ident)
-                    except OSError:
-                        continue
-                    total += 1
+        for e in _entries(top, tops, snaproots):
+            if not e.is_dir(follow_symlinks=False):
+                ident = (device, e.inode())
+                if ident in seen:
+                    continue
+                seen.add(ident)
+            total += 1
         counts[fid] = counts.get(fid, 0) + total
     return counts
 

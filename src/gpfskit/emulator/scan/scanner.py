@@ -163,9 +163,38 @@ def subtree_junctions(junctions: Mapping[str, str], subdir: str) -> dict[str, st
 
 
 class Scan:
-    """An iterable of RecordBatches over one tree; ``stats`` fills in as it runs.
+    """A scan of ``tree``: an iterable of RecordBatches of policy attributes.
 
-    Iterate it once. Breaking out of the loop (or ``close()``) stops the workers.
+    tree               the directory to walk (a file system's tree, a snapshot, a subtree)
+    visible_root       the path users see for ``tree`` (PATH_NAME prefix); default ``tree``
+    junctions          fileset junctions relative to ``tree`` ('' = tree) -> fileset name;
+                       default ``{'': 'root'}``; see ``subtree_junctions`` for subtrees
+    independent        junctions of independent filesets (their ``.snapshots`` is hidden)
+    columns            column names (``columns.TYPES``), None for ``ALL_COLUMNS``; INODE,
+                       GENERATION and PATH_NAME are always included
+    directories_plus   rows for directories, symlinks and other objects too
+    batch_rows         the most rows in one batch
+    workers            lister threads; default 2 with the C lister, 1 with the Python one
+    skip_dirs          directories (relative to ``tree``) to leave out entirely
+    max_depth          list directories at most this many levels below ``tree`` (0: only
+                       ``tree`` itself; mmapplypolicy --maxdepth); deeper ones still
+                       appear as entries of their parent
+    xattrs             column name -> extended attribute read for every row, e.g.
+                       ``{'POOL_NAME': 'user.gpfskit.pool'}`` (one extra call per row and name)
+    prefilter          rows only for entries where every comparison of at least one
+                       conjunction holds: ``[[('USER_ID', '=', 1001), ('FILE_SIZE', '>',
+                       65536)], ...]``; attributes from ``PREFILTER_ATTRIBUTES``, operators
+                       = <> < <= > >=, int or float constants (times: epoch seconds), compared
+                       exactly (integer attributes with floats only below 2**53, times with
+                       ints only up to 2**53; ValueError otherwise); None: every entry;
+                       ``[]``: none
+    progress           called with (files, directories, skipped + errors) every
+                       ``progress_interval`` seconds and once at the end, from the
+                       iterating thread
+    implementation     'c', 'python' or 'auto' (C when built)
+
+    Iterate it once; ``schema`` describes the batches and ``stats`` fills in as it runs.
+    Breaking out of the loop (or ``close()``) stops the workers.
     """
 
     def __init__(
@@ -566,58 +595,5 @@ def _concat(batches: list[pa.RecordBatch]) -> pa.RecordBatch:
     return table.to_batches()[0]
 
 
-def scan(
-    tree: str | os.PathLike[str],
-    *,
-    visible_root: str | os.PathLike[str] | None = None,
-    junctions: Mapping[str, str] | None = None,
-    independent: Collection[str] = (),
-    columns: Collection[str] | None = None,
-    directories_plus: bool = False,
-    batch_rows: int = 65536,
-    workers: int | None = None,
-    skip_dirs: Collection[str] = (),
-    max_depth: int | None = None,
-    xattrs: Mapping[str, str] | None = None,
-    prefilter: Prefilter | None = None,
-    progress: ProgressHook | None = None,
-    progress_interval: float = 0.5,
-    implementation: str = "auto",
-) -> Scan:
-    """Scan ``tree``, streaming RecordBatches of policy attributes.
-
-    tree               the directory to walk (a file system's tree, a snapshot, a subtree)
-    visible_root       the path users see for ``tree`` (PATH_NAME prefix); default ``tree``
-    junctions          fileset junctions relative to ``tree`` ('' = tree) -> fileset name;
-                       default ``{'': 'root'}``; see ``subtree_junctions`` for subtrees
-    independent        junctions of independent filesets (their ``.snapshots`` is hidden)
-    columns            column names (``columns.TYPES``), None for ``ALL_COLUMNS``; INODE,
-                       GENERATION and PATH_NAME are always included
-    directories_plus   rows for directories, symlinks and other objects too
-    batch_rows         the most rows in one batch
-    workers            lister threads; default 2 with the C lister, 1 with the Python one
-    skip_dirs          directories (relative to ``tree``) to leave out entirely
-    max_depth          list directories at most this many levels below ``tree`` (0: only
-                       ``tree`` itself; mmapplypolicy --maxdepth); deeper ones still
-                       appear as entries of their parent
-    xattrs             column name -> extended attribute read for every row, e.g.
-                       ``{'POOL_NAME': 'user.gpfskit.pool'}`` (one extra call per row and name)
-    prefilter          rows only for entries where every comparison of at least one
-                       conjunction holds: ``[[('USER_ID', '=', 1001), ('FILE_SIZE', '>',
-                       65536)], ...]``; attributes from ``PREFILTER_ATTRIBUTES``, operators
-                       = <> < <= > >=, int or float constants (times: epoch seconds), compared
-                       exactly (integer attributes with floats only below 2**53, times with
-                       ints only up to 2**53; ValueError otherwise); None: every entry;
-                       ``[]``: none
-    progress           called with (files, directories, skipped + errors) every
-                       ``progress_interval`` seconds and once at the end, from the
-                       iterating thread
-    implementation     'c', 'python' or 'auto' (C when built)
-
-    The result is a ``Scan``: iterate it once; ``.schema`` and ``.stats`` describe it.
-    """
-    return Scan(tree, visible_root=visible_root, junctions=junctions, independent=independent,
-                columns=columns, directories_plus=directories_plus, batch_rows=batch_rows,
-                workers=workers, skip_dirs=skip_dirs, max_depth=max_depth, xattrs=xattrs,
-                prefilter=prefilter, progress=progress,
-                progress_interval=progress_interval, implementation=implementation)
+#: ``scan(tree, ...)``: how a scan is started (see ``Scan``).
+scan = Scan
