@@ -3,15 +3,22 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# The tested versions of every dependency (see "Pinned versions" in the README).
+PINS := constraints.txt
+# The oldest cloudpickle the project allows, kept beside the venv so that the tests can run
+# user functions through it as well as through the pinned one.
+OLDEST_CLOUDPICKLE := $(VENV)/compat/cloudpickle-oldest
 
-.PHONY: run test lint bench clean
+.PHONY: run test lint bench pins clean
 
-$(STAMP): pyproject.toml setup.py
+$(STAMP): pyproject.toml setup.py $(PINS)
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
 		{ echo "gpfskit needs Python 3.11 or newer (set PYTHON=...)"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet -c $(PINS) -e '.[test]'
+	$(BIN)/python -m pip install --quiet --no-deps --target $(OLDEST_CLOUDPICKLE) \
+		"cloudpickle==$$($(BIN)/python -c 'import tomllib,re; d=tomllib.load(open("pyproject.toml","rb")); print(next(re.search(r">=([0-9.]+)", x).group(1) for x in d["project"]["dependencies"] if x.startswith("cloudpickle")))')"
 	@touch $(STAMP)
 
 ## run: set up, create the demo emulated cluster if there is none, and show it
@@ -27,6 +34,16 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/commands_per_operation.py
+
+## pins: refresh constraints.txt to the newest releases within pyproject's ranges
+pins:
+	rm -rf $(VENV)-pins
+	$(PYTHON) -m venv $(VENV)-pins
+	$(VENV)-pins/bin/python -m pip install --quiet --upgrade pip
+	$(VENV)-pins/bin/python -m pip install --quiet '.[test]'
+	$(VENV)-pins/bin/python -m pip freeze --exclude gpfskit > $(PINS)
+	rm -rf $(VENV)-pins
+	@echo "constraints.txt refreshed: run 'make test', then commit it"
 
 clean:
 	rm -rf $(VENV) build src/*.egg-info
