@@ -4,6 +4,10 @@ Each command is a function registered with ``@command``; it gets an ``Invocation
 database in a transaction, the local node, output buffers) and the parsed arguments. It
 reports refusals by raising ``CommandError``, after which nothing it did is kept: the
 transaction rolls back, and commands do their disk changes last, after every check.
+
+A changing handler has two phases: a plan (checks and reads only) and an apply phase that
+hands its disk changes to ``inv.journal.act(...)`` (journal.py: the intent is committed
+first, the steps are undone if the command fails or is killed) and then writes the state.
 """
 
 from __future__ import annotations
@@ -14,11 +18,12 @@ import os
 import pkgutil
 import sqlite3
 from collections.abc import Callable, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from gpfskit.emulator import args as mmargs
-from gpfskit.emulator import state
+from gpfskit.emulator import journal, state
 from gpfskit.emulator.nodesets import system_classes
 
 Handler = Callable[["Invocation", mmargs.Parsed], None]
@@ -116,6 +121,7 @@ class Invocation:
     out: io.StringIO = field(default_factory=io.StringIO)
     err: io.StringIO = field(default_factory=io.StringIO)
     after_commit: list[Callable[[], None]] = field(default_factory=list)
+    journal: journal.Journal | None = None   # set for changing commands
 
     def say(self, text: str = "") -> None:
         self.out.write(text if text.endswith("\n") else text + "\n")
@@ -204,8 +210,12 @@ def run_command(argv: Sequence[str], *, root: str | os.PathLike[str],
         return Result("", f"{name}: {exc}\n", 1)
     inv = Invocation(name, list(argv), Path(root), db, local_node(db, node))
     try:
-        with state.transaction(db, write=spec.changing):
-            spec.handler(inv, parsed)
+        if spec.changing:
+            _run_changing(inv, spec, parsed)
+        else:
+            _settle_quietly(inv)
+            with state.transaction(db, write=False):
+                spec.handler(inv, parsed)
     except CommandError as exc:
         trailer = (f"{name}: Command failed. Examine previous error messages to determine "
                    "cause.\n") if exc.trailer else ""
@@ -217,3 +227,45 @@ def run_command(argv: Sequence[str], *, root: str | os.PathLike[str],
     for action in inv.after_commit:
         action()
     return Result(inv.out.getvalue(), inv.err.getvalue(), 0)
+
+
+def _run_changing(inv: Invocation, spec: Spec, parsed: mmargs.Parsed) -> None:
+    """Under the command lock: settle what interrupted commands left, then run the handler
+    with a journal (its intent undone on failure, finished after the commit)."""
+    try:
+        with journal.command_lock(inv.root) if journal.enabled else nullcontext():
+            try:
+                settle(inv.db)
+            except journal.Unsettled as exc:
+                raise inv.fail(f"{exc}; see gpfskit emulator fsck --repair", 1) from exc
+            inv.journal = journal.Journal(inv.db, inv.argv)
+            try:
+                with state.transaction(inv.db, write=True):
+                    spec.handler(inv, parsed)
+                    inv.journal.seal()
+            except BaseException:
+                inv.journal.abandon()
+                raise
+            try:
+                inv.journal.finish()
+            except OSError as exc:
+                raise inv.fail(f"The change is recorded, but completing it on disk failed: "
+                               f"{exc}. The next command completes it.", 1) from exc
+    except journal.Busy as exc:
+        raise inv.fail(f"The cluster is busy: {exc}.", 16) from exc
+
+
+def settle(db: sqlite3.Connection) -> list[str]:
+    """Settle leftover intents in a transaction of their own (the caller holds the lock)."""
+    if not journal.enabled or not journal.has_leftovers(db):
+        return []
+    with state.transaction(db, write=True):
+        return journal.settle(db)
+
+
+def _settle_quietly(inv: Invocation) -> None:
+    """A reading command settles leftovers when it can, and reads on when it cannot."""
+    try:
+        journal.settle_if_free(inv.root, inv.db)
+    except journal.Unsettled as exc:
+        journal.log.error("%s; see gpfskit emulator fsck --repair", exc)

@@ -1,9 +1,11 @@
 """The emulated cluster's configuration, kept in SQLite (WAL) under the emulator root.
 
 Every command runs in one transaction: read-only commands in a deferred one, changing
-commands in ``BEGIN IMMEDIATE``, which takes the database's write lock up front. The lock is
-held while the command also changes files on disk, so two processes changing the same cluster
-are serialised and neither loses the other's update.
+commands in ``BEGIN IMMEDIATE``, which takes the database's write lock up front. Changing
+commands also hold the cluster's command lock (journal.py) for their whole run, while they
+change files on disk too, so two processes changing the same cluster are serialised and
+neither loses the other's update. A command that changes the disk commits its intent first
+(the ``intents`` table), so a kill at any point can be rolled back or forward.
 """
 
 from __future__ import annotations
@@ -14,7 +16,17 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
+
+# What a changing command is about to do on disk (journal.py); empty between commands.
+INTENTS = """
+CREATE TABLE IF NOT EXISTS intents (
+    id INTEGER PRIMARY KEY, command TEXT NOT NULL, argv TEXT NOT NULL,  -- argv: JSON list
+    pid INTEGER NOT NULL, started REAL NOT NULL,
+    phase TEXT NOT NULL,                       -- acting | committed
+    steps TEXT NOT NULL                        -- JSON: the steps, in order (journal.Step)
+);
+"""
 
 SCHEMA = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -119,7 +131,7 @@ CREATE TABLE nfs_exports (
 CREATE TABLE smb_exports (
     name TEXT PRIMARY KEY, path TEXT NOT NULL, options TEXT NOT NULL DEFAULT '{}'
 );
-"""
+""" + INTENTS
 
 DB_NAME = "state.db"
 _local = threading.local()
@@ -133,6 +145,7 @@ class NoCluster(Exception):
 UPGRADES = {
     2: ["ALTER TABLE pools ADD COLUMN write_affinity_depth INTEGER NOT NULL DEFAULT 0",
         "ALTER TABLE pools ADD COLUMN block_group_factor INTEGER NOT NULL DEFAULT 1"],
+    3: [INTENTS],
 }
 
 

@@ -1,0 +1,529 @@
+"""The intent journal: every changing command survives a kill at any point.
+
+A changing command runs under the cluster's command lock (an ``flock`` on
+``<root>/state.lock``, which the kernel releases when the process dies, however it dies). It
+changes the cluster in three moves:
+
+1. **Intent.** Before its first change on disk it records what it is about to do: a row in
+   ``intents`` (in the state database) listing its steps, committed on its own.
+2. **Act.** It changes the disk in steps that can each be undone from what is on disk
+   (``Step`` below): renames into place, new directories, copies under a temporary name,
+   attribute changes with the attributes saved first.
+3. **Commit.** It writes the cluster state and deletes the intent in one transaction. When
+   work is left for after the commit (deleting what a delete moved aside), the row is marked
+   ``committed`` instead, and goes when that work is done.
+
+A command that fails undoes its own steps before it returns. A command that is killed leaves
+its intent behind; the next command, whichever it is, finds it (a changing command under the
+lock; a reading one takes the lock for the moment when it is free) and settles it first: an
+intent that was not committed is **rolled back** (its steps undone in reverse order, so the
+cluster is as if the command never ran), a committed one is **rolled forward** (its
+after-commit work finished). One log line says which.
+
+Commands that change only the database need no intent: their transaction is all or nothing.
+
+For tests, ``GPFSKIT_EMULATOR_CRASH_AT=N`` kills the command (SIGKILL) at its N-th journal
+point: 1 is just after the intent is committed, 1 + k just after step k, then one point after
+the state commit and one after each piece of after-commit work.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import errno
+import fcntl
+import json
+import logging
+import os
+import signal
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import ClassVar
+
+from gpfskit.emulator import fileattrs, layout, snapcopy
+
+log = logging.getLogger(__name__)
+
+LOCK_NAME = "state.lock"
+LOCK_WAIT = 120.0          # seconds a changing command waits for the lock
+CRASH_AT = "GPFSKIT_EMULATOR_CRASH_AT"
+
+# The internal switch the speed benchmark flips to measure the journal's cost (off: steps are
+# done without an intent and without the command lock, as before the journal existed).
+enabled = True
+
+_local = threading.local()
+
+
+class Busy(Exception):
+    """The command lock stayed taken for ``LOCK_WAIT`` seconds."""
+
+
+class Unsettled(Exception):
+    """An interrupted command's intent could not be settled (its steps failed to undo)."""
+
+
+# Steps --------------------------------------------------------------------------------------
+
+_KINDS: dict[str, type[Step]] = {}
+
+
+def _kind(cls: type[Step]) -> type[Step]:
+    _KINDS[cls.op] = cls
+    return cls
+
+
+@dataclass
+class Step:
+    """One change on disk, undoable from what is on disk (``undo`` of a step never done does
+    nothing), with optional work for after the commit (``finish``)."""
+
+    op: ClassVar[str] = ""
+
+    def do(self) -> None:
+        raise NotImplementedError
+
+    def undo(self) -> None:
+        raise NotImplementedError
+
+    def finish(self) -> None:
+        """Work done once the state is committed (nothing by default)."""
+
+    def redo(self) -> None:
+        """Do the step unless what is on disk shows it done (steps done after the commit)."""
+        raise NotImplementedError
+
+    @property
+    def has_finish(self) -> bool:
+        return type(self).finish is not Step.finish
+
+    def record(self) -> dict[str, object]:
+        return {"op": self.op, **dataclasses.asdict(self)}
+
+    @staticmethod
+    def from_record(record: dict[str, object]) -> Step:
+        fields = dict(record)
+        return _KINDS[str(fields.pop("op"))](**fields)
+
+
+@contextlib.contextmanager
+def _writable_parent(path: str) -> Iterator[None]:
+    """Lift a read-only parent (a ``.snapshots`` directory) for the moment of a change."""
+    parent = Path(path).parent
+    if parent.is_dir():
+        with snapcopy.writable(parent):
+            yield
+    else:
+        yield
+
+
+@_kind
+@dataclass
+class MakeDir(Step):
+    """A new, empty directory (its parents are made as needed and left)."""
+
+    op: ClassVar[str] = "mkdir"
+    path: str
+    mode: int = 0o755
+
+    def do(self) -> None:
+        Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        with _writable_parent(self.path):
+            os.mkdir(self.path, 0o700)
+        os.chmod(self.path, self.mode)
+
+    def undo(self) -> None:
+        if os.path.isdir(self.path) and not os.path.islink(self.path):
+            with _writable_parent(self.path):
+                os.chmod(self.path, 0o700)
+                os.rmdir(self.path)   # empty again once the later steps are undone
+
+    def redo(self) -> None:
+        if not os.path.lexists(self.path):
+            self.do()
+
+
+@_kind
+@dataclass
+class Rename(Step):
+    """Move a tree into place (``target`` absent or an empty directory, which it replaces).
+    ``emptied`` is the mode of such an empty directory, recreated by ``undo``; with
+    ``create`` a missing source makes an empty target (a file system never mounted yet)."""
+
+    op: ClassVar[str] = "rename"
+    source: str
+    target: str
+    emptied: int | None = None
+    create: bool = False
+
+    def do(self) -> None:
+        if self.create and not os.path.lexists(self.source):
+            if not os.path.isdir(self.target):
+                os.mkdir(self.target, 0o755)
+            return
+        with _writable_parent(self.source), _writable_parent(self.target):
+            layout.move_tree(Path(self.source), Path(self.target))
+
+    def redo(self) -> None:
+        if not os.path.lexists(self.source):
+            if self.create and not os.path.lexists(self.target):
+                self.do()
+            return
+        if not os.path.lexists(self.target) or _empty_dir(self.target):
+            self.do()
+
+    def undo(self) -> None:
+        if os.path.lexists(self.target) and not os.path.lexists(self.source):
+            with _writable_parent(self.source), _writable_parent(self.target):
+                layout.move_tree(Path(self.target), Path(self.source))
+        if self.emptied is not None and not os.path.lexists(self.target):
+            os.mkdir(self.target, self.emptied)
+            os.chmod(self.target, self.emptied)
+
+
+@_kind
+@dataclass
+class Discard(Step):
+    """Move a tree aside under a temporary name; deleted for good after the commit. With
+    ``drop_parent`` the parent directory goes too once empty (a ``.snapshots``)."""
+
+    op: ClassVar[str] = "discard"
+    path: str
+    trash: str
+    drop_parent: bool = False
+
+    def do(self) -> None:
+        with _writable_parent(self.path):
+            os.rename(self.path, self.trash)
+
+    def undo(self) -> None:
+        if os.path.lexists(self.trash) and not os.path.lexists(self.path):
+            with _writable_parent(self.path):
+                os.rename(self.trash, self.path)
+
+    def finish(self) -> None:
+        fileattrs.clear_flags(self.trash)
+        with _writable_parent(self.trash):
+            snapcopy.remove_tree(Path(self.trash))
+        if self.drop_parent:
+            drop_if_empty(Path(self.trash).parent)
+
+
+@_kind
+@dataclass
+class Copy(Step):
+    """A point-in-time copy made under a temporary name (``staging``), then renamed to
+    ``target``; undone by removing both. It cannot be redone later: the source has moved on."""
+
+    op: ClassVar[str] = "copy"
+    source: str
+    staging: str
+    target: str
+    skip: list[str] = dataclasses.field(default_factory=list)
+    empty: list[str] = dataclasses.field(default_factory=list)
+
+    def do(self) -> None:
+        with _writable_parent(self.staging):
+            try:
+                snapcopy.copy_tree(Path(self.source), Path(self.staging), skip=self.skip,
+                                   empty=self.empty)
+                os.rename(self.staging, self.target)
+            except BaseException:
+                snapcopy.remove_tree(Path(self.staging))
+                raise
+
+    def undo(self) -> None:
+        with _writable_parent(self.staging):
+            snapcopy.remove_tree(Path(self.staging))
+            snapcopy.remove_tree(Path(self.target))
+
+
+@_kind
+@dataclass
+class SetAttributes(Step):
+    """GPFS attribute changes on one file (``fileattrs.change``), with everything they may
+    touch saved before (``fileattrs.save``) for the undo."""
+
+    op: ClassVar[str] = "attrs"
+    path: str
+    saved: dict[str, object]
+    change: dict[str, object]
+
+    @classmethod
+    def of(cls, path: str, change: dict[str, object]) -> SetAttributes:
+        values, flags = fileattrs.save(path)
+        return cls(path, {"values": {k: v.hex() for k, v in values.items() if v is not None},
+                          "flags": flags}, change)
+
+    def do(self) -> None:
+        fileattrs.change(self.path, self.change)
+
+    def undo(self) -> None:
+        if os.path.lexists(self.path):
+            values = {k: bytes.fromhex(str(v)) for k, v in
+                      dict(self.saved["values"]).items()}  # type: ignore[call-overload]
+            fileattrs.restore(self.path, (values, int(self.saved["flags"])))  # type: ignore
+
+
+def _empty_dir(path: str) -> bool:
+    if not os.path.isdir(path) or os.path.islink(path):
+        return False
+    with os.scandir(path) as entries:
+        return not any(True for _ in entries)
+
+
+def drop_if_empty(directory: Path) -> None:
+    """Remove a ``.snapshots`` directory that holds nothing any more."""
+    with contextlib.suppress(OSError):
+        with os.scandir(directory) as entries:
+            if any(True for _ in entries):
+                return
+        os.chmod(directory, 0o755)
+        os.rmdir(directory)
+
+
+# The command lock -------------------------------------------------------------------------
+
+def _open_lock(root: Path) -> int:
+    """A new descriptor of the lock file: flock excludes open files, not processes, so
+    threads of one process exclude each other too."""
+    return os.open(Path(root) / LOCK_NAME, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+
+
+def _try_lock(fd: int) -> bool:
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return True
+    except OSError as exc:
+        if exc.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+            return False
+        raise
+
+
+@contextlib.contextmanager
+def command_lock(root: Path, *, wait: float = LOCK_WAIT) -> Iterator[None]:
+    """Hold the cluster's command lock; ``Busy`` when it stays taken for ``wait`` seconds."""
+    fd = _open_lock(root)
+    try:
+        _wait_for(fd, root, wait)
+        yield
+    finally:
+        os.close(fd)   # releases the lock
+
+
+def _wait_for(fd: int, root: Path, wait: float) -> None:
+    if not _try_lock(fd):
+        deadline = time.monotonic() + wait
+        pause = 0.001
+        while not _try_lock(fd):
+            if time.monotonic() > deadline:
+                raise Busy(f"another command has held the cluster's lock "
+                           f"({Path(root) / LOCK_NAME}) for more than {wait:.0f} seconds")
+            time.sleep(pause)
+            pause = min(pause * 2, 0.02)
+
+
+# Crash points (tests) ---------------------------------------------------------------------
+
+def _point() -> None:
+    """One journal point passed; SIGKILL here when ``GPFSKIT_EMULATOR_CRASH_AT`` says so."""
+    wanted = os.environ.get(CRASH_AT)
+    if wanted is None:
+        return
+    _local.points = getattr(_local, "points", 0) + 1
+    if _local.points == int(wanted):
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+# One command's journal ----------------------------------------------------------------------
+
+class Journal:
+    """The intent and steps of one changing command (``Invocation.journal``).
+
+    ``act`` takes the steps done before the commit (an intent committed alone, rolled back
+    if the command dies before its commit); ``then`` takes steps done after it (recorded in
+    the command's own transaction, rolled forward if it dies after: moves of a file system's
+    tree, which follow a mount state that is already committed).
+    """
+
+    def __init__(self, db: sqlite3.Connection, argv: list[str]) -> None:
+        self.db = db
+        self.argv = argv
+        self.intent: int | None = None
+        self.steps: list[Step] = []
+        self.later: list[Step] = []
+        self.done = 0
+        self._clean_changes = db.total_changes
+
+    def act(self, *steps: Step) -> None:
+        """Record ``steps`` as this command's intent (committed at once), then do them.
+
+        Call it once, from the handler's apply phase, before writing to the database: the
+        commit of the intent would otherwise commit those writes early. A step that fails
+        raises; the steps done so far are undone when the command ends.
+        """
+        if self.intent is not None or self.steps:
+            raise RuntimeError("a command records one intent")
+        if not steps:
+            return
+        if self.db.total_changes != self._clean_changes:
+            raise RuntimeError("the command wrote to the database before recording its intent")
+        self.steps = list(steps)
+        if enabled:
+            self.intent = self.db.execute(
+                "INSERT INTO intents (command, argv, pid, started, phase, steps) "
+                "VALUES (?, ?, ?, ?, 'acting', ?)",
+                (self.argv[0], json.dumps(self.argv), os.getpid(), time.time(),
+                 self._steps_json())).lastrowid
+            self.db.execute("COMMIT")
+            self.db.execute("BEGIN IMMEDIATE")
+            _point()
+        for step in self.steps:
+            step.do()
+            self.done += 1
+            _point()
+
+    def then(self, *steps: Step) -> None:
+        """Steps to do once the state is committed (each redone from what is on disk)."""
+        self.later.extend(steps)
+
+    def _steps_json(self) -> str:
+        return json.dumps({"steps": [s.record() for s in self.steps],
+                           "later": [s.record() for s in self.later]})
+
+    @property
+    def _after_commit(self) -> bool:
+        return bool(self.later) or any(s.has_finish for s in self.steps)
+
+    def seal(self) -> None:
+        """In the command's transaction, just before its commit: clear the intent, or mark
+        it committed when work is left for after the commit."""
+        if not enabled:
+            return
+        if not self._after_commit:
+            if self.intent is not None:
+                self.db.execute("DELETE FROM intents WHERE id = ?", (self.intent,))
+        elif self.intent is not None:
+            self.db.execute("UPDATE intents SET phase = 'committed', steps = ? WHERE id = ?",
+                            (self._steps_json(), self.intent))
+        else:
+            self.intent = self.db.execute(
+                "INSERT INTO intents (command, argv, pid, started, phase, steps) "
+                "VALUES (?, ?, ?, ?, 'committed', ?)",
+                (self.argv[0], json.dumps(self.argv), os.getpid(), time.time(),
+                 self._steps_json())).lastrowid
+
+    def finish(self) -> None:
+        """After the commit: the after-commit work, then the intent goes. An OSError leaves
+        the intent for the next command to roll forward."""
+        if self.steps or self.later:
+            _point()
+        if not self._after_commit:
+            return
+        for step in self.steps:
+            if step.has_finish:
+                step.finish()
+                _point()
+        for step in self.later:
+            step.do()
+            _point()
+        if self.intent is not None:
+            self.db.execute("DELETE FROM intents WHERE id = ?", (self.intent,))
+
+    def abandon(self) -> None:
+        """After a rollback: undo the steps done, newest first, and clear the intent. If an
+        undo fails the intent stays for the next command (or fsck) to settle."""
+        for step in reversed(self.steps[:self.done + 1]):
+            try:
+                step.undo()
+            except OSError as exc:
+                log.error("%s: cannot undo its change on disk (%s); the next command will "
+                          "try again", self.argv[0], exc)
+                return
+        if self.intent is not None:
+            self.db.execute("DELETE FROM intents WHERE id = ?", (self.intent,))
+
+
+# Settling what interrupted commands left -----------------------------------------------------
+
+@dataclass(frozen=True)
+class Leftover:
+    id: int
+    argv: list[str]
+    pid: int
+    started: float
+    committed: bool
+    steps: list[Step]
+    later: list[Step]
+
+    @property
+    def label(self) -> str:
+        return " ".join(self.argv)
+
+
+def leftovers(db: sqlite3.Connection) -> list[Leftover]:
+    """The intents in the database (under the lock: all of them were left by dead commands)."""
+    found = []
+    for r in db.execute("SELECT * FROM intents ORDER BY id"):
+        steps = json.loads(r["steps"])
+        found.append(Leftover(r["id"], json.loads(r["argv"]), r["pid"], r["started"],
+                              r["phase"] == "committed",
+                              [Step.from_record(s) for s in steps["steps"]],
+                              [Step.from_record(s) for s in steps["later"]]))
+    return found
+
+
+def settle_one(db: sqlite3.Connection, leftover: Leftover) -> str:
+    """Roll one leftover intent forward or back; returns the line logged."""
+    try:
+        if leftover.committed:
+            for step in leftover.steps:
+                step.finish()
+            for step in leftover.later:
+                step.redo()
+            outcome = "rolled forward (its committed change completed on disk)"
+        else:
+            for step in reversed(leftover.steps):
+                step.undo()
+            outcome = "rolled back (its changes on disk undone)"
+    except OSError as exc:
+        raise Unsettled(f"cannot settle the interrupted command '{leftover.label}' "
+                        f"(pid {leftover.pid}): {exc}") from exc
+    db.execute("DELETE FROM intents WHERE id = ?", (leftover.id,))
+    line = f"interrupted command '{leftover.label}' (pid {leftover.pid}) {outcome}"
+    log.warning("%s", line)
+    return line
+
+
+def settle(db: sqlite3.Connection) -> list[str]:
+    """Under the lock, in a write transaction: settle every leftover intent."""
+    return [settle_one(db, leftover) for leftover in leftovers(db)]
+
+
+def has_leftovers(db: sqlite3.Connection) -> bool:
+    return db.execute("SELECT 1 FROM intents LIMIT 1").fetchone() is not None
+
+
+def settle_if_free(root: Path, db: sqlite3.Connection) -> None:
+    """For a reading command: settle leftovers when the lock is free (a changing command that
+    holds it is alive and will finish its own intent)."""
+    if not enabled or not has_leftovers(db):
+        return
+    fd = _open_lock(root)
+    try:
+        if not _try_lock(fd):
+            return
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            settle(db)
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
+    finally:
+        os.close(fd)
