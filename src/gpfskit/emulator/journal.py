@@ -23,8 +23,9 @@ after-commit work finished). One log line says which.
 Commands that change only the database need no intent: their transaction is all or nothing.
 
 For tests, ``GPFSKIT_EMULATOR_CRASH_AT=N`` kills the command (SIGKILL) at its N-th journal
-point: 1 is just after the intent is committed, 1 + k just after step k, then one point after
-the state commit and one after each piece of after-commit work.
+point: just after the intent is committed, just after each step, just before the state
+commit, just after it, and after each piece of after-commit work. Every changing command has
+the two points around its commit, those that change only the database too.
 """
 
 from __future__ import annotations
@@ -359,6 +360,7 @@ class Journal:
         self.later: list[Step] = []
         self.done = 0
         self._clean_changes = db.total_changes
+        _local.points = 0
 
     def act(self, *steps: Step) -> None:
         """Record ``steps`` as this command's intent (committed at once), then do them.
@@ -403,6 +405,7 @@ class Journal:
     def seal(self) -> None:
         """In the command's transaction, just before its commit: clear the intent, or mark
         it committed when work is left for after the commit."""
+        _point()
         if not enabled:
             return
         if not self._after_commit:
@@ -421,8 +424,7 @@ class Journal:
     def finish(self) -> None:
         """After the commit: the after-commit work, then the intent goes. An OSError leaves
         the intent for the next command to roll forward."""
-        if self.steps or self.later:
-            _point()
+        _point()
         if not self._after_commit:
             return
         for step in self.steps:
