@@ -10,16 +10,20 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import signal
+import subprocess
+import sys
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from tests.helpers import cluster_files, ok
 
 from gpfskit.emulator import fileattrs, fsck, journal, state
 from gpfskit.emulator.dispatch import run_command
-from tests.helpers import cluster_files, ok
 
 Action = Callable[[Callable, Path], None]
 
@@ -54,8 +58,8 @@ def _file(path: Path, text: str = "data\n") -> None:
 
 def _parked_file(mm, mp: Path) -> None:
     _run(mm, mp, "mmcrfileset", "mmfs1", "gone")
-    fid = [line.split(":")[8] for line in mm("mmlsfileset", "mmfs1", "gone", "-Y")
-           .stdout.splitlines() if ":HEADER:" not in line][0]
+    fid = next(line.split(":")[8] for line in mm("mmlsfileset", "mmfs1", "gone", "-Y")
+               .stdout.splitlines() if ":HEADER:" not in line)
     _file(mp.parent.parent / "filesystems" / "mmfs1" / "filesets" / fid / "kept")
 
 
@@ -201,3 +205,66 @@ def test_killed_at_every_point_recovers(name, mm, emulator_root, mp, caplog):
         assert _fingerprint(emulator_root, mp) == before, point
     assert point > 2   # the command passed its points (at least the two around the commit)
     assert _fingerprint(emulator_root, mp) == after
+
+
+def _shim(root: Path, *argv: str) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "gpfskit.cli.mm", f"--root={root}", *argv],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
+def _wait_for_copy(snapdir: Path, child: subprocess.Popen) -> None:
+    deadline = time.monotonic() + 30
+    while not (snapdir.is_dir() and any(p.name.startswith(".creating-")
+                                        for p in snapdir.iterdir())):
+        assert child.poll() is None and time.monotonic() < deadline, "no copy started"
+        time.sleep(0.002)
+
+
+@pytest.mark.parametrize("signum", [signal.SIGKILL, signal.SIGTERM])
+def test_snapshot_killed_mid_copy_leaks_nothing(signum, mm, emulator_root, mp):
+    for i in range(3000):
+        _file(mp / "many" / f"d{i % 30}" / f"f{i}")
+    before = _fingerprint(emulator_root, mp)
+    child = _shim(emulator_root, "mmcrsnapshot", "mmfs1", "big")
+    _wait_for_copy(mp / ".snapshots", child)
+    child.send_signal(signum)
+    child.wait(timeout=60)
+    if signum == signal.SIGTERM:   # the command undoes its copy itself before it exits
+        assert child.returncode == 128 + signum
+        assert not (mp / ".snapshots").exists()
+    ok(mm("mmlssnapshot", "mmfs1"))
+    assert not (mp / ".snapshots").exists()
+    assert fsck.check(emulator_root).exit_code == fsck.CLEAN
+    assert _fingerprint(emulator_root, mp) == before
+    ok(mm("mmcrsnapshot", "mmfs1", "big"))
+    ok(mm("mmdelsnapshot", "mmfs1", "big"))
+    assert not (mp / ".snapshots").exists()   # gone with its last snapshot
+
+
+def test_fsck_reports_then_repairs(mm, emulator_root, mp):
+    ok(mm("mmcrfileset", "mmfs1", "lost", "-J", str(mp / "lost")))
+    ok(mm("mmcrsnapshot", "mmfs1", "s1"))
+    os.rmdir(mp / "lost")                                    # a fileset root gone
+    os.chmod(mp / ".snapshots", 0o755)
+    (mp / ".snapshots" / ".creating-0000").mkdir()           # a leftover copy
+    (mp / ".snapshots" / "stray").mkdir()                    # a copy no snapshot owns
+    parked = emulator_root / "filesystems" / "mmfs1" / "filesets"
+    parked.mkdir(parents=True, exist_ok=True)
+    _file(parked / "77" / "orphan.txt")                     # files no fileset owns
+    gpfskit = str(Path(sys.executable).parent / "gpfskit")
+    found = subprocess.run([gpfskit, "emulator", "fsck", "--root", str(emulator_root)],
+                           capture_output=True, text=True)
+    assert found.returncode == fsck.LEFT, found.stderr
+    for text in ("fileset lost is Linked but its root directory", ".creating-0000",
+                 "stray: no snapshot owns it", "77 belongs to no unlinked fileset"):
+        assert text in found.stdout, found.stdout
+    fixed = subprocess.run([gpfskit, "emulator", "fsck", "--repair", "--root",
+                            str(emulator_root)], capture_output=True, text=True)
+    assert fixed.returncode == fsck.LEFT   # the orphan with files is left to an administrator
+    assert "cannot repair: move its files" in fixed.stdout
+    assert not (mp / ".snapshots" / "stray").exists()
+    assert "Unlinked" in mm("mmlsfileset", "mmfs1", "lost").stdout
+    shutil.rmtree(parked / "77")
+    again = fsck.check(emulator_root, repair=True)
+    assert again.exit_code == fsck.CLEAN, again.lines()
+    ok(mm("mmdelfileset", "mmfs1", "lost"))
