@@ -235,7 +235,7 @@ def _run_changing(inv: Invocation, spec: Spec, parsed: mmargs.Parsed) -> None:
     try:
         with journal.command_lock(inv.root) if journal.enabled else nullcontext():
             try:
-                settle(inv.db)
+                settle(inv.db, inv.root)
             except journal.Unsettled as exc:
                 raise inv.fail(f"{exc}; see gpfskit emulator fsck --repair", 1) from exc
             inv.journal = journal.Journal(inv.db, inv.argv)
@@ -255,12 +255,12 @@ def _run_changing(inv: Invocation, spec: Spec, parsed: mmargs.Parsed) -> None:
         raise inv.fail(f"The cluster is busy: {exc}.", 16) from exc
 
 
-def settle(db: sqlite3.Connection) -> list[str]:
+def settle(db: sqlite3.Connection, root: Path) -> list[str]:
     """Settle leftover intents in a transaction of their own (the caller holds the lock)."""
     if not journal.enabled or not journal.has_leftovers(db):
         return []
     with state.transaction(db, write=True):
-        return journal.settle(db)
+        return journal.settle(db, root)
 
 
 def _settle_quietly(inv: Invocation) -> None:

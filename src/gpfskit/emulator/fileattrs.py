@@ -268,6 +268,21 @@ def change(path: str | os.PathLike[str], spec: dict[str, object]) -> None:
         set_immutable(path, True)
 
 
+def raise_recorded_flags(tree: str | os.PathLike[str]) -> None:
+    """Set the Linux immutable / append-only flag again wherever the attribute records it
+    (a change that lifted it for a moment was interrupted)."""
+    if os.geteuid() != 0:
+        return
+    for top, dirs, files in os.walk(tree):
+        dirs[:] = [d for d in dirs if d != ".snapshots"]
+        for name in files:
+            path = os.path.join(top, name)
+            if immutable(path):
+                _apply_linux_flag(path, FS_IMMUTABLE_FL, True)
+            if append_only(path):
+                _apply_linux_flag(path, FS_APPEND_FL, True)
+
+
 # Saving and restoring (undoing a partly applied change) ----------------------------------
 
 def save(path: str | os.PathLike[str]) -> tuple[dict[str, bytes | None], int]:

@@ -75,7 +75,7 @@ def check(root: str | os.PathLike[str], *, repair: bool = False) -> Report:
     root = Path(root)
     db = state.connection(root)
     with journal.command_lock(root), state.transaction(db, write=True):
-        findings = _leftovers(db)
+        findings = _leftovers(db, root)
         if repair:
             _repair(findings)
         if repair or not findings:   # the tree is compared once interrupted commands are settled
@@ -97,11 +97,11 @@ def _repair(findings: list[Finding]) -> None:
             finding.repair, finding.advice = None, f"the repair failed: {exc}"
 
 
-def _leftovers(db: sqlite3.Connection) -> list[Finding]:
+def _leftovers(db: sqlite3.Connection, root: Path) -> list[Finding]:
     return [Finding(f"Interrupted command '{left.label}' (pid {left.pid}) left its intent "
-                    f"({'committed' if left.committed else 'not committed'}).",
-                    lambda left=left: journal.settle_one(db, left))
-            for left in journal.leftovers(db)]
+                    f"({left.phase}).",
+                    lambda left=left: journal.settle_one(db, root, left))
+            for left in journal.leftovers(db, root)]
 
 
 def _filesystem(root: Path, db: sqlite3.Connection, fs_row: sqlite3.Row) -> list[Finding]:

@@ -37,6 +37,7 @@ import fcntl
 import json
 import logging
 import os
+import shutil
 import signal
 import sqlite3
 import threading
@@ -85,6 +86,7 @@ class Step:
     nothing), with optional work for after the commit (``finish``)."""
 
     op: ClassVar[str] = ""
+    after_kill_only: ClassVar[bool] = False   # finish only when settling a killed command
 
     def do(self) -> None:
         raise NotImplementedError
@@ -271,6 +273,32 @@ class SetAttributes(Step):
             fileattrs.restore(self.path, (values, int(self.saved["flags"])))  # type: ignore
 
 
+@_kind
+@dataclass
+class Scratch(Step):
+    """A job's scratch directory (mmapplypolicy's work files), removed when it ends."""
+
+    op: ClassVar[str] = "scratch"
+    path: str
+
+    def finish(self) -> None:
+        shutil.rmtree(self.path, ignore_errors=True)
+
+
+@_kind
+@dataclass
+class GuardFlags(Step):
+    """Files whose immutable / append-only flag a job lifts for a moment while it changes
+    them: after a kill, the recorded flags are raised again on the whole tree."""
+
+    op: ClassVar[str] = "guard"
+    after_kill_only: ClassVar[bool] = True   # a job that ends normally has lowered nothing
+    tree: str
+
+    def finish(self) -> None:
+        fileattrs.raise_recorded_flags(self.tree)
+
+
 def _empty_dir(path: str) -> bool:
     if not os.path.isdir(path) or os.path.islink(path):
         return False
@@ -451,6 +479,69 @@ class Journal:
             self.db.execute("DELETE FROM intents WHERE id = ?", (self.intent,))
 
 
+# Jobs that run without the lock ----------------------------------------------------------
+
+def _job_lock(root: Path, intent: int) -> Path:
+    return Path(root) / "locks" / f"intent-{intent}.lock"
+
+
+@contextlib.contextmanager
+def running_job(root: Path, argv: list[str], *steps: Step) -> Iterator[None]:
+    """An intent for a long command that holds no command lock (``mmapplypolicy``): its
+    ``steps`` have only after-commit work (``finish``), done when the job ends and, should it
+    be killed, by the next command. The job holds a lock of its own, which tells the next
+    command whether it is still running. The row is written through a connection of its own,
+    so the job's read transaction stays a read."""
+    if not enabled:
+        try:
+            yield
+        finally:
+            for step in steps:
+                if not step.after_kill_only:
+                    step.finish()
+        return
+    from gpfskit.emulator import state
+
+    db = state.open_private(root)
+    try:
+        intent = db.execute(
+            "INSERT INTO intents (command, argv, pid, started, phase, steps) "
+            "VALUES (?, ?, ?, ?, 'running', ?)",
+            (argv[0], json.dumps(argv), os.getpid(), time.time(),
+             json.dumps({"steps": [s.record() for s in steps], "later": []}))).lastrowid
+        lock = _job_lock(root, intent)
+        lock.parent.mkdir(exist_ok=True)
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            _point()
+            try:
+                yield
+                _point()
+            finally:
+                for step in steps:
+                    if not step.after_kill_only:
+                        step.finish()
+                db.execute("DELETE FROM intents WHERE id = ?", (intent,))
+                with contextlib.suppress(OSError):
+                    os.unlink(lock)
+        finally:
+            os.close(fd)
+    finally:
+        db.close()
+
+
+def _job_alive(root: Path, intent: int) -> bool:
+    try:
+        fd = os.open(_job_lock(root, intent), os.O_RDWR | os.O_CLOEXEC)
+    except FileNotFoundError:
+        return False
+    try:
+        return not _try_lock(fd)
+    finally:
+        os.close(fd)
+
+
 # Settling what interrupted commands left -----------------------------------------------------
 
 @dataclass(frozen=True)
@@ -459,7 +550,7 @@ class Leftover:
     argv: list[str]
     pid: int
     started: float
-    committed: bool
+    phase: str
     steps: list[Step]
     later: list[Step]
 
@@ -468,22 +559,30 @@ class Leftover:
         return " ".join(self.argv)
 
 
-def leftovers(db: sqlite3.Connection) -> list[Leftover]:
-    """The intents in the database (under the lock: all of them were left by dead commands)."""
+def leftovers(db: sqlite3.Connection, root: Path) -> list[Leftover]:
+    """The intents left by dead commands (under the lock, every intent but those of jobs
+    still running)."""
     found = []
     for r in db.execute("SELECT * FROM intents ORDER BY id"):
+        if r["phase"] == "running" and _job_alive(root, r["id"]):
+            continue
         steps = json.loads(r["steps"])
         found.append(Leftover(r["id"], json.loads(r["argv"]), r["pid"], r["started"],
-                              r["phase"] == "committed",
+                              r["phase"],
                               [Step.from_record(s) for s in steps["steps"]],
                               [Step.from_record(s) for s in steps["later"]]))
     return found
 
 
-def settle_one(db: sqlite3.Connection, leftover: Leftover) -> str:
+def settle_one(db: sqlite3.Connection, root: Path, leftover: Leftover) -> str:
     """Roll one leftover intent forward or back; returns the line logged."""
     try:
-        if leftover.committed:
+        if leftover.phase == "running":
+            for step in leftover.steps:
+                step.finish()
+            outcome = ("cleaned up after (each of its file changes is whole; a rerun does the "
+                       "rest)")
+        elif leftover.phase == "committed":
             for step in leftover.steps:
                 step.finish()
             for step in leftover.later:
@@ -497,14 +596,16 @@ def settle_one(db: sqlite3.Connection, leftover: Leftover) -> str:
         raise Unsettled(f"cannot settle the interrupted command '{leftover.label}' "
                         f"(pid {leftover.pid}): {exc}") from exc
     db.execute("DELETE FROM intents WHERE id = ?", (leftover.id,))
+    with contextlib.suppress(OSError):
+        os.unlink(_job_lock(root, leftover.id))
     line = f"interrupted command '{leftover.label}' (pid {leftover.pid}) {outcome}"
     log.warning("%s", line)
     return line
 
 
-def settle(db: sqlite3.Connection) -> list[str]:
+def settle(db: sqlite3.Connection, root: Path) -> list[str]:
     """Under the lock, in a write transaction: settle every leftover intent."""
-    return [settle_one(db, leftover) for leftover in leftovers(db)]
+    return [settle_one(db, root, leftover) for leftover in leftovers(db, root)]
 
 
 def has_leftovers(db: sqlite3.Connection) -> bool:
@@ -522,7 +623,7 @@ def settle_if_free(root: Path, db: sqlite3.Connection) -> None:
             return
         db.execute("BEGIN IMMEDIATE")
         try:
-            settle(db)
+            settle(db, root)
         except BaseException:
             db.execute("ROLLBACK")
             raise

@@ -23,7 +23,7 @@ INTENTS = """
 CREATE TABLE IF NOT EXISTS intents (
     id INTEGER PRIMARY KEY, command TEXT NOT NULL, argv TEXT NOT NULL,  -- argv: JSON list
     pid INTEGER NOT NULL, started REAL NOT NULL,
-    phase TEXT NOT NULL,                       -- acting | committed
+    phase TEXT NOT NULL,                       -- acting | committed | running (a job)
     steps TEXT NOT NULL                        -- JSON: the steps, in order (journal.Step)
 );
 """
@@ -176,6 +176,12 @@ def _connect(path: Path) -> sqlite3.Connection:
     db.execute("PRAGMA synchronous=NORMAL")
     db.execute("PRAGMA foreign_keys=ON")
     return db
+
+
+def open_private(root: Path) -> sqlite3.Connection:
+    """A new connection of the caller's own (closed by the caller), for a write beside this
+    thread's transaction."""
+    return _connect(Path(root) / DB_NAME)
 
 
 def connection(root: Path) -> sqlite3.Connection:

@@ -13,7 +13,6 @@ import dataclasses
 import errno
 import fcntl
 import os
-import shutil
 import stat as statmod
 import tempfile
 from collections.abc import Iterator
@@ -21,7 +20,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from gpfskit.emulator import fileattrs, placement
+from gpfskit.emulator import fileattrs, journal, placement
 from gpfskit.emulator.applypolicy import checks, choosing, messages, options, phases, targets
 from gpfskit.emulator.applypolicy.execution import Executor, Outcome
 from gpfskit.emulator.args import Parsed
@@ -213,10 +212,11 @@ class Job:
         with _single_instance(self.inv, self.fs["name"], opts.single_instance):
             workdir = tempfile.mkdtemp(prefix="mmapplypolicy.",
                                        dir=opts.global_dir or opts.local_dir)
-            try:
+            cleanup = [journal.Scratch(workdir)]
+            if opts.action == "yes":
+                cleanup.append(journal.GuardFlags(self.target.tree))
+            with journal.running_job(self.inv.root, self.inv.argv, *cleanup):
                 self._run(workdir)
-            finally:
-                shutil.rmtree(workdir, ignore_errors=True)
 
     def _plans(self, occupancy: choosing.Occupancy | None, workdir: str
                ) -> tuple[list[phases.Plan], list[phases.Group]]:
