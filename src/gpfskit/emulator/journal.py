@@ -335,8 +335,10 @@ def _try_lock(fd: int) -> bool:
 
 
 @contextlib.contextmanager
-def command_lock(root: Path, *, wait: float = LOCK_WAIT) -> Iterator[None]:
-    """Hold the cluster's command lock; ``Busy`` when it stays taken for ``wait`` seconds."""
+def command_lock(root: Path, *, wait: float | None = None) -> Iterator[None]:
+    """Hold the cluster's command lock; ``Busy`` when it stays taken for ``wait`` seconds
+    (default ``LOCK_WAIT``)."""
+    wait = LOCK_WAIT if wait is None else wait
     fd = _open_lock(root)
     try:
         _wait_for(fd, root, wait)

@@ -1,0 +1,85 @@
+"""The intent journal in one process: failures undone, the lock shared by threads, leftovers
+settled by a changing command too (kills at every point: test_crashes.py)."""
+
+from __future__ import annotations
+
+import errno
+import logging
+import os
+import threading
+
+from gpfskit.emulator import fsck, journal, state
+from tests.helpers import ok
+from tests.unit.emulator.test_crashes import _killed_at
+
+
+def test_a_step_that_fails_undoes_the_steps_before_it(mm, emulator_root, mp, monkeypatch):
+    ok(mm("mmcrfileset", "mmfs1", "ind", "--inode-space", "new", "-J", str(mp / "ind")))
+    os.symlink("target", mp / "ind" / "link")
+    calls = []
+    real = os.symlink
+
+    def second_fails(*args, **kwargs):
+        calls.append(args)
+        if len(calls) == 2:   # the second copy (the fileset snapshot) runs out of space
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(os, "symlink", second_fails)
+    result = mm("mmcrsnapshot", "mmfs1", "s1,ind:s2")
+    assert result.returncode == 1 and "No space left on device" in result.stderr
+    assert not (mp / ".snapshots").exists()           # the first copy is gone too
+    assert not (mp / "ind" / ".snapshots").exists()
+    assert "No snapshots" in mm("mmlssnapshot", "mmfs1").stdout
+    assert state.connection(emulator_root).execute(
+        "SELECT count(*) FROM intents").fetchone()[0] == 0
+    assert fsck.check(emulator_root).exit_code == fsck.CLEAN
+
+
+def test_threads_of_one_process_take_turns(mm, emulator_root, mp):
+    from gpfskit.emulator.dispatch import run_command
+
+    failures = []
+
+    def create(prefix: str) -> None:
+        for i in range(8):
+            result = run_command(["mmcrfileset", "mmfs1", f"{prefix}{i}", "-J",
+                                  str(mp / f"{prefix}{i}")], root=emulator_root)
+            if result.returncode:
+                failures.append(result.stderr)
+        state.forget_connections()
+
+    threads = [threading.Thread(target=create, args=(p,)) for p in "ab"]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert failures == []
+    listing = mm("mmlsfileset", "mmfs1", "-Y").stdout
+    ids = [line.split(":")[8] for line in listing.splitlines() if ":HEADER:" not in line]
+    assert len(ids) == 17 and len(set(ids)) == 17
+    assert all((mp / f"{p}{i}").is_dir() for p in "ab" for i in range(8))
+
+
+def test_a_busy_lock_is_a_clear_refusal(mm, emulator_root, monkeypatch):
+    monkeypatch.setattr(journal, "LOCK_WAIT", 0.2)
+    with journal.command_lock(emulator_root):
+        result = mm("mmcrfileset", "mmfs1", "waits")
+        assert "Fileset" in mm("mmlsfileset", "mmfs1").stdout   # reading is not blocked
+    assert result.returncode == 16
+    assert "The cluster is busy: another command has held the cluster's lock" in result.stderr
+    ok(mm("mmcrfileset", "mmfs1", "waits"))
+
+
+def test_a_changing_command_settles_what_a_killed_one_left(mm, emulator_root, mp, caplog):
+    ok(mm("mmcrfileset", "mmfs1", "f", "-J", str(mp / "f")))
+    assert _killed_at(emulator_root, ["mmunlinkfileset", "mmfs1", "f"], 2)   # after the move
+    assert not (mp / "f").exists()
+    with caplog.at_level(logging.WARNING, logger="gpfskit.emulator.journal"):
+        ok(mm("mmcrfileset", "mmfs1", "g"))
+    [line] = [r.message for r in caplog.records]
+    assert line.startswith("interrupted command 'mmunlinkfileset mmfs1 f' (pid ")
+    assert line.endswith("rolled back (its changes on disk undone)")
+    assert (mp / "f").is_dir()
+    assert "Linked" in mm("mmlsfileset", "mmfs1", "f").stdout
+    ok(mm("mmunlinkfileset", "mmfs1", "f"))
