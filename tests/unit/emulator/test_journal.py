@@ -8,9 +8,10 @@ import logging
 import os
 import threading
 
-from gpfskit.emulator import fsck, journal, state
 from tests.helpers import ok
 from tests.unit.emulator.test_crashes import _killed_at
+
+from gpfskit.emulator import fsck, journal, state
 
 
 def test_a_step_that_fails_undoes_the_steps_before_it(mm, emulator_root, mp, monkeypatch):
