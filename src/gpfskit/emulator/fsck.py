@@ -29,7 +29,7 @@ from gpfskit.emulator import journal, layout, snapcopy, state, usage
 from gpfskit.emulator.journal import drop_if_empty
 
 CLEAN, REPAIRED, LEFT, FAILED = 0, 1, 4, 8
-TEMPORARY = (".creating-", ".deleting-")
+TEMPORARY = (journal.CREATING, journal.DELETING)
 
 
 @dataclass

@@ -42,6 +42,7 @@ import signal
 import sqlite3
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -177,7 +178,7 @@ class Rename(Step):
             if self.create and not os.path.lexists(self.target):
                 self.do()
             return
-        if not os.path.lexists(self.target) or _empty_dir(self.target):
+        if not os.path.lexists(self.target) or empty_dir(self.target):
             self.do()
 
     def undo(self) -> None:
@@ -299,7 +300,23 @@ class GuardFlags(Step):
         fileattrs.raise_recorded_flags(self.tree)
 
 
-def _empty_dir(path: str) -> bool:
+# Temporary names beside what a command changes (fsck removes any a failure left behind).
+CREATING = ".creating-"    # a copy being made
+DELETING = ".deleting-"    # a tree moved aside, deleted after the commit
+
+
+def creating_in(directory: Path) -> Path:
+    """A fresh temporary name in ``directory`` for a copy being made."""
+    return directory / f"{CREATING}{uuid.uuid4().hex[:8]}"
+
+
+def deleting(path: Path) -> Path:
+    """A fresh temporary name beside ``path`` for it to wait for the commit under."""
+    return path.parent / f"{DELETING}{path.name}-{uuid.uuid4().hex[:8]}"
+
+
+def empty_dir(path: str | os.PathLike[str]) -> bool:
+    """True for a directory (not a symlink) with nothing in it."""
     if not os.path.isdir(path) or os.path.islink(path):
         return False
     with os.scandir(path) as entries:

@@ -28,7 +28,7 @@ from pathlib import Path
 
 from gpfskit.emulator import events, layout
 from gpfskit.emulator.dispatch import Invocation
-from gpfskit.emulator.journal import MakeDir, Rename, Step
+from gpfskit.emulator.journal import MakeDir, Rename, Step, empty_dir
 
 
 @dataclass(frozen=True)
@@ -70,16 +70,9 @@ def check_mount_point(root: Path, db: sqlite3.Connection, fs_row: sqlite3.Row,
     if target.exists():
         if not target.is_dir():
             raise MountProblem(f"Mount point {target} is not a directory.")
-        if not _empty_dir(target):
+        if not empty_dir(target):
             raise MountProblem(f"Mount point {target} is not an empty directory.")
     return target
-
-
-def _empty_dir(path: Path) -> bool:
-    if not path.is_dir() or path.is_symlink():
-        return False
-    with os.scandir(path) as entries:
-        return not any(True for _ in entries)
 
 
 def _steps(move: Move) -> list[Step]:
@@ -149,7 +142,7 @@ class Mounter:
             offline = layout.offline_tree(self.inv.root, fs)
             if not source.is_dir() or source.is_symlink():
                 raise MountProblem(f"The tree of file system {fs} is missing at {source}.")
-            if offline.exists() and not _empty_dir(offline):
+            if offline.exists() and not empty_dir(offline):
                 raise MountProblem(f"The offline place {offline} of file system {fs} is "
                                        "not empty.")
             move = Move(fs, source, offline, False)

@@ -51,14 +51,13 @@ import os
 import re
 import sqlite3
 import time
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
 from gpfskit.emulator import events, layout, names, usage
 from gpfskit.emulator.args import Parsed, UsageError
 from gpfskit.emulator.dispatch import CommandError, Invocation, command
-from gpfskit.emulator.journal import Discard, MakeDir, Rename
+from gpfskit.emulator.journal import Discard, MakeDir, Rename, deleting
 from gpfskit.emulator.output import ctime, encode, ytable
 
 # The 5.1+ header (85 columns; note the second 'reserved').
@@ -94,8 +93,6 @@ PERM_CHANGE = {"chmodonly": "chmodOnly", "setaclonly": "setAclOnly",
                "chmodandsetacl": "chmodAndSetacl", "chmodandupdateacl": "chmodAndUpdateAcl"}
 PERM_INHERIT = {"inheritaclonly": "inheritAclOnly", "inheritacl": "inheritAclOnly",
                 "inheritaclandaddmode": "inheritAclAndAddMode"}
-
-TRASH_PREFIX = ".deleting-"
 
 _L_HEADER = ("Name                            Id      RootInode  ParentId Created"
              "                      InodeSpace      MaxInodes    AllocInodes")
@@ -662,7 +659,7 @@ def mmdelfileset(inv: Invocation, args: Parsed) -> None:
     captured = capturing_snapshots(inv.db, fs, fileset, rows)
     inv.say("Deleting fileset ...")
     if parked.exists():
-        inv.journal.act(Discard(str(parked), str(_trash_for(parked))))
+        inv.journal.act(Discard(str(parked), str(deleting(parked))))
     if captured:
         taken = {r["name"] for r in rows}
         shown = f"({name})"
@@ -676,11 +673,6 @@ def mmdelfileset(inv: Invocation, args: Parsed) -> None:
     inv.db.execute("DELETE FROM quotas WHERE fs = ? AND ((type = 'FILESET' AND id = ?) "
                    "OR fileset = ?)", (fs, fileset["id"], name))
     inv.say(f"Fileset {name} deleted.")
-
-
-def _trash_for(path: Path) -> Path:
-    """Where a deleted directory waits for the commit, beside it (fsck removes leftovers)."""
-    return path.parent / f"{TRASH_PREFIX}{path.name}-{uuid.uuid4().hex[:8]}"
 
 
 def _holds_files(directory: Path) -> bool:

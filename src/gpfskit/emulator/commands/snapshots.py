@@ -35,7 +35,6 @@ import json
 import os
 import sqlite3
 import time
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -47,13 +46,10 @@ from gpfskit.emulator.commands.filesets import (
     find_fileset,
 )
 from gpfskit.emulator.dispatch import CommandError, Invocation, command
-from gpfskit.emulator.journal import Copy, Discard, MakeDir, Step
+from gpfskit.emulator.journal import Copy, Discard, MakeDir, Step, creating_in, deleting
 from gpfskit.emulator.output import ctime, ytable
 
 SNAPDIR = layout.SNAPDIR
-# Temporary names inside a .snapshots directory: a copy being made, a copy being deleted.
-CREATING = ".creating-"
-DELETING = ".deleting-"
 Y_COLUMNS = ["filesystemName", "directory", "snapID", "status", "created", "quotas", "data",
              "metadata", "fileset", "snapType"]
 
@@ -176,8 +172,8 @@ def mmcrsnapshot(inv: Invocation, args: Parsed) -> None:
         if not snapdir.exists() and not any(getattr(s, "path", None) == str(snapdir)
                                              for s in steps):
             steps.append(MakeDir(str(snapdir), 0o555))
-        steps.append(Copy(str(source), str(snapdir / f"{CREATING}{uuid.uuid4().hex[:8]}"),
-                          str(destination), sorted(skip), sorted(empty)))
+        steps.append(Copy(str(source), str(creating_in(snapdir)), str(destination),
+                          sorted(skip), sorted(empty)))
     try:
         inv.journal.act(*steps)
     except OSError as exc:
@@ -228,8 +224,7 @@ def mmdelsnapshot(inv: Invocation, args: Parsed) -> None:
         base = snapshot_base(inv, fs_row, rows, target.fileset)
         path = base / SNAPDIR / target.name if base is not None else None
         if path is not None and os.path.lexists(path):
-            steps.append(Discard(str(path), str(path.parent / f"{DELETING}{uuid.uuid4().hex[:8]}"),
-                                 drop_parent=True))
+            steps.append(Discard(str(path), str(deleting(path)), drop_parent=True))
     try:
         inv.journal.act(*steps)
     except OSError as exc:
