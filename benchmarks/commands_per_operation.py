@@ -117,14 +117,18 @@ _CYCLE = (["mmcrfileset", "mmfs1", "j{i}", "--inode-space", "new", "-J", "{mp}/j
           ["mmdelfileset", "mmfs1", "j{i}"])
 
 
-def _cycle_ms(root: Path, rounds: int) -> float:
-    """Mean time of one command of a create/quota/snapshot/list/delete cycle, in ms."""
+# The cheapest changes on disk (one rename each), where the journal's share is largest.
+_LINKS = (["mmunlinkfileset", "mmfs1", "l"], ["mmlinkfileset", "mmfs1", "l", "-J", "{mp}/l"])
+
+
+def _cycle_ms(root: Path, rounds: int, cycle: tuple[list[str], ...] = _CYCLE) -> float:
+    """Mean time of one command of ``cycle`` (run ``rounds`` times), in ms."""
     from gpfskit.emulator.dispatch import run_command
 
     mount = str(root / "gpfs" / "mmfs1")
     times = []
     for i in range(rounds):
-        for argv in _CYCLE:
+        for argv in cycle:
             start = time.perf_counter()
             result = run_command([a.format(i=i, mp=mount) for a in argv], root=root)
             times.append((time.perf_counter() - start) * 1000)
@@ -133,17 +137,18 @@ def _cycle_ms(root: Path, rounds: int) -> float:
     return statistics.fmean(times)
 
 
-def _journal_cost(root: Path, rounds: int = 25) -> tuple[float, float]:
-    """The cycle with the intent journal off and on, alternating to share the noise."""
+def _journal_cost(root: Path, cycle: tuple[list[str], ...], rounds: int = 25
+                  ) -> tuple[float, float]:
+    """``cycle`` with the intent journal off and on, alternating to share the noise."""
     from gpfskit.emulator import journal
 
     off, on = [], []
     try:
         for _ in range(rounds):
             journal.enabled = False
-            off.append(_cycle_ms(root, 4))
+            off.append(_cycle_ms(root, 4, cycle))
             journal.enabled = True
-            on.append(_cycle_ms(root, 4))
+            on.append(_cycle_ms(root, 4, cycle))
     finally:
         journal.enabled = True
     return statistics.median(off), statistics.median(on)
@@ -176,7 +181,11 @@ def main() -> None:
         listing = _lsfileset_ms(root)
         small = Path(tmp) / "journal"
         init_cluster(small)
-        without, with_journal = _journal_cost(small)
+        without, with_journal = _journal_cost(small, _CYCLE)
+        from gpfskit.emulator.dispatch import run_command
+
+        run_command(["mmcrfileset", "mmfs1", "l", "-J", str(small / "gpfs/mmfs1/l")], root=small)
+        links_without, links_with = _journal_cost(small, _LINKS)
     print(f"\ncreate + link + quota one independent fileset: {created} changing commands "
           "(mmcrfileset, mmlinkfileset, mmsetquota; the peer needs the same three)")
     print(f"in-process 'mmlsfileset mmfs1 -Y' with {sizes[-1] + 1} filesets: {listing:.1f} ms "
@@ -184,6 +193,8 @@ def main() -> None:
     print(f"one command of a fileset create/quota/snapshot/list/delete cycle: "
           f"{without:.2f} ms without the intent journal, {with_journal:.2f} ms with it "
           f"({with_journal / without:.2f}x; bar: at most 1.10x)")
+    print(f"one mmunlinkfileset or mmlinkfileset (one rename): {links_without:.2f} ms without "
+          f"the journal, {links_with:.2f} ms with it ({links_with / links_without:.2f}x)")
 
 
 if __name__ == "__main__":

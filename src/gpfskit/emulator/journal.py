@@ -48,11 +48,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
 
-from gpfskit.emulator import fileattrs, layout, snapcopy
+from gpfskit.emulator import fileattrs, layout, snapcopy, state
 
 log = logging.getLogger(__name__)
 
-LOCK_NAME = "state.lock"
 LOCK_WAIT = 120.0          # seconds a changing command waits for the lock
 CRASH_AT = "GPFSKIT_EMULATOR_CRASH_AT"
 
@@ -107,7 +106,7 @@ class Step:
         return type(self).finish is not Step.finish
 
     def record(self) -> dict[str, object]:
-        return {"op": self.op, **dataclasses.asdict(self)}
+        return {"op": self.op, **vars(self)}
 
     @staticmethod
     def from_record(record: dict[str, object]) -> Step:
@@ -115,15 +114,12 @@ class Step:
         return _KINDS[str(fields.pop("op"))](**fields)
 
 
-@contextlib.contextmanager
-def _writable_parent(path: str) -> Iterator[None]:
-    """Lift a read-only parent (a ``.snapshots`` directory) for the moment of a change."""
-    parent = Path(path).parent
-    if parent.is_dir():
-        with snapcopy.writable(parent):
-            yield
-    else:
-        yield
+def _writable_parent(path: str) -> contextlib.AbstractContextManager[None]:
+    """Lift a read-only parent (a ``.snapshots`` directory, mode 0555) for a moment."""
+    parent = os.path.dirname(path)
+    if os.path.basename(parent) == layout.SNAPDIR and os.path.isdir(parent):
+        return snapcopy.writable(Path(parent))
+    return contextlib.nullcontext()
 
 
 @_kind
@@ -335,12 +331,6 @@ def drop_if_empty(directory: Path) -> None:
 
 # The command lock -------------------------------------------------------------------------
 
-def _open_lock(root: Path) -> int:
-    """A new descriptor of the lock file: flock excludes open files, not processes, so
-    threads of one process exclude each other too."""
-    return os.open(Path(root) / LOCK_NAME, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-
-
 def _try_lock(fd: int) -> bool:
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -356,12 +346,12 @@ def command_lock(root: Path, *, wait: float | None = None) -> Iterator[None]:
     """Hold the cluster's command lock; ``Busy`` when it stays taken for ``wait`` seconds
     (default ``LOCK_WAIT``)."""
     wait = LOCK_WAIT if wait is None else wait
-    fd = _open_lock(root)
+    fd = state.lock_file(root)
+    _wait_for(fd, root, wait)
     try:
-        _wait_for(fd, root, wait)
         yield
     finally:
-        os.close(fd)   # releases the lock
+        fcntl.flock(fd, fcntl.LOCK_UN)
 
 
 def _wait_for(fd: int, root: Path, wait: float) -> None:
@@ -371,20 +361,27 @@ def _wait_for(fd: int, root: Path, wait: float) -> None:
         while not _try_lock(fd):
             if time.monotonic() > deadline:
                 raise Busy(f"another command has held the cluster's lock "
-                           f"({Path(root) / LOCK_NAME}) for more than {wait:.0f} seconds")
+                           f"({Path(root) / state.LOCK_NAME}) for more than {wait:.0f} seconds")
             time.sleep(pause)
             pause = min(pause * 2, 0.02)
 
 
 # Crash points (tests) ---------------------------------------------------------------------
 
+def _arm() -> None:
+    """At the start of a command: read ``GPFSKIT_EMULATOR_CRASH_AT`` and count from zero."""
+    wanted = os.environ.get(CRASH_AT)
+    _local.crash_at = int(wanted) if wanted else 0
+    _local.points = 0
+
+
 def _point() -> None:
     """One journal point passed; SIGKILL here when ``GPFSKIT_EMULATOR_CRASH_AT`` says so."""
-    wanted = os.environ.get(CRASH_AT)
-    if wanted is None:
+    crash_at = getattr(_local, "crash_at", 0)
+    if not crash_at:
         return
-    _local.points = getattr(_local, "points", 0) + 1
-    if _local.points == int(wanted):
+    _local.points += 1
+    if _local.points == crash_at:
         os.kill(os.getpid(), signal.SIGKILL)
 
 
@@ -407,7 +404,7 @@ class Journal:
         self.later: list[Step] = []
         self.done = 0
         self._clean_changes = db.total_changes
-        _local.points = 0
+        _arm()
 
     def act(self, *steps: Step) -> None:
         """Record ``steps`` as this command's intent (committed at once), then do them.
@@ -519,9 +516,8 @@ def running_job(root: Path, argv: list[str], *steps: Step) -> Iterator[None]:
                 if not step.after_kill_only:
                     step.finish()
         return
-    from gpfskit.emulator import state
-
     db = state.open_private(root)
+    _arm()
     try:
         intent = db.execute(
             "INSERT INTO intents (command, argv, pid, started, phase, steps) "
@@ -636,10 +632,10 @@ def settle_if_free(root: Path, db: sqlite3.Connection) -> None:
     holds it is alive and will finish its own intent)."""
     if not enabled or not has_leftovers(db):
         return
-    fd = _open_lock(root)
+    fd = state.lock_file(root)
+    if not _try_lock(fd):
+        return
     try:
-        if not _try_lock(fd):
-            return
         db.execute("BEGIN IMMEDIATE")
         try:
             settle(db, root)
@@ -648,4 +644,4 @@ def settle_if_free(root: Path, db: sqlite3.Connection) -> None:
             raise
         db.execute("COMMIT")
     finally:
-        os.close(fd)
+        fcntl.flock(fd, fcntl.LOCK_UN)

@@ -10,6 +10,7 @@ neither loses the other's update. A command that changes the disk commits its in
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -134,6 +135,7 @@ CREATE TABLE smb_exports (
 """ + INTENTS
 
 DB_NAME = "state.db"
+LOCK_NAME = "state.lock"
 _local = threading.local()
 
 
@@ -199,11 +201,29 @@ def connection(root: Path) -> sqlite3.Connection:
     return db
 
 
+def lock_file(root: Path) -> int:
+    """This thread's descriptor of the cluster's command lock file ``LOCK_NAME`` (opened once,
+    then reused; journal.py takes the lock). Each thread has its own: flock excludes open
+    files, not processes, so threads of one process exclude each other too."""
+    cache = getattr(_local, "locks", None)
+    if cache is None:
+        cache = _local.locks = {}
+    path = Path(root) / LOCK_NAME
+    fd = cache.get(path)
+    if fd is None:
+        fd = cache[path] = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    return fd
+
+
 def forget_connections() -> None:
-    """Close this thread's cached connections (tests that delete roots call this)."""
+    """Close this thread's cached connections and lock files (tests that delete roots call
+    this)."""
     for db in getattr(_local, "connections", {}).values():
         db.close()
+    for fd in getattr(_local, "locks", {}).values():
+        os.close(fd)
     _local.connections = {}
+    _local.locks = {}
 
 
 def create(root: Path) -> sqlite3.Connection:

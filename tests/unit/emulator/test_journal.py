@@ -64,9 +64,21 @@ def test_threads_of_one_process_take_turns(mm, emulator_root, mp):
 
 def test_a_busy_lock_is_a_clear_refusal(mm, emulator_root, monkeypatch):
     monkeypatch.setattr(journal, "LOCK_WAIT", 0.2)
-    with journal.command_lock(emulator_root):
-        result = mm("mmcrfileset", "mmfs1", "waits")
-        assert "Fileset" in mm("mmlsfileset", "mmfs1").stdout   # reading is not blocked
+    taken, done = threading.Event(), threading.Event()
+
+    def holder() -> None:   # another thread (its own lock descriptor) holds the lock
+        with journal.command_lock(emulator_root):
+            taken.set()
+            done.wait(10)
+        state.forget_connections()
+
+    thread = threading.Thread(target=holder)
+    thread.start()
+    taken.wait(10)
+    result = mm("mmcrfileset", "mmfs1", "waits")
+    assert "Fileset" in mm("mmlsfileset", "mmfs1").stdout   # reading is not blocked
+    done.set()
+    thread.join()
     assert result.returncode == 16
     assert "The cluster is busy: another command has held the cluster's lock" in result.stderr
     ok(mm("mmcrfileset", "mmfs1", "waits"))
