@@ -26,10 +26,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gpfskit.emulator import journal, layout, snapcopy, state, usage
-from gpfskit.emulator.journal import drop_if_empty
+from gpfskit.emulator.steps import CREATING, DELETING, drop_if_empty
 
 CLEAN, REPAIRED, LEFT, FAILED = 0, 1, 4, 8
-TEMPORARY = (journal.CREATING, journal.DELETING)
+TEMPORARY = (CREATING, DELETING)
 
 
 @dataclass

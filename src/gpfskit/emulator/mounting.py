@@ -28,7 +28,7 @@ from pathlib import Path
 
 from gpfskit.emulator import events, layout
 from gpfskit.emulator.dispatch import Invocation
-from gpfskit.emulator.journal import MakeDir, Rename, Step, empty_dir
+from gpfskit.emulator.steps import MakeDir, Rename, Step, empty_dir
 
 
 @dataclass(frozen=True)

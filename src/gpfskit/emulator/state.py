@@ -25,7 +25,7 @@ CREATE TABLE IF NOT EXISTS intents (
     id INTEGER PRIMARY KEY, command TEXT NOT NULL, argv TEXT NOT NULL,  -- argv: JSON list
     pid INTEGER NOT NULL, started REAL NOT NULL,
     phase TEXT NOT NULL,                       -- acting | committed | running (a job)
-    steps TEXT NOT NULL                        -- JSON: the steps, in order (journal.Step)
+    steps TEXT NOT NULL                        -- JSON: the steps, in order (steps.py)
 );
 """
 

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from gpfskit.emulator import fileattrs, journal, placement
+from gpfskit.emulator import fileattrs, journal, placement, steps
 from gpfskit.emulator.applypolicy import checks, choosing, messages, options, phases, targets
 from gpfskit.emulator.applypolicy.execution import Executor, Outcome
 from gpfskit.emulator.args import Parsed
@@ -212,9 +212,9 @@ class Job:
         with _single_instance(self.inv, self.fs["name"], opts.single_instance):
             workdir = tempfile.mkdtemp(prefix="mmapplypolicy.",
                                        dir=opts.global_dir or opts.local_dir)
-            cleanup = [journal.Scratch(workdir)]
+            cleanup = [steps.Scratch(workdir)]
             if opts.action == "yes":
-                cleanup.append(journal.GuardFlags(self.target.tree))
+                cleanup.append(steps.GuardFlags(self.target.tree))
             with journal.running_job(self.inv.root, self.inv.argv, *cleanup):
                 self._run(workdir)
 

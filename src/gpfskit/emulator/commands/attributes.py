@@ -22,8 +22,8 @@ from gpfskit.emulator import fileattrs, layout
 from gpfskit.emulator.args import Parsed, UsageError
 from gpfskit.emulator.commands.filesystems import MAX_REPLICAS, fs_attrs
 from gpfskit.emulator.dispatch import Invocation, command
-from gpfskit.emulator.journal import SetAttributes
 from gpfskit.emulator.output import ctime
+from gpfskit.emulator.steps import SetAttributes
 
 MAX_XATTR_NAME = 255
 MAX_XATTR_VALUE = 65536

@@ -57,8 +57,8 @@ from pathlib import Path
 from gpfskit.emulator import events, layout, names, usage
 from gpfskit.emulator.args import Parsed, UsageError
 from gpfskit.emulator.dispatch import CommandError, Invocation, command
-from gpfskit.emulator.journal import Discard, MakeDir, Rename, deleting
 from gpfskit.emulator.output import ctime, encode, ytable
+from gpfskit.emulator.steps import Discard, MakeDir, Rename, deleting
 
 # The 5.1+ header (85 columns; note the second 'reserved').
 Y_COLUMNS = [

@@ -17,9 +17,9 @@ from pathlib import Path
 from gpfskit.emulator import layout
 from gpfskit.emulator.args import Parsed, UsageError
 from gpfskit.emulator.dispatch import CommandError, Invocation, command
-from gpfskit.emulator.journal import Rename
 from gpfskit.emulator.mounting import Mounter, MountProblem
 from gpfskit.emulator.output import banner_time, ctime, ytable
+from gpfskit.emulator.steps import Rename
 
 RESERVED_DEVICES = frozenset({"all", "all_local", "all_remote"})
 DEVICE_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,62}$")

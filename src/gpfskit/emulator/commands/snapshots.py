@@ -46,8 +46,8 @@ from gpfskit.emulator.commands.filesets import (
     find_fileset,
 )
 from gpfskit.emulator.dispatch import CommandError, Invocation, command
-from gpfskit.emulator.journal import Copy, Discard, MakeDir, Step, creating_in, deleting
 from gpfskit.emulator.output import ctime, ytable
+from gpfskit.emulator.steps import Copy, Discard, MakeDir, Step, creating_in, deleting
 
 SNAPDIR = layout.SNAPDIR
 Y_COLUMNS = ["filesystemName", "directory", "snapID", "status", "created", "quotas", "data",
