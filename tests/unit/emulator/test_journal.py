@@ -96,3 +96,12 @@ def test_a_changing_command_settles_what_a_killed_one_left(mm, emulator_root, mp
     assert (mp / "f").is_dir()
     assert "Linked" in mm("mmlsfileset", "mmfs1", "f").stdout
     ok(mm("mmunlinkfileset", "mmfs1", "f"))
+
+
+def test_a_snapshot_name_too_long_in_bytes_is_refused_before_copying(mm, mp):
+    (mp / "data.txt").write_text("x\n")
+    name = "é" * 130    # 130 characters, 260 bytes
+    result = mm("mmcrsnapshot", "mmfs1", name)
+    assert result.returncode == 22
+    assert "is too long: 260 bytes, at most 255" in result.stderr
+    assert not (mp / ".snapshots").exists()
