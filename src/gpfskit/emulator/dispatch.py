@@ -184,14 +184,37 @@ def _usage(spec: Spec, problem: str) -> str:
     return f"{spec.name}: {problem}\nUsage:\n{synopsis}\n"
 
 
+def _not_utf8(argv: Sequence[str]) -> str | None:
+    """The first word that is not UTF-8 text, as its bytes (a shell can pass any bytes; the
+    cluster's names, paths and records are UTF-8), or None."""
+    for word in argv:
+        try:
+            word.encode("utf-8")
+        except UnicodeEncodeError:
+            try:
+                return repr(os.fsencode(word))[2:-1]
+            except UnicodeError:
+                return word.encode("utf-8", "backslashreplace").decode("ascii")
+    return None
+
+
 def run_command(argv: Sequence[str], *, root: str | os.PathLike[str],
-                node: str | None = None) -> Result:
-    """Run one emulated command against the cluster under ``root``."""
+                node: str | None = None, lock_wait: float | None = None) -> Result:
+    """Run one emulated command against the cluster under ``root``.
+
+    A changing command waits up to ``lock_wait`` seconds (default: the connection's 120)
+    for another one to finish, then gives up with exit code 16 (EBUSY).
+    """
     name = os.path.basename(argv[0]) if argv else ""
     _load(name)
     spec = _REGISTRY.get(name)
     if spec is None:
         return Result("", f"{name}: command not found\n", 127)
+    if list(argv[1:]) == ["--help"]:
+        return Result(_usage(spec, "").split("\n", 1)[1], "", 0)
+    bad = _not_utf8(argv)
+    if bad is not None:
+        return Result("", f"{name}: Incorrect argument {bad}: it is not UTF-8 text.\n", 22)
     try:
         parsed = (mmargs.parse(argv[1:], flags=spec.flags, valued=spec.valued,
                                min_operands=spec.min_operands, max_operands=spec.max_operands)
@@ -203,9 +226,22 @@ def run_command(argv: Sequence[str], *, root: str | os.PathLike[str],
     except state.NoCluster as exc:
         return Result("", f"{name}: {exc}\n", 1)
     inv = Invocation(name, list(argv), Path(root), db, local_node(db, node))
+    if lock_wait is not None:
+        state.set_lock_wait(db, lock_wait)
     try:
         with state.transaction(db, write=spec.changing):
             spec.handler(inv, parsed)
+    except sqlite3.OperationalError as exc:
+        if "locked" not in str(exc):
+            raise
+        waited = f"{lock_wait:g} s" if lock_wait is not None else "the lock timeout"
+        return Result("", f"{name}: Waited {waited} for another command changing the cluster "
+                          f"at {root} to finish (its state database is locked); nothing was "
+                          "changed. Try again later.\n", 16)
+    except OverflowError:
+        return Result("", f"{name}: A number in the arguments is too large (the limit is "
+                          f"{mmargs.MAX_NUMBER}).\n{name}: Command failed. Examine previous "
+                          "error messages to determine cause.\n", 22)
     except CommandError as exc:
         trailer = (f"{name}: Command failed. Examine previous error messages to determine "
                    "cause.\n") if exc.trailer else ""
