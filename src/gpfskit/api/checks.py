@@ -83,6 +83,10 @@ def path(value: Any, what: str = "path") -> str:
         raise ValueError(f"{what} {value!r} is not valid text") from None
     if size > 4095:
         raise ValueError(f"{what} is {size} bytes long; at most 4095 are allowed")
+    longest = max(len(os.fsencode(part)) for part in value.split("/"))
+    if longest > MAX_NAME:
+        raise ValueError(f"{what} has a component of {longest} bytes; at most {MAX_NAME} "
+                         "are allowed")
     return value
 
 
