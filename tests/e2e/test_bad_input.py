@@ -24,7 +24,7 @@ from tests.helpers import table_rows
 
 from gpfskit.commands.errors import GPFSError
 from gpfskit.emulator import state
-from gpfskit.emulator.dispatch import run_command
+from gpfskit.emulator.dispatch import commands, run_command
 from gpfskit.emulator.setup import add_demo_files, init_cluster
 
 FF = "\udcff"          # how Python hands over the byte 0xff of a non-UTF-8 argument
@@ -400,3 +400,38 @@ def test_a_dependent_fileset_has_no_snapshots_of_its_own(cluster, api_fs):
     assert len(dep.snapshots) == 0 and "snap1" not in dep.snapshots
     assert "snap1" in api_fs().filesets["proj"].snapshots
 
+
+
+# Every command, with bad words in every position and after every valued option: whatever
+# it makes of them, it answers (an exit code and a message), never an exception.
+
+SWEEP_WORDS = ["mmfs1", "proj", "root", FF, "9" * 400, "9223372036854775808", "-1", "a\nb",
+               "$(id)", "..", "", "é" * 200, "1e400", "nan", "mmfs1:proj", "all", "node1",
+               "x" * 5000, "¹", "١", "-Y", "--", "%", ":", ",", "'", "a b;c"]
+
+
+def test_every_command_answers_any_words_without_an_exception(tmp_path):
+    root = tmp_path / "sweep"
+    init_cluster(root)
+    mp = root / "gpfs" / "mmfs1"
+    run_command(["mmcrfileset", "mmfs1", "proj", "--inode-space", "new", "-J", f"{mp}/proj"],
+                root=root)
+    words = [*SWEEP_WORDS, f"{mp}/{'a' * 300}", f"{mp}/proj/x\ny"]
+    runs = 0
+    for name, spec in sorted(commands().items()):
+        argvs = [[w] for w in words] + [["mmfs1", w] for w in words] + \
+            [["mmfs1", "proj", w] for w in words]
+        for option in spec.valued:
+            argvs += [["mmfs1", option, w] for w in words]
+            argvs += [["mmfs1", "proj", option, w] for w in words]
+        if name in ("mmnfs", "mmsmb"):
+            argvs += [["export", sub, w, w] for sub in ("add", "list", "change", "remove")
+                      for w in words]
+        for argv in argvs:
+            result = run_command([name, *argv], root=root)
+            assert "Traceback" not in result.stderr
+            if result.returncode:
+                assert result.stderr.strip(), (name, argv)
+            runs += 1
+    assert runs > 5000
+    state.forget_connections()

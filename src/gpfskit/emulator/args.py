@@ -88,6 +88,12 @@ def _is_number(text: str) -> bool:
     return True
 
 
+def is_digits(text: str) -> bool:
+    """Only the digits 0-9 (``str.isdigit`` also takes ``¹`` and ``١``, which ``int`` refuses
+    or reads differently)."""
+    return text.isascii() and text.isdigit()
+
+
 def scaled_number(text: str, units: dict[str, int | Fraction], *, fractions: bool = False,
                   maximum: int | None = MAX_NUMBER) -> int:
     """``500``, ``2M``, ``1.5G`` (with ``fractions``): the number times its unit, rounded up.
