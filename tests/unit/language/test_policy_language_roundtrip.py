@@ -13,7 +13,7 @@ from gpfskit.language import (
     parse_policy,
     parse_rule,
 )
-from gpfskit.policy.language.ast import Attribute, Literal, Rule, RuleKind
+from gpfskit.language.ast import Attribute, Literal, Rule, RuleKind
 
 _SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
