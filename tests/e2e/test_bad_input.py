@@ -435,3 +435,36 @@ def test_every_command_answers_any_words_without_an_exception(tmp_path):
             runs += 1
     assert runs > 5000
     state.forget_connections()
+
+
+def test_the_api_gets_the_lock_refusal_as_a_gpfs_error(cluster, api_fs):
+    from gpfskit.config import config
+
+    config["gpfskit.emulator.lock_timeout"] = 0.2
+    holder = sqlite3.connect(cluster / state.DB_NAME, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        before = dump(cluster)
+        with pytest.raises(GPFSError) as caught:
+            api_fs().filesets.new("waiting")
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert caught.value.returncode == 16 and "Waited 0.2 s" in str(caught.value)
+    assert dump(cluster) == before
+
+
+def test_a_file_operation_the_host_refuses_is_a_message_with_its_errno(tmp_path):
+    root = tmp_path / "host"
+    init_cluster(root)
+    parking = root / "filesystems" / "mmfs1" / "filesets"
+    parking.parent.mkdir(parents=True, exist_ok=True)
+    parking.write_text("in the way\n")          # where new filesets' directories must go
+    before = dump(root)
+    result = run_command(["mmcrfileset", "mmfs1", "blocked"], root=root)
+    assert result.returncode in (17, 20), result.stderr       # EEXIST / ENOTDIR
+    assert str(parking) in result.stderr and "Traceback" not in result.stderr
+    assert result.stderr.endswith("Command failed. Examine previous error messages to "
+                                  "determine cause.\n")
+    assert dump(root) == before
+    state.forget_connections()

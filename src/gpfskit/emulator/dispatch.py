@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 import io
+import logging
 import os
 import pkgutil
 import sqlite3
@@ -22,6 +23,8 @@ from gpfskit.emulator import state
 from gpfskit.emulator.nodesets import system_classes
 
 Handler = Callable[["Invocation", mmargs.Parsed], None]
+logger = logging.getLogger(__name__)
+_FAILED = "{name}: Command failed. Examine previous error messages to determine cause.\n"
 
 
 @dataclass(frozen=True)
@@ -234,17 +237,23 @@ def run_command(argv: Sequence[str], *, root: str | os.PathLike[str],
     except sqlite3.OperationalError as exc:
         if "locked" not in str(exc):
             raise
-        waited = f"{lock_wait:g} s" if lock_wait is not None else "the lock timeout"
-        return Result("", f"{name}: Waited {waited} for another command changing the cluster "
+        waited = f" {lock_wait:g} s" if lock_wait is not None else ""
+        return Result("", f"{name}: Waited{waited} for another command changing the cluster "
                           f"at {root} to finish (its state database is locked); nothing was "
                           "changed. Try again later.\n", 16)
     except OverflowError:
         return Result("", f"{name}: A number in the arguments is too large (the limit is "
-                          f"{mmargs.MAX_NUMBER}).\n{name}: Command failed. Examine previous "
-                          "error messages to determine cause.\n", 22)
+                          f"{mmargs.MAX_NUMBER}).\n{_FAILED.format(name=name)}", 22)
+    except OSError as exc:
+        # The host refused a file operation (no space, permissions, a path too long...):
+        # the transaction is rolled back; say which file and why, with its errno as the code.
+        logger.debug("%s failed on the host", name, exc_info=True)
+        where = f": {exc.filename}" if exc.filename else ""
+        return Result(inv.out.getvalue(), f"{inv.err.getvalue()}{name}: "
+                      f"{exc.strerror or exc}{where}\n{_FAILED.format(name=name)}",
+                      exc.errno if exc.errno and 0 < exc.errno < 256 else 1)
     except CommandError as exc:
-        trailer = (f"{name}: Command failed. Examine previous error messages to determine "
-                   "cause.\n") if exc.trailer else ""
+        trailer = _FAILED.format(name=name) if exc.trailer else ""
         message = exc.message if exc.message.endswith("\n") else exc.message + "\n"
         return Result(inv.out.getvalue(), inv.err.getvalue() + message + trailer,
                       exc.returncode)
