@@ -4,6 +4,8 @@ control character cannot split."""
 
 from __future__ import annotations
 
+import os
+
 from tests.helpers import ok
 
 from gpfskit.api import Cluster
@@ -45,3 +47,13 @@ def test_control_characters_in_y_values_are_encoded_and_decoded():
     assert len(text.splitlines()) == 1 + len(values)
     assert "%0A" in text and "%09" in text
     assert [row["v"] for row in yformat.parse_table(text)] == values
+
+
+def test_shell_metacharacters_in_a_junction_are_just_characters(mm, mp, tmp_path,
+                                                               monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    junction = f"{mp}/$(touch pwned); `touch pwned` 'q' \"q\" | & > <"
+    ok(mm("mmcrfileset", "mmfs1", "meta", "--inode-space", "new", "-J", junction))
+    assert os.listdir(os.path.dirname(junction)) == [os.path.basename(junction)]
+    assert not (tmp_path / "pwned").exists()
+    assert Cluster().filesystems["mmfs1"].filesets["meta"].path == junction
