@@ -18,12 +18,12 @@ MAX_NUMBER = 2**63 - 1  # the commands' counters are signed 64-bit
 # Names of filesets, snapshots, node classes, pools...: letters, digits and a few marks;
 # beyond ASCII, letters and digits of any script (the emulated commands' rule too).
 _NAME = re.compile(r"^[A-Za-z0-9_.@+-]+$")
+# Node and device names: host-name characters.
+_HOST = re.compile(r"^[A-Za-z0-9_.-]+$")
 
 
 def _name_char(char: str) -> bool:
     return bool(_NAME.match(char)) or (not char.isascii() and char.isalnum())
-# Node and device names: host-name characters.
-_HOST = re.compile(r"^[A-Za-z0-9_.-]+$")
 
 
 def name(value: Any, kind: str, *, reserved: Iterable[str] = ()) -> str:

@@ -6,7 +6,8 @@ import re
 import time
 from datetime import datetime
 
-MAX_NUMBER = 2**63 - 1  # the commands' counters are signed 64-bit
+from gpfskit.api.checks import MAX_NUMBER
+
 _CTIME_FORMATS = ("%a %b %d %H:%M:%S %Y", "%a %b %d %H:%M:%S %Z %Y", "%Y-%m-%d %H:%M:%S")
 
 

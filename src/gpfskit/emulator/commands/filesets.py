@@ -170,7 +170,7 @@ def _inode_limit(inv: Invocation, text: str) -> tuple[int, int | None]:
     except ValueError as exc:
         raise inv.fail(f"Incorrect inode limit {names.shown(text)}: {exc}.", 22) from None
     if limit < 1:
-        raise inv.fail(f"Incorrect inode limit: {text}", 22)
+        raise inv.fail(f"Incorrect inode limit {names.shown(text)}: it must be at least 1.", 22)
     if alloc is not None and alloc > limit:
         raise inv.fail(f"The number of inodes to preallocate ({alloc}) exceeds the inode "
                        f"limit ({limit}).", 22)

@@ -12,10 +12,13 @@ Where the reference is silent:
 * ``--block``: a number with a suffix K, M, G, T or P (case-insensitive, powers of 1024, a
   decimal fraction allowed) is that many KiB, MiB...; a bare number is bytes, rounded up to
   KiB. ``--files``: a count, optionally with K, M or G (powers of 1024). An omitted hard limit
-  means none (0). Limits above 999999999999999 KiB and a soft limit above a non-zero hard
-  limit are refused (exit 22). Options left out keep their current values.
+  means none (0). Limits above 999999999999999 KiB, file counts above 2^63-1 and a soft
+  limit above a non-zero hard limit are refused (exit 22), as are uids and gids above
+  2^32-2. Numbers are read exactly (ASCII digits only). Options left out keep their current
+  values.
 * ``--grace`` periods are ``N`` followed by ``days``, ``hours``, ``minutes`` or ``seconds``
-  (singular, plural or the first letter); a bare number is seconds. The default is 7 days.
+  (singular, plural or the first letter); a bare number is seconds, at most 2^31-1. The
+  default is 7 days.
 * ``--default user|group|fileset`` stores default limits (a row with id -1 in ``quotas``):
   entries without limits of their own then take them, with entry type ``d_fsys`` (``d_fset``
   for per-fileset defaults) and ``defQuota`` ``on``. All-zero limits remove an entry.
