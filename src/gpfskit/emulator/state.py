@@ -232,11 +232,17 @@ def create(root: Path) -> sqlite3.Connection:
     path = root / DB_NAME
     if path.exists():
         raise FileExistsError(f"{root} already holds an emulated cluster")
+    (root / LOCK_NAME).touch(0o600)   # the command lock (journal.py), there from the start
     db = _connect(path)
     db.executescript(SCHEMA)
     db.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
     db.close()
     return connection(root)
+
+
+def set_lock_wait(db: sqlite3.Connection, seconds: float) -> None:
+    """How long a command waits for another one's write lock before giving up."""
+    db.execute(f"PRAGMA busy_timeout = {max(int(seconds * 1000), 0)}")
 
 
 @contextmanager

@@ -13,8 +13,7 @@ Snapshot ids increase per file system and are never reused (the file system's
 Where the reference is silent:
 
 * Refusals: an unknown snapshot or fileset exits 2, a snapshot name in use 17, an incorrect
-  name or time 22 (so is a name longer in bytes than the host file system holds, refused
-  before anything is copied), other refusals (dependent, unlinked or root fileset) 1. Every name in a
+  name or time 22, other refusals (dependent, unlinked or root fileset) 1. Every name in a
   list is checked before anything is created or deleted.
 * Global and fileset snapshot names are separate namespaces; the root fileset has no fileset
   snapshots of its own (a global snapshot covers it).
@@ -94,19 +93,6 @@ def snapshot_base(inv: Invocation, fs_row: sqlite3.Row, rows: list[sqlite3.Row],
     return places[row["id"]].path if row is not None else None
 
 
-def _check_makeable(inv: Invocation, target: Target, source: Path) -> None:
-    """Refuse, before any copying, a name the host file system cannot hold (its length in
-    bytes, which is what the kernel counts)."""
-    try:
-        limit = os.pathconf(source, "PC_NAME_MAX")
-    except (OSError, ValueError):
-        limit = 255
-    size = len(os.fsencode(target.name))
-    if size > limit:
-        raise inv.fail(f"Snapshot name {target.label} is too long: {size} bytes, at most "
-                       f"{limit}.", 22)
-
-
 def _parse_expiration(inv: Invocation, text: str | None) -> float | None:
     if text is None:
         return None
@@ -173,9 +159,12 @@ def mmcrsnapshot(inv: Invocation, args: Parsed) -> None:
                      and next(r for r in rows if r["id"] == fid)["inode_space"]
                      != fileset["inode_space"]}
         destination = source / SNAPDIR / target.name
+        problem = names.path_problem(str(destination))
+        if problem:
+            raise inv.fail(f"Snapshot {target.label} cannot be created at {destination}: "
+                           f"{problem}.", 22)
         if os.path.lexists(destination):
             raise inv.fail(f"Snapshot directory {destination} already exists.", 17)
-        _check_makeable(inv, target, source)
         plans.append((target, source, destination, skip, empty))
     # Disk: every copy (the journal undoes them all if one fails), then the database.
     attrs = json.loads(fs_row["attrs"] or "{}")
