@@ -208,10 +208,10 @@ def lock_file(root: Path) -> int:
     cache = getattr(_local, "locks", None)
     if cache is None:
         cache = _local.locks = {}
-    path = Path(root) / LOCK_NAME
-    fd = cache.get(path)
+    key = (Path(root) / LOCK_NAME, os.getpid())   # a forked child opens its own
+    fd = cache.get(key)
     if fd is None:
-        fd = cache[path] = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        fd = cache[key] = os.open(key[0], os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
     return fd
 
 
@@ -220,8 +220,9 @@ def forget_connections() -> None:
     this)."""
     for db in getattr(_local, "connections", {}).values():
         db.close()
-    for fd in getattr(_local, "locks", {}).values():
-        os.close(fd)
+    for (_, pid), fd in getattr(_local, "locks", {}).items():
+        if pid == os.getpid():
+            os.close(fd)
     _local.connections = {}
     _local.locks = {}
 
