@@ -20,7 +20,13 @@ intent that was not committed is **rolled back** (its steps undone in reverse or
 cluster is as if the command never ran), a committed one is **rolled forward** (its
 after-commit work finished). One log line says which.
 
-Commands that change only the database need no intent: their transaction is all or nothing.
+Two variants: the moves of a file system's tree (mount, unmount, startup, shutdown) follow
+a mount state that those commands write as they go, so they are recorded in the command's own
+transaction (``Journal.then``), done after its commit and redone after a kill; and
+``mmapplypolicy``, which runs for long without the lock, records an intent for its run and
+holds a lock of its own so that the next command can tell a running job from a killed one
+(``running_job``). Commands that change only the database need no intent: their transaction
+is all or nothing.
 
 For tests, ``GPFSKIT_EMULATOR_CRASH_AT=N`` kills the command (SIGKILL) at its N-th journal
 point: just after the intent is committed, just after each step, just before the state
