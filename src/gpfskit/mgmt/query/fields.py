@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import inspect
+from sqlalchemy import inspect, or_
 from sqlalchemy.orm import Mapper
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -54,11 +54,17 @@ class FieldPath:
             return True
         return bool(getattr(self.column.property.columns[0], "nullable", True))
 
-    def wrap(self, predicate: ColumnElement[bool]) -> ColumnElement[bool]:
-        """``predicate`` on the column, put under the path's relationships (EXISTS subqueries)."""
+    def wrap(self, predicate: ColumnElement[bool], or_missing: bool = False
+             ) -> ColumnElement[bool]:
+        """``predicate`` on the column, put under the path's relationships (EXISTS subqueries).
+
+        With ``or_missing``, an item with no related item at some step satisfies it too: a
+        missing related item has a null value (what ``== null`` needs).
+        """
         for step in reversed(self.steps):
             relationship = getattr(step.source, step.key)
-            predicate = relationship.any(predicate) if step.to_many else relationship.has(predicate)
+            exists = relationship.any if step.to_many else relationship.has
+            predicate = or_(~exists(), exists(predicate)) if or_missing else exists(predicate)
         return predicate
 
 

@@ -31,7 +31,8 @@ def kind(type_: types.TypeEngine) -> str:
     if isinstance(type_, types.TypeDecorator):
         type_ = type_.impl_instance
     families = (
-        (types.Boolean, "boolean"), (types.Integer, "integer"), (types.Numeric, "number"),
+        (types.Boolean, "boolean"), (types.Integer, "integer"), (types.Float, "number"),
+        (types.Numeric, "number"),
         (types.DateTime, "datetime"), (types.Date, "date"), (types.Enum, "choice"),
         (types.Uuid, "uuid"), (types.String, "text"),
     )
