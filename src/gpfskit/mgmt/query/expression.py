@@ -128,8 +128,6 @@ class _Expression:
 
     def field(self, node: ast.AST) -> FieldPath:
         name = self.dotted(node)
-        if name in ("true", "false", "null", "none"):
-            raise self.fail(f"unknown field {name!r}; the literals are True, False and None", node)
         try:
             return resolve(self.model, name)
         except QueryError as error:
@@ -137,14 +135,19 @@ class _Expression:
 
     def literal(self, node: ast.AST) -> Any:
         if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub | ast.UAdd):
-            value = self.literal(node.operand)
+            value = node.operand.value if isinstance(node.operand, ast.Constant) else None
             if isinstance(value, bool) or not isinstance(value, int | float):
                 raise self.fail("a sign goes only before a number", node)
+            value = self.literal(node.operand)
             return -value if isinstance(node.op, ast.USub) else value
         if not isinstance(node, ast.Constant):
             if isinstance(node, ast.List | ast.Tuple | ast.Set):
                 raise self.fail("a list goes only on the right of 'in' / 'not in'", node)
-            if self.dotted(node):
+            name = self.dotted(node)
+            if name and name.lower() in ("true", "false", "null", "none"):
+                raise self.fail(f"unknown field {name!r}; the literals are True, False and None",
+                                node)
+            if name:
                 raise self.fail("comparing two fields is not supported; compare a field "
                                 "with a literal", node)
             raise self.refused(node)
