@@ -21,7 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, false, not_, or_, true
+from sqlalchemy import and_, false, literal, not_, or_, true
 from sqlalchemy.sql.elements import ColumnElement
 
 from gpfskit.mgmt.query.fields import FieldPath
@@ -92,7 +92,8 @@ def _predicate(column: Any, op: str, value: Any) -> tuple[ColumnElement[bool], b
         return column.is_not(None), True
     comparisons = {"gt": column.__gt__, "gte": column.__ge__,
                    "lt": column.__lt__, "lte": column.__le__}
-    return comparisons[op](value), False
+    # a typed bind parameter, because SQLAlchemy refuses ``column > True`` written directly
+    return comparisons[op](literal(value, column.type)), False
 
 
 def _through(node: Compare) -> ColumnElement[bool]:
