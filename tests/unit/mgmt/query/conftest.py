@@ -41,7 +41,10 @@ def postgres_url() -> Iterator[str]:
 
 
 def _loaded(engine: Engine) -> Engine:
+    """``engine`` with fresh tables holding the data set (pytest may set a parametrized
+    session fixture up again on the same database when it switches parameters)."""
     install_sqlite_regexp(engine)
+    Base.metadata.drop_all(engine)
     Base.metadata.create_all(engine)
     with Session(engine) as session:
         session.add_all(dataset())
