@@ -44,7 +44,7 @@ _REFUSED = {
     ast.Subscript: "subscripts", ast.Lambda: "lambdas", ast.ListComp: "comprehensions",
     ast.SetComp: "comprehensions", ast.DictComp: "comprehensions",
     ast.GeneratorExp: "comprehensions", ast.JoinedStr: "f-strings",
-    ast.FormattedValue: "f-strings", ast.BinOp: "arithmetic", ast.IfExp: "if-expressions",
+    ast.FormattedValue: "f-strings", ast.BinOp: "arithmetic operators", ast.IfExp: "if-expressions",
     ast.NamedExpr: "assignments", ast.Dict: "dictionaries", ast.Starred: "starred values",
     ast.UnaryOp: "operators other than not and a sign before a number",
     ast.Await: "await", ast.Yield: "yield", ast.YieldFrom: "yield", ast.Slice: "slices",

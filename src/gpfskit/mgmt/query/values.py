@@ -90,12 +90,12 @@ def _datetime(value: Any, aware: bool) -> dt.datetime | None:
         return None
     try:
         moment = dt.datetime.fromisoformat(value.strip())
-    except ValueError:
+        if aware and moment.tzinfo is None:
+            return moment.replace(tzinfo=dt.UTC)
+        if not aware and moment.tzinfo is not None:
+            return moment.astimezone(dt.UTC).replace(tzinfo=None)
+    except (ValueError, OverflowError):  # not ISO 8601, or out of range once in UTC
         return None
-    if aware and moment.tzinfo is None:
-        return moment.replace(tzinfo=dt.UTC)
-    if not aware and moment.tzinfo is not None:
-        return moment.astimezone(dt.UTC).replace(tzinfo=None)
     return moment
 
 
