@@ -38,6 +38,8 @@ def _portability_problem(pattern: str) -> str | None:
         char = pattern[index]
         quantifier = False
         if char == "\\":
+            if not in_class and pattern[index + 1:index + 2] in ("b", "B"):
+                return "'\\b' or '\\B' (a word boundary in Python, other characters in PostgreSQL)"
             index += 2
             previous_quantifier = False
             continue

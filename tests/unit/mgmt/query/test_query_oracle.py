@@ -159,7 +159,9 @@ FIELDS = {
 TEXT_FIELDS = {"name", "status", "comment", "exposers.type", "exposers.filesystem",
                "exposers.mountpoint", "snapshots.name", "type", "space.name", "space.comment",
                "space.exposers.filesystem", "space.exposers.type"} - {"status"}
-PATTERNS = ["^s", "e$", "a.e", "[xz]", "^[a-z]+-[a-z]+$", "é", "L", "mmfs[12]", "-[0-9]"]
+PATTERNS = ["^s", "e$", "a.e", "[xz]", "^[a-z]+-[a-z]+$", "é", "L", "mmfs[12]", "-[0-9]",
+            r"\d", r"^\w+-\w+$", r"\s", "(ee|ui)", "(?:al)+", "e{2,}", "^[^a-z]", "y(?=-s)",
+            "(?<=-)[sz]", r"(.)\1", r"\.", "[]a]", "[^]a-z-]", r"^\S*$", "i{1,2}l"]
 
 
 @st.composite
