@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import ast
 import math
-import warnings
 from typing import Any
 
 from gpfskit.mgmt.query.conditions import (
@@ -83,9 +82,9 @@ class _Expression:
         if "\x00" in self.source:
             raise QueryError("where: the expression holds a NUL character")
         try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")  # e.g. SyntaxWarning for 'x is 1': refused below
-                tree = ast.parse(self.source, mode="eval")
+            # (warnings.catch_warnings is not used: it is not thread-safe, and the only
+            # warning parsing can give, an invalid escape, is harmless)
+            tree = ast.parse(self.source, mode="eval")
         except SyntaxError as error:
             spot = (f" at {self.position(error.lineno or 1, error.offset)}" if error.offset
                     else " at the end")
