@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import errno
 import os
 import shutil
 import uuid
@@ -57,6 +58,12 @@ class Step:
     def from_record(record: dict[str, object]) -> Step:
         fields = dict(record)
         return _KINDS[str(fields.pop("op"))](**fields)
+
+
+def _in_the_way(path: str, moved: str) -> OSError:
+    """The undo cannot put ``moved`` back: something new is at ``path``."""
+    return FileExistsError(errno.EEXIST, f"cannot move {moved} back: something new is in the "
+                           "way", path)
 
 
 def _writable_parent(path: str) -> contextlib.AbstractContextManager[None]:
@@ -126,6 +133,9 @@ class Rename(Step):
         if os.path.lexists(self.target) and not os.path.lexists(self.source):
             with _writable_parent(self.source), _writable_parent(self.target):
                 layout.move_tree(Path(self.target), Path(self.source))
+        elif os.path.lexists(self.source) and os.path.lexists(self.target) \
+                and not empty_dir(self.target):
+            raise _in_the_way(self.source, self.target)
         if self.emptied is not None and not os.path.lexists(self.target):
             os.mkdir(self.target, self.emptied)
             os.chmod(self.target, self.emptied)
@@ -147,7 +157,9 @@ class Discard(Step):
             os.rename(self.path, self.trash)
 
     def undo(self) -> None:
-        if os.path.lexists(self.trash) and not os.path.lexists(self.path):
+        if os.path.lexists(self.trash):
+            if os.path.lexists(self.path):
+                raise _in_the_way(self.path, self.trash)
             with _writable_parent(self.path):
                 os.rename(self.trash, self.path)
 

@@ -107,3 +107,21 @@ def test_a_snapshot_name_too_long_in_bytes_is_refused_before_copying(mm, mp):
     result = mm("mmcrsnapshot", "mmfs1", name)
     assert result.returncode == 22 and "260 bytes" in result.stderr
     assert not (mp / ".snapshots").exists()
+
+
+def test_an_undo_blocked_by_something_new_is_refused_not_claimed(mm, emulator_root, mp):
+    ok(mm("mmcrfileset", "mmfs1", "f", "-J", str(mp / "f")))
+    (mp / "f" / "kept.txt").write_text("data\n")
+    assert _killed_at(emulator_root, ["mmunlinkfileset", "mmfs1", "f"], 2)   # after the move
+    (mp / "f").mkdir()
+    (mp / "f" / "new.txt").write_text("someone's new file\n")   # in the way of the undo
+    refused = mm("mmcrfileset", "mmfs1", "g")
+    assert refused.returncode == 1 and "something new is in the way" in refused.stderr
+    assert "gpfskit emulator fsck" in refused.stderr
+    report = fsck.check(emulator_root, repair=True)
+    assert report.exit_code == fsck.LEFT and "the repair failed" in "\n".join(report.lines())
+    (mp / "f" / "new.txt").unlink()
+    (mp / "f").rmdir()
+    assert fsck.check(emulator_root, repair=True).exit_code == fsck.REPAIRED
+    assert (mp / "f" / "kept.txt").read_text() == "data\n"
+    ok(mm("mmcrfileset", "mmfs1", "g"))
