@@ -12,6 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from gpfskit.language import format_rule, parse_policy, parse_rule
 from gpfskit.policy import (
     Criteria,
     DeleteRule,
@@ -26,7 +27,6 @@ from gpfskit.policy import (
     Rule,
     SetPoolRule,
 )
-from gpfskit.policy.language import format_rule, parse_policy, parse_rule
 
 _SETTINGS = settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
