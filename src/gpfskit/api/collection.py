@@ -51,7 +51,7 @@ class Collection(APIObject, Generic[T]):
     def _key(self, key: Any) -> Any:
         return key.name if isinstance(key, APIObject) and hasattr(key, "name") else key
 
-    def __getitem__(self, key: str) -> T:
+    def __getitem__(self, key: str | APIObject) -> T:
         members = self._members()
         try:
             return members[self._key(key)]
@@ -63,7 +63,7 @@ class Collection(APIObject, Generic[T]):
             raise KeyError(f"no {self._noun} named {key!r}{' ' + where if where else ''}"
                            ) from None
 
-    def get(self, key: str, default: Any = None) -> Any:
+    def get(self, key: str | APIObject, default: T | None = None) -> T | None:
         try:
             return self[key]
         except KeyError:
