@@ -304,11 +304,9 @@ class Fileset(APIObject):
                 raise ValueError("the root fileset cannot be renamed")
             if new_name == self._name:
                 new_name = None
-            elif new_name in self._listing():
+            elif new_name in self._listing():  # root included; fileset_name refused "new"
                 raise ValueError(f"fileset {new_name} already exists in file system "
                                  f"{self._fs}")
-            elif new_name in RESERVED_NAMES:
-                raise ValueError(f"{new_name!r} is a reserved fileset name")
         if comment is not None and self._name == "root":
             raise ValueError("the comment of the root fileset cannot be changed")
         columns: dict[str, str] = dict(extra_columns)

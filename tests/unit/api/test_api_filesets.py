@@ -193,6 +193,11 @@ def test_root_fileset_is_protected(fs):
         root.change(name="other")
     with pytest.raises(ValueError, match="reserved"):
         fs.filesets.new("root")
+    other = fs.filesets.new("other")
+    with pytest.raises(ValueError, match="fileset root already exists"):
+        other.change(name="root")
+    with pytest.raises(ValueError, match="reserved name"):
+        other.change(name="new")
 
 
 @pytest.mark.parametrize("name", ["with space", "a/b", "quote'd", 'dq"x', "semi;colon",
