@@ -49,12 +49,12 @@ from gpfskit.language import (
     RuleKind,
     format_expression,
     format_rule,
-    parse_expression,
     parse_rule,
 )
 from gpfskit.language import Rule as SyntaxRule
 from gpfskit.policy import attributes
-from gpfskit.policy.criteria import Criteria, CriteriaList
+from gpfskit.policy.criteria import CriteriaList
+from gpfskit.policy.criteria import expression as condition_expression
 
 
 def random_id() -> str:
@@ -95,21 +95,11 @@ def _filesets(value: Any) -> tuple[str, ...]:
 
 
 def expression(value: Any) -> Expr:
-    """An SQL expression from text, a Criteria, a number or a syntax-tree node."""
-    if isinstance(value, Criteria):
-        return value.expr
-    if isinstance(value, Expr):
-        return value
-    if isinstance(value, bool):
+    """A clause's SQL expression: a number, or what a criterion can be (text, a Criteria or
+    a syntax-tree node)."""
+    if isinstance(value, (bool, int, float)):
         return Literal(value)
-    if isinstance(value, (int, float)):
-        return Literal(value)
-    if isinstance(value, str):
-        try:
-            return parse_expression(value)
-        except PolicySyntaxError as exc:
-            raise ValueError(f"invalid SQL expression {value!r}: {exc}") from None
-    raise TypeError(f"expected an SQL expression, got {value!r}")
+    return condition_expression(value, "expression")
 
 
 def show_items(text: str) -> tuple[Expr, ...]:
