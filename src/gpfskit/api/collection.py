@@ -41,10 +41,12 @@ class Collection(APIObject, Generic[T]):
 
     # -- mapping ------------------------------------------------------------------------
     def _members(self) -> dict[str, T]:
+        # The version is taken before the build reads anything: if the cluster changes while
+        # the members are built, they are marked with the older version and rebuilt next time.
         version = self._loader.version
         if self._memo is None or self._memo[0] != version:
             members = self._build()
-            self._memo = (self._loader.version, members)
+            self._memo = (version, members)
             return members
         return self._memo[1]
 

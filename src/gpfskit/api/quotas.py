@@ -182,10 +182,10 @@ class Quota(APIObject):
         return f"Quota({self._fs!r}, {self._type!r}, {self._owner!r}{scope})"
 
     def _row(self) -> dict[str, Any]:
-        version = self._loader.version
+        version = self._loader.version  # before the read (see Collection._members)
         if self._cached is None or self._cached[0] != version:
             row = _find(self._loader, self._fs, self._type, self._owner, self._scope)
-            self._cached = (self._loader.version, row)
+            self._cached = (version, row)
         row = self._cached[1]
         if row is None:
             raise NotFoundError(f"no {_KIND[self._type]} quota for {self._owner} in file "
