@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from gpfskit.emulator import fileattrs, placement
+from gpfskit.emulator import capacity, fileattrs, placement
 from gpfskit.emulator.applypolicy import checks, choosing, messages, options, phases, targets
 from gpfskit.emulator.applypolicy.execution import Executor, Outcome
 from gpfskit.emulator.args import Parsed
@@ -182,12 +182,10 @@ class Job:
         return False
 
     def _occupancy(self) -> choosing.Occupancy:
-        from gpfskit.emulator.commands import storage
-
         used: dict[str, float] = {}
         total: dict[str, float] = {}
         rows = []
-        for pool in storage.figures(self.inv, self.fs):
+        for pool in capacity.figures(self.inv.root, self.inv.db, self.fs):
             disks = pool.data_disks
             size = sum(d.size_kb for d in disks)
             free = sum(d.free_kb for d in disks)
