@@ -91,6 +91,18 @@ def _single_instance(inv: Invocation, fs: str, wanted: bool) -> Iterator[None]:
         handle.close()
 
 
+@dataclasses.dataclass
+class Evaluation:
+    """What phase 1 leaves for the others: the rules' plans (with their hit counts), the
+    groups holding the candidates, the pool occupancy the rules saw, and how many files no
+    rule applied to."""
+
+    plans: list[phases.Plan]
+    groups: list[phases.Group]
+    occupancy: choosing.Occupancy | None
+    no_rule: int
+
+
 class Job:
     def __init__(self, inv: Invocation, opts: options.Options, target: targets.Target,
                  policy: Policy, source: str, pools: list[str]):
@@ -273,10 +285,19 @@ class Job:
         return plans, groups
 
     def _run(self, workdir: str) -> None:
-        opts, target = self.opts, self.target
+        """The three phases of a run: evaluate the rules over every file, choose among the
+        candidates, then act on the chosen files (or only list them)."""
         self.info(f"[I] Loaded policy rules from {self.source}.")
         self.info("[I] Evaluating policy rules with CURRENT_TIMESTAMP = "
-                  f"{messages.stamp(opts.now)}")
+                  f"{messages.stamp(self.opts.now)}")
+        evaluation = self._evaluate(workdir)
+        choices = self._choose(evaluation)
+        self._execute(evaluation, choices, workdir)
+
+    def _evaluate(self, workdir: str) -> Evaluation:
+        """Phase 1: scan the tree and evaluate the rules; the plans count their hits and the
+        groups hold their candidates."""
+        opts, target = self.opts, self.target
         occupancy = self._occupancy() if self._needs_occupancy() else None
         plans, groups = self._plans(occupancy, workdir)
         evaluator = phases.Evaluator(
@@ -312,35 +333,43 @@ class Job:
             self.inv.warn(f"[W] {sample}")
         self.info(messages.evaluation(stats.files))
         pa.default_memory_pool().release_unused()
-        candidates = sum(p.hits for p in plans if not p.excludes)
+        return Evaluation(plans, groups, occupancy, evaluator.no_rule)
 
-        # Phase 2
+    def _choose(self, evaluation: Evaluation) -> dict[str, choosing.Choice]:
+        """Phase 2: choose among each weighed group's candidates (streaming lists need no
+        choice) and report what every rule matched and chose."""
         external = set(self.external_pools)
         choices = {}
-        for group in groups:
+        for group in evaluation.groups:
             if not group.streaming:
                 choices[group.key] = choosing.choose(
-                    group, algorithm=opts.choice, pool_names=self.pools,
-                    occupancy=occupancy, external=external)
-        self.info(messages.choosing(candidates))
+                    group, algorithm=self.opts.choice, pool_names=self.pools,
+                    occupancy=evaluation.occupancy, external=external)
+        self.info(messages.choosing(sum(p.hits for p in evaluation.plans if not p.excludes)))
         if self.level >= 1:
             for line in messages.summary([
                     (p.number, p.hits, p.kb_hit, p.chosen, p.kb_chosen, 0,
-                     messages.rule_summary_text(p.rule)) for p in plans]):
+                     messages.rule_summary_text(p.rule)) for p in evaluation.plans]):
                 self.say(line)
             if self.level >= 6:
-                self.say(f"[I] Files with no applicable rule: {evaluator.no_rule}.")
+                self.say(f"[I] Files with no applicable rule: {evaluation.no_rule}.")
+        return choices
 
-        # Phase 3
+    def _execute(self, evaluation: Evaluation, choices: dict[str, choosing.Choice],
+                 workdir: str) -> None:
+        """Phase 3: write the chosen files into work lists and act on them (``-I yes``),
+        keep the lists (``defer``, ``prepare``, ``-f``) or only count them (``test``)."""
+        opts = self.opts
         outcome = Outcome()
         executor = Executor(
             action=opts.action, level=self.level, workdir=workdir, bucket=opts.bucket,
-            threads=opts.threads, snap_id=target.snap_id, ctx=self._action_context(outcome),
-            say=self.say, external_pools=self.external_pools,
-            test_argument=targets.test_argument(target),
+            threads=opts.threads, snap_id=self.target.snap_id,
+            ctx=self._action_context(outcome), say=self.say,
+            external_pools=self.external_pools,
+            test_argument=targets.test_argument(self.target),
             recheck=self._recheck if opts.reevaluate else None, outcome=outcome)
         try:
-            for group in groups:
+            for group in evaluation.groups:
                 if group.streaming:
                     if opts.action != "test":
                         executor.adopt_stream(group)
