@@ -36,11 +36,13 @@ def _domain_modules() -> list[Path]:
 
 
 def test_only_the_dispatcher_looks_into_the_command_handlers():
+    handlers = "gpfskit.emulator.commands"
     offenders = sorted(
-        f"{path.relative_to(EMULATOR)} imports {module}"
+        f"{path.relative_to(EMULATOR)} imports {target}"
         for path in _domain_modules() if path.name != "dispatch.py"
-        for module, _ in _imports(path)
-        if module == "gpfskit.emulator.commands" or module.startswith("gpfskit.emulator.commands.")
+        for module, names in _imports(path)
+        for target in [module, *(f"{module}.{name}" for name in names)]
+        if target == handlers or target.startswith(handlers + ".")
     )
     assert offenders == []
 
