@@ -694,7 +694,7 @@ def quota_limits_set(inv: Invocation, ledger: QuotaLedger, key: QuotaKey,
 def check_filesystem(inv: Invocation, fs_row: sqlite3.Row) -> None:
     """What a file system manager checks now and then: every quota entry's usage against its
     soft limits, fileset inode limits, and pool occupancy."""
-    ledger = QuotaLedger(inv.db, inv.root, fs_row)
+    ledger = QuotaLedger(inv.root, inv.db, fs_row)
     ledger.fileset_entries()
     for kind in ("USR", "GRP"):
         ledger.owner_entries(kind, None, True)

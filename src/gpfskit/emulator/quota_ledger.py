@@ -124,7 +124,7 @@ class QuotaEntry:
 class QuotaLedger:
     """The quota state of one file system (see the module docstring)."""
 
-    def __init__(self, db: sqlite3.Connection, root: Path, fs_row: sqlite3.Row,
+    def __init__(self, root: Path, db: sqlite3.Connection, fs_row: sqlite3.Row,
                  measured: usage.Usage | None = None) -> None:
         self.db = db
         self.fs_row = fs_row

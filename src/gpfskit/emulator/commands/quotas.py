@@ -178,7 +178,7 @@ def mmrepquota(inv: Invocation, args: Parsed) -> None:
         targets += [(row, fileset or None) for row in inv.filesystems(device)]
     numeric = args.has("-n")
     for fs_row, fileset in targets:
-        ledger = QuotaLedger(inv.db, inv.root, fs_row)
+        ledger = QuotaLedger(inv.root, inv.db, fs_row)
         only = find_fileset(inv, fs_row["name"], fileset)["id"] if fileset else None
         entries: list[QuotaEntry] = []
         for kind in kinds:
@@ -241,7 +241,7 @@ def mmlsquota(inv: Invocation, args: Parsed) -> None:
     rows: list[tuple[str, QuotaEntry]] = []
     for fs_row, fileset in targets:
         fs = fs_row["name"]
-        ledger = QuotaLedger(inv.db, inv.root, fs_row)
+        ledger = QuotaLedger(inv.root, inv.db, fs_row)
         if kind == "FILESET":
             entry = ledger.entry("FILESET", find_fileset(inv, fs, who)["id"])
         else:
@@ -323,7 +323,7 @@ def mmsetquota(inv: Invocation, args: Parsed) -> None:
         keys.append(QuotaKey("FILESET", fileset["id"], ""))
     else:
         raise UsageError("Specify --user, --group, Device:Fileset, --default or --grace.")
-    ledger = QuotaLedger(inv.db, inv.root, fs_row)
+    ledger = QuotaLedger(inv.root, inv.db, fs_row)
     for key in keys:
         row = ledger.rows.get(key)
         limits = list(limits_of(row))
