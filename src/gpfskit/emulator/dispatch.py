@@ -11,7 +11,6 @@ from __future__ import annotations
 import importlib
 import io
 import os
-import pkgutil
 import sqlite3
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -84,6 +83,8 @@ def _load_all() -> None:
     global _loaded
     if _loaded:
         return
+    import pkgutil
+
     from gpfskit.emulator import commands as package
 
     for module in pkgutil.iter_modules(package.__path__):

@@ -56,7 +56,6 @@ grace clocks (``quotas.block_over_since``/``files_over_since``).
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import fcntl
 import json
@@ -64,13 +63,12 @@ import os
 import re
 import signal
 import sqlite3
-import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gpfskit.emulator import capacity, state
 from gpfskit.emulator.capacity import PoolFigures
@@ -248,6 +246,9 @@ class Run:
         return self.returncode != 0
 
 
+if TYPE_CHECKING:
+    import subprocess
+
 _children: list[subprocess.Popen[bytes]] = []
 
 
@@ -273,6 +274,8 @@ def run_callback(root: Path, cb: Registered, event: str, node: str,
     mode = "Sync" if cb.sync else "Async"
     log_line(root, node, f"[I] Calling user exit script {cb.identifier}: event {event}, "
                          f"{mode} command {cb.command}.")
+    import subprocess  # here: most commands that load this module run no callback
+
     if not cb.sync:
         _reap()
         try:
@@ -719,6 +722,8 @@ def check(root: str | os.PathLike[str], node: str | None = None) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """``python -m gpfskit.emulator.events check [--root DIR] [--node NODE]``"""
+    import argparse
+
     parser = argparse.ArgumentParser(
         prog="python -m gpfskit.emulator.events",
         description="Run the emulated file system managers' periodic checks (soft quotas, "

@@ -76,6 +76,17 @@ def build(rules: Sequence[Rule], ctx: EvalContext, *, level: int) -> Prefilter |
     return conjunctions
 
 
+def settles(where: Expr | None, ctx: EvalContext) -> bool:
+    """Whether the lister's comparisons decide ``where`` exactly: it is an AND of terms that
+    all become prefilter comparisons (the attributes they read are never NULL for a file)."""
+    if isinstance(where, Binary) and where.op == "AND":
+        return settles(where.left, ctx) and settles(where.right, ctx)
+    if isinstance(where, (Binary, Between)):
+        taken = list(_terms(where, ctx))
+        return len(taken) == (2 if isinstance(where, Between) else 1)
+    return False
+
+
 def _terms(where: Expr, ctx: EvalContext) -> Iterator[Term]:
     """The comparisons among the top-level AND terms of ``where`` the lister can check."""
     if isinstance(where, Binary) and where.op == "AND":
