@@ -17,7 +17,7 @@ from gpfskit.api.base import APIObject, NotFoundError, Steps
 from gpfskit.api.callbacks import callbackable
 from gpfskit.api.loader import Loader
 from gpfskit.api.quotas import LimitPlan, Quotas, plan_limits, set_limits
-from gpfskit.api.snapshots import Snapshots
+from gpfskit.api.snapshots import DependentSnapshots, Snapshots
 from gpfskit.api.values import ctime, to_bool, to_datetime, to_int
 from gpfskit.commands import CommandResult
 
@@ -187,9 +187,8 @@ class Fileset(APIObject):
 
     @property
     def snapshots(self) -> Snapshots:
-        """Snapshots of the fileset: only an independent fileset has them (AttributeError
-        here, so ``hasattr(fileset, 'snapshots')`` tells which)."""
-        raise AttributeError("snapshots")
+        """Snapshots of the fileset (each kind of fileset says which it has)."""
+        raise NotImplementedError
 
     @property
     def quotas(self) -> Quotas:
@@ -463,6 +462,21 @@ class DependentFileset(Fileset):
     def _create_args(self) -> list[str]:
         owner = self._owner()
         return ["--inode-space", owner] if owner is not None else []
+
+    @property
+    def snapshots(self) -> DependentSnapshots:
+        """Always empty: a dependent fileset has no snapshots of its own (those of the
+        independent fileset owning its inode space capture it); ``new`` says so."""
+        snapshots = self._snapshots
+        if not isinstance(snapshots, DependentSnapshots) or snapshots._fileset != self._name:
+            snapshots = DependentSnapshots._attach(self._loader, self._fs, self._name)
+            self._snapshots = snapshots
+        space = self.inodeSpace
+        snapshots.owner = next(
+            (name for name, row in self._listing().items()
+             if to_bool(row.get("isInodeSpaceOwner")) and to_int(row.get("inodeSpace")) == space),
+            None)
+        return snapshots
 
     def _new_row(self, listing: dict[str, dict[str, Any]]) -> dict[str, Any]:
         row = super()._new_row(listing)

@@ -14,7 +14,7 @@ import re
 import sqlite3
 
 from gpfskit.emulator import events, layout
-from gpfskit.emulator.args import Parsed, UsageError
+from gpfskit.emulator.args import Parsed, UsageError, is_digits
 from gpfskit.emulator.capacity import DiskFigures, PoolFigures, figures, inode_figures, measure
 from gpfskit.emulator.dispatch import Invocation, command
 from gpfskit.emulator.output import ytable
@@ -155,7 +155,7 @@ def mmchpool(inv: Invocation, args: Parsed) -> None:
         text = args.get(option)
         if text is None:
             continue
-        if not text.isdigit() or not low <= int(text) <= high:
+        if not is_digits(text) or not low <= int(text) <= high:
             raise inv.fail(f"Incorrect value {text!r} for {option}: expected a whole number "
                            f"from {low} to {high}.", 22)
         changes[column] = int(text)
