@@ -35,6 +35,12 @@ SETTLED = {
         "RULE 'x' LIST 'big' EXCLUDE WHERE FILE_SIZE = 4000\n"
         "RULE 'y' LIST 'big' WHERE 3000 < FILE_SIZE\n"
         "RULE 'z' LIST 'small' WHERE KB_ALLOCATED <= 2 AND NLINK = 1"),
+    "DAYS(CURRENT_TIMESTAMP) - DAYS(...) > N": (
+        "RULE 'a' LIST 'big' WHERE USER_ID = 0 AND FILE_SIZE > 1000 AND "
+        "(DAYS(CURRENT_TIMESTAMP) - DAYS(MODIFICATION_TIME)) > 20"),
+    "DAYS(...) compared both ways": (
+        "RULE 'a' LIST 'big' WHERE DAYS(MODIFICATION_TIME) <= DAYS(CURRENT_TIMESTAMP) - 40\n"
+        "RULE 'b' LIST 'small' WHERE DAYS(MODIFICATION_TIME) + 3 = DAYS(CURRENT_TIMESTAMP)"),
     "an escaped list": (
         "RULE EXTERNAL LIST 'big' EXEC '' ESCAPE '%'\n"
         "RULE 'big' LIST 'big' WHERE FILE_SIZE > 100"),
@@ -82,8 +88,8 @@ def test_the_direct_path_gives_what_the_arrow_path_gives(text, apply, mp, policy
 
 @pytest.mark.parametrize("text, why", [
     ("RULE 'a' LIST 'big' WHERE FILE_SIZE > 10 AND NAME LIKE '%.dat'", "a LIKE"),
-    ("RULE 'a' LIST 'big' WHERE (DAYS(CURRENT_TIMESTAMP) - DAYS(MODIFICATION_TIME)) > 3",
-     "a function of an attribute"),
+    ("RULE 'a' LIST 'big' WHERE DAYS(MODIFICATION_TIME) * 2 > 3", "DAYS times a number"),
+    ("RULE 'a' LIST 'big' WHERE DAYS(MODIFICATION_TIME) <> 3", "<> is no conjunction"),
     ("RULE 'a' LIST 'big' SHOW(VARCHAR(FILE_SIZE)) WHERE FILE_SIZE > 10", "SHOW"),
     ("RULE 'a' LIST 'big' WEIGHT(FILE_SIZE) WHERE FILE_SIZE > 10", "WEIGHT: chosen"),
     ("RULE 'a' LIST 'big' FOR FILESET('root') WHERE FILE_SIZE > 10", "FOR FILESET"),
