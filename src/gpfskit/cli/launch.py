@@ -19,9 +19,9 @@ def main() -> None:
 
         logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
         raise SystemExit(run_emulated(args[1:]))
-    from gpfskit.cli.main import app
+    from gpfskit.cli.main import main as full_cli
 
-    app()
+    full_cli()
 
 
 if __name__ == "__main__":
