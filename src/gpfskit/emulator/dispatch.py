@@ -16,7 +16,6 @@ import importlib
 import io
 import logging
 import os
-import pkgutil
 import sqlite3
 from collections.abc import Callable, Sequence
 from contextlib import nullcontext
@@ -92,6 +91,8 @@ def _load_all() -> None:
     global _loaded
     if _loaded:
         return
+    import pkgutil
+
     from gpfskit.emulator import commands as package
 
     for module in pkgutil.iter_modules(package.__path__):
