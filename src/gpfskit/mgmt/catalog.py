@@ -165,7 +165,7 @@ register(Resource(
      Field("worker", "worker that ran the job")],
     searches=[Search("resource_id", "Search by Resource", "identifier of the resource"),
               Search("state", "Search by State", "state of the job")],
-    deletable=False,
+    deletable=False, cluster=False,
     description="Asynchronous tasks and their logs (/jobs/<id>/stdout and /stderr).",
 ))
 
@@ -174,7 +174,7 @@ register(Resource(
     [*base_fields("role"),
      Field("permissions", "endpoint -> allowed methods, as JSON text", template=True,
            changeable=True, required=True, convert=_check_permissions)],
-    searches=[_by_name("role")],
+    searches=[_by_name("role")], cluster=False,
     description="Roles: which methods are allowed on which endpoints.",
 ))
 
@@ -183,7 +183,7 @@ register(Resource(
     [*base_fields("group")],
     relations=[Relation("roles", "roles of the group's members", "roles", many=True,
                         template=True)],
-    searches=[_by_name("group")],
+    searches=[_by_name("group")], cluster=False,
     description="Groups of users (local or system groups through PAM) and their roles.",
 ))
 
@@ -195,6 +195,6 @@ register(Resource(
            changeable=True, convert=_check_password, shown=False, assign=_set_password)],
     relations=[Relation("roles", "roles of the user", "roles", many=True, template=True),
                Relation("groups", "groups of the user", "groups", many=True, template=True)],
-    searches=[_by_name("user")],
+    searches=[_by_name("user")], cluster=False,
     description="Accounts and their role assignments.",
 ))

@@ -30,8 +30,9 @@ Tasks run inside a job (Huey): the platform moves the item NEW -> PENDING (job s
 to the job's stderr, ``print`` to its stdout. ``retry_safe`` says whether a job interrupted
 by a crash may simply run again; otherwise it is marked ERRORED with the reason.
 
-A resource without a ``create`` task stores its items directly (ACTIVE, 201 Created);
-one with a task answers 202 Accepted and a ``Location`` to poll. Job types that belong to
+A resource of cluster objects (``cluster=True``) answers a POST with 202 Accepted and a
+``Location`` to poll, once it has a ``create`` task (501 until then); a resource that lives
+only in the store (users, roles, groups) stores its items directly (ACTIVE, 201 Created). Job types that belong to
 no resource (``POST /jobs/ {"type": "populate"}``) are added with :func:`add_job_type`.
 """
 
@@ -171,6 +172,7 @@ class Resource:
     checks: list[Check] = field(default_factory=list)
     creatable: bool = True
     deletable: bool = True
+    cluster: bool = True
     description: str = ""
     template_order: tuple[str, ...] = ()
 
