@@ -12,6 +12,7 @@ roles and asynchronous jobs.
     jobs       the job engine (Huey), job records, log capture, recovery
     discovery  populating the store from the cluster; the default placement rules
     app        the FastAPI application
+    query      where/sort/projection/paging compiled to SQL
 
 The service reaches the cluster only through :mod:`gpfskit.api` and :mod:`gpfskit.policy`.
 """
