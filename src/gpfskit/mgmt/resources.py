@@ -32,8 +32,9 @@ by a crash may simply run again; otherwise it is marked ERRORED with the reason.
 
 A resource of cluster objects (``cluster=True``) answers a POST with 202 Accepted and a
 ``Location`` to poll, once it has a ``create`` task (501 until then); a resource that lives
-only in the store (users, roles, groups) stores its items directly (ACTIVE, 201 Created). Job types that belong to
-no resource (``POST /jobs/ {"type": "populate"}``) are added with :func:`add_job_type`.
+only in the store (users, roles, groups) stores its items directly (ACTIVE, 201 Created).
+Job types that belong to no resource (``POST /jobs/ {"type": "populate"}``) are added with
+:func:`add_job_type`.
 """
 
 from __future__ import annotations

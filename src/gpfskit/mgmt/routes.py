@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 from typing import Any
+from urllib.parse import unquote_plus
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import PlainTextResponse
@@ -83,7 +84,8 @@ def _loaders(resource: Resource) -> list:
 
 
 def _href(request: Request) -> str:
-    query = request.url.query
+    """The request's path and query, decoded (as the walkthrough shows them)."""
+    query = unquote_plus(request.url.query)
     return request.url.path + (f"?{query}" if query else "")
 
 

@@ -45,12 +45,9 @@ def _create(url: str) -> Engine:
                                                   "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
                                pool_size=20, max_overflow=20)
         event.listen(engine, "connect", _sqlite_pragmas)
-        try:  # TEMPORARY until branch query lands
-            from gpfskit.mgmt.query import install_sqlite_regexp
-        except ImportError:
-            pass
-        else:
-            install_sqlite_regexp(engine)
+        from gpfskit.mgmt.query import install_sqlite_regexp
+
+        install_sqlite_regexp(engine)
     else:
         engine = create_engine(url, pool_size=20, max_overflow=20, pool_pre_ping=True)
     return engine

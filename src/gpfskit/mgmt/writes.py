@@ -75,9 +75,9 @@ def _apply(s: Session, resource: Resource, item: Any, values: dict[str, Any],
     if action == "create":
         for name in resource.template_names():
             field = fields.get(name) or resource.relation(name)
-            if field.required and converted.get(name) in (None, "", []):
-                if not any(e.field == name for e in errors):
-                    errors.append(FieldError(name, "is required"))
+            missing = converted.get(name) in (None, "", [])
+            if field.required and missing and not any(e.field == name for e in errors):
+                errors.append(FieldError(name, "is required"))
     if errors:
         return errors
     for name, value in converted.items():
@@ -105,9 +105,6 @@ def create(s: Session, resource: Resource, values: dict[str, Any], requester: st
     """Store a new item; returns it and the job that creates it on the cluster (if any)."""
     if not resource.creatable:
         raise APIError(405, f"{resource.name} cannot be created through the API")
-    task = resource.tasks.get("create")
-    if resource.cluster and task is None:
-        raise APIError(501, f"creating {resource.name} on the cluster is not available here")
     accepted = set(resource.template_names()) | set(registry.COMMON_WRITABLE)
     item = resource.model(status=models.NEW, status_message="submitted")
     with s.no_autoflush:
@@ -115,6 +112,10 @@ def create(s: Session, resource: Resource, values: dict[str, Any], requester: st
     if errors:
         s.expunge_all()
         raise invalid(errors)
+    task = resource.tasks.get("create")
+    if resource.cluster and task is None:
+        s.expunge_all()
+        raise APIError(501, f"creating {resource.name} on the cluster is not available here")
     s.add(item)
     s.flush()
     if task is None:

@@ -75,6 +75,7 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_groups_status'), ['status'], unique=False)
 
     op.create_table('jobs',
+    sa.Column('type', sa.String(length=32), nullable=False),
     sa.Column('state', sa.String(length=16), nullable=False),
     sa.Column('resource_type', sa.String(length=32), nullable=True),
     sa.Column('resource_id', sa.String(length=36), nullable=True),
