@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import secrets
 
@@ -9,7 +10,6 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 _hasher = PasswordHasher()
-_DUMMY = _hasher.hash(secrets.token_urlsafe(16))
 log = logging.getLogger(__name__)
 
 
@@ -17,11 +17,16 @@ def hash_password(password: str) -> str:
     return _hasher.hash(password)
 
 
+@functools.cache
+def _dummy_hash() -> str:
+    return _hasher.hash(secrets.token_urlsafe(16))
+
+
 def verify(password_hash: str | None, password: str) -> bool:
     """Whether ``password`` matches; costs the same time when there is no hash (so that a
     missing account cannot be told from a wrong password by timing)."""
     try:
-        return _hasher.verify(password_hash or _DUMMY, password) and password_hash is not None
+        return _hasher.verify(password_hash or _dummy_hash(), password) and password_hash is not None
     except (VerificationError, InvalidHashError):
         return False
 
