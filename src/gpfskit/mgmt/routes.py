@@ -164,6 +164,7 @@ class Endpoints:
                 row = job = writes.submit_job_type(s, values, principal.user)
             else:
                 row, job = writes.create(s, self.resource, values, principal.user)
+            s.flush()
             s.refresh(row)
             for relation in self.resource.relations:
                 getattr(row, relation.name)
