@@ -1,0 +1,139 @@
+"""The management store on SQLite and PostgreSQL: migrations, discovery, accounts."""
+
+from __future__ import annotations
+
+import pytest
+from helpers import ok
+from mgmt_stores import database
+from sqlalchemy import func, inspect, select
+
+from gpfskit.mgmt import discovery, models, resources, store
+from gpfskit.mgmt.auth import accounts
+from gpfskit.mgmt.auth.roles import DEFAULT_ROLES
+
+resources.load()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def url(request, tmp_path, emulator_root):
+    with database(request.param, tmp_path) as url:
+        store.migrate(url)
+        yield url
+
+
+def count(url: str, model, **where) -> int:
+    with store.session(url) as s:
+        return s.scalar(select(func.count()).select_from(model).filter_by(**where))
+
+
+def test_migrations_make_every_table_and_run_again_harmlessly(url):
+    store.migrate(url)
+    tables = set(inspect(store.engine(url)).get_table_names())
+    assert {t.name for t in models.Base.metadata.sorted_tables} <= tables
+    assert "alembic_version" in tables
+
+
+def test_sqlite_runs_in_wal_mode(tmp_path):
+    with database("sqlite", tmp_path) as url:
+        store.migrate(url)
+        with store.engine(url).connect() as c:
+            assert c.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+            assert c.exec_driver_sql("PRAGMA busy_timeout").scalar() == 30000
+
+
+def test_populate_finds_the_demo_cluster(url, mm, mp):
+    ok(mm("mmcrfileset", "mmfs1", "sas1-proj", "--inode-space", "new"))
+    (mp / "projects").mkdir()
+    ok(mm("mmlinkfileset", "mmfs1", "sas1-proj", "-J", str(mp / "projects" / "proj")))
+    ok(mm("mmsetquota", "mmfs1:sas1-proj", "--block", "1G:2G"))
+    ok(mm("mmcrsnapshot", "mmfs1", "snap1"))
+    ok(mm("mmcrsnapshot", "mmfs1", "sas1-proj:fsnap"))
+    text = discovery.populate(url)
+    assert text.startswith("[GK0101I] Populated the store")
+    with store.session(url) as s:
+        space = s.scalars(select(models.Space)).one()
+        assert (space.name, space.fileset, space.relativepath) == (
+            "proj", "sas1-proj", "projects/proj")
+        assert space.size == 2 * 2**30
+        assert space.profile.name == "mmfs1-sas1"
+        assert [e.name for e in space.exposers] == ["mmfs1"]
+        snaps = {(x.name, x.type, x.space.name if x.space else None)
+                 for x in s.scalars(select(models.Snapshot))}
+        assert snaps == {("snap1", "gpfsglobalsnapshot", None),
+                         ("fsnap", "gpfsspacesnapshot", "proj")}
+        profile = s.scalars(select(models.Profile).filter_by(name="mmfs1-sas1")).one()
+        assert profile.datastore.pool == "sas1" and profile.default
+
+
+def test_populate_conditional_and_reconciling(url, mm):
+    discovery.populate(url)
+    assert discovery.populate(url, conditional=True) == \
+        "[GK0102I] The store is already populated - nothing to do"
+    with store.session(url) as s:
+        errored = s.scalars(select(models.Profile).filter_by(name="mmfs2-system")).one()
+        errored.status, errored.status_message = models.ERRORED, "create failed: x"
+        s.add(models.Exposer(name="gone", type="gpfsnative", filesystem="gone",
+                             status=models.ACTIVE))
+    discovery.populate(url)
+    assert count(url, models.Exposer, name="gone") == 0  # an ACTIVE orphan is dropped
+    assert count(url, models.Profile, name="mmfs2-system", status=models.ERRORED) == 1
+    discovery.populate(url, mode="rebuild")
+    assert count(url, models.Profile, name="mmfs2-system", status=models.ACTIVE) == 1
+
+
+def test_rebuild_refused_while_items_are_busy(url):
+    discovery.populate(url)
+    with store.session(url) as s:
+        s.scalars(select(models.Datastore)).first().status = models.PENDING
+    with pytest.raises(discovery.RebuildRefused, match=r"\[GK0103E\] Cannot rebuild while 1"):
+        discovery.populate(url, mode="rebuild")
+
+
+def test_excluded_filesets_are_not_spaces(url, mm):
+    ok(mm("mmcrfileset", "mmfs1", "scratch", "--inode-space", "new"))
+    discovery.populate(url, exclude=("root", "scr*"))
+    assert count(url, models.Space) == 0
+    discovery.populate(url, exclude=("root",))
+    assert count(url, models.Space, fileset="scratch") == 1
+
+
+def test_accounts_tokens_and_throttling(url):
+    from gpfskit.mgmt.app import seed_roles
+
+    with store.session(url) as s:
+        seed_roles(s)
+    with store.session(url) as s:
+        accounts.create_user(s, "alice", "alice-password", ["operator"])
+    with store.session(url) as s:
+        user = accounts.authenticate(s, "alice", "alice-password", "192.0.2.1")
+        token = accounts.issue_token(s, user, 60)
+    with store.session(url) as s:
+        stored = s.scalars(select(models.Token)).one()
+        assert stored.digest != token and len(stored.digest) == 64
+        principal = accounts.resolve(s, token)
+    assert principal.user == "alice" and principal.roles == ("operator",)
+    assert principal.permissions.allows("spaces", "POST")
+    assert not principal.permissions.allows("profiles", "POST")
+    assert not principal.permissions.allows("users", "GET")
+    with store.session(url) as s:
+        assert accounts.revoke(s, token)
+    with store.session(url) as s:
+        assert accounts.resolve(s, token) is None
+
+    for _ in range(accounts.FREE_FAILURES):
+        with store.session(url) as s, pytest.raises(accounts.LoginRefused):
+            accounts.authenticate(s, "alice", "wrong", "192.0.2.9")
+    with store.session(url) as s, pytest.raises(accounts.Throttled):
+        accounts.authenticate(s, "alice", "alice-password", "192.0.2.1")  # the user is
+    with store.session(url) as s, pytest.raises(accounts.Throttled):
+        accounts.authenticate(s, "someone", "x", "192.0.2.9")  # and so is the address
+
+
+def test_default_roles_are_data(url):
+    from gpfskit.mgmt.app import seed_roles
+
+    with store.session(url) as s:
+        seed_roles(s)
+    with store.session(url) as s:
+        names = set(s.scalars(select(models.Role.name)))
+    assert names == set(DEFAULT_ROLES)
