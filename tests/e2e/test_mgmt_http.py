@@ -7,6 +7,7 @@ import uuid
 
 import pytest
 import requests
+
 from mgmt_service import Service, data, items
 
 RESOURCES = ["exposers", "datastores", "profiles", "templates", "spaces", "snapshots", "jobs",

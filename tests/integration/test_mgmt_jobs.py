@@ -9,12 +9,12 @@ import socket
 import time
 
 import pytest
-from helpers import wait_for
-from mgmt_stores import database, drop_redis_queue, settings_for
 
 from gpfskit.mgmt import models, resources, store
 from gpfskit.mgmt.jobs import engine, records, recovery
 from gpfskit.mgmt.jobs.workers import Workers
+from helpers import wait_for
+from mgmt_stores import database, drop_redis_queue, settings_for
 
 resources.load()
 CALLS: list[tuple[str, str]] = []

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import pytest
-from helpers import ok
-from mgmt_stores import database
 from sqlalchemy import func, inspect, select
 
 from gpfskit.mgmt import discovery, models, resources, store
 from gpfskit.mgmt.auth import accounts
 from gpfskit.mgmt.auth.roles import DEFAULT_ROLES
+from helpers import ok
+from mgmt_stores import database
 
 resources.load()
 
