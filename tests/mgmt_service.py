@@ -91,9 +91,9 @@ class Service:
             self.admin_password = found.group(1)
         while time.monotonic() < deadline:
             try:
-                if requests.get(self.url + "/openapi.json", timeout=2).status_code == 200:
+                if requests.get(self.url + "/openapi.json", timeout=5).status_code == 200:
                     return self
-            except requests.ConnectionError:
+            except requests.RequestException:  # not listening yet, or busy
                 time.sleep(0.05)
         raise RuntimeError(f"gpfskit serve does not answer: {self.log()}")
 
