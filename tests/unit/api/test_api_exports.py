@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from tests.helpers import ok
 
 from gpfskit.api import Cluster, NfsClient, NotFoundError
 from gpfskit.api.exports import _parse_nfs
 from gpfskit.commands import dry_run
+from helpers import ok
 
 
 def test_nfs_export_add_list_remove(mp, mm):

@@ -1,0 +1,1 @@
+"""The storage management service (REST, Collection+JSON) and its provisioning operations."""
