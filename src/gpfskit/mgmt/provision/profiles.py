@@ -202,7 +202,7 @@ def profile_rules(profile: Profile) -> tuple[list[SetPoolRule], list[MigrateRule
     return placements, migrations
 
 
-def _final_default(policy: PlacementPolicy) -> SetPoolRule | None:
+def final_default_rule(policy: PlacementPolicy) -> SetPoolRule | None:
     """The unconditional SET POOL rule that ends the placement rules, if there is one."""
     placement = [r for r in policy.rules.values() if isinstance(r, SetPoolRule)]
     if placement and placement[-1].is_default:
@@ -237,7 +237,7 @@ def ensure_default_placement_rules(filesystem: str) -> PolicyChange:
     start = len(getCmdCache())
     pools = data_pools(filesystem)
     policy = PlacementPolicy(filesystem)
-    default = _final_default(policy)
+    default = final_default_rule(policy)
     if default is None:
         warning = (f"[{NO_DEFAULT_RULE}] Filesystem {filesystem} has no default placement "
                    "rule - skipping")
@@ -265,7 +265,7 @@ def install_profile(profile: Profile) -> PolicyChange:
     start = len(getCmdCache())
     check_profile(profile)
     policy = PlacementPolicy(profile.filesystem)
-    if _final_default(policy) is None:
+    if final_default_rule(policy) is None:
         raise RefusedError(f"[{NO_DEFAULT_RULE}] Filesystem {profile.filesystem} has no "
                            "default placement rule; install one before adding profiles")
     removed = _drop_profile_rules(policy, profile.name)
@@ -273,7 +273,7 @@ def install_profile(profile: Profile) -> PolicyChange:
     added: list[str] = []
     if pool_rule not in policy.rules:
         policy.rules.insert(pool_placement_rule(profile.pool),
-                            policy.rules.index(_final_default(policy)))
+                            policy.rules.index(final_default_rule(policy)))
         added.append(pool_rule)
     placements, migrations = profile_rules(profile)
     at = policy.rules.index(pool_rule)
