@@ -23,7 +23,7 @@ import logging
 from dataclasses import dataclass, field
 
 from gpfskit.api import Cluster, Filesystem
-from gpfskit.commands import getCmdCache, getDryRun
+from gpfskit.mgmt.provision import recorded
 from gpfskit.mgmt.provision.errors import FieldError, RefusedError
 from gpfskit.mgmt.provision.names import object_name
 from gpfskit.policy import Criteria, MigrateRule, PlacementPolicy, SetPoolRule
@@ -210,9 +210,6 @@ def final_default_rule(policy: PlacementPolicy) -> SetPoolRule | None:
     return None
 
 
-def _commands_since(start: int) -> list[str]:
-    return getCmdCache()[start:] if getDryRun() else []
-
 
 @dataclass(frozen=True)
 class PolicyChange:
@@ -234,7 +231,7 @@ def ensure_default_placement_rules(filesystem: str) -> PolicyChange:
     with a default placement rule is skipped with a coded warning, since adding rules there
     could change where its existing data goes.
     """
-    start = len(getCmdCache())
+    start = recorded.mark()
     pools = data_pools(filesystem)
     policy = PlacementPolicy(filesystem)
     default = final_default_rule(policy)
@@ -252,7 +249,7 @@ def ensure_default_placement_rules(filesystem: str) -> PolicyChange:
     policy.save()
     added = tuple(placement_rule_name(p) for p in missing)
     log.info("installed placement rules %s on file system %s", ", ".join(added), filesystem)
-    return PolicyChange(filesystem, added=added, commands=tuple(_commands_since(start)))
+    return PolicyChange(filesystem, added=added, commands=recorded.since(start))
 
 
 def install_profile(profile: Profile) -> PolicyChange:
@@ -262,7 +259,7 @@ def install_profile(profile: Profile) -> PolicyChange:
     before it (the first matching SET POOL rule wins), its ILM steps after the placement
     rules. Rules of an earlier install of the same profile are replaced.
     """
-    start = len(getCmdCache())
+    start = recorded.mark()
     check_profile(profile)
     policy = PlacementPolicy(profile.filesystem)
     if final_default_rule(policy) is None:
@@ -285,7 +282,7 @@ def install_profile(profile: Profile) -> PolicyChange:
     if added or removed:
         policy.save()
     return PolicyChange(profile.filesystem, added=tuple(added), removed=tuple(removed),
-                        commands=tuple(_commands_since(start)))
+                        commands=recorded.since(start))
 
 
 def _drop_profile_rules(policy: PlacementPolicy, profile_name: str) -> list[str]:
@@ -299,13 +296,13 @@ def _drop_profile_rules(policy: PlacementPolicy, profile_name: str) -> list[str]
 def remove_profile(profile: Profile) -> PolicyChange:
     """Remove a profile's placement controls and ILM steps from the policy (the pool's
     placement rule stays: other spaces and the default profile of the pool rely on it)."""
-    start = len(getCmdCache())
+    start = recorded.mark()
     policy = PlacementPolicy(profile.filesystem)
     removed = _drop_profile_rules(policy, profile.name)
     if removed:
         policy.save()
     return PolicyChange(profile.filesystem, removed=tuple(removed),
-                        commands=tuple(_commands_since(start)))
+                        commands=recorded.since(start))
 
 
 def pool_of_fileset(filesystem: str, fileset: str) -> str | None:

@@ -23,7 +23,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from gpfskit.api import DependentFileset, Fileset, IndependentFileset
-from gpfskit.commands import getCmdCache, getDryRun
+from gpfskit.commands import getDryRun
+from gpfskit.mgmt.provision import recorded
 from gpfskit.mgmt.provision.errors import FieldError, ProvisionError, RefusedError
 from gpfskit.mgmt.provision.names import object_name, relative_path, size_bytes
 from gpfskit.mgmt.provision.profiles import (
@@ -78,9 +79,6 @@ def limits_kib(size: int) -> tuple[int, int]:
     return soft, hard
 
 
-def _commands_since(start: int) -> tuple[str, ...]:
-    return tuple(getCmdCache()[start:]) if getDryRun() else ()
-
 
 def _containing_fileset(filesets: Any, path: str) -> str:
     """The name of the linked fileset whose tree holds ``path`` (the deepest junction)."""
@@ -122,7 +120,7 @@ def create_space(name: str, filesystem: str, profile: Profile, relativepath: str
     own name and a note). ``on_undo_change`` receives the undo log as it grows, for a caller
     that persists it.
     """
-    start = len(getCmdCache())
+    start = recorded.mark()
     object_name(name, "name")
     relative_path(relativepath, "relativepath")
     size = size_bytes(size, "size")
@@ -190,7 +188,7 @@ def create_space(name: str, filesystem: str, profile: Profile, relativepath: str
         raise SpaceError(f"creating space {name} failed: {reason}", problems) from exc
     log.info("space %s created: fileset %s at %s, %d KiB hard / %d KiB soft", name,
              fileset_name, path, hard, soft)
-    return SpaceResult(filesystem, fileset_name, path, tuple(created), _commands_since(start))
+    return SpaceResult(filesystem, fileset_name, path, tuple(created), recorded.since(start))
 
 
 def _make_parents(path: str, undo: UndoLog) -> None:
@@ -221,12 +219,12 @@ def _space_fileset(filesystem: str, fileset: str) -> Fileset:
 def resize_space(filesystem: str, fileset: str, size: int) -> SpaceResult:
     """Set a space's block quota for a new ``size`` in bytes (hard = size, soft = the
     directive's share of it)."""
-    start = len(getCmdCache())
+    start = recorded.mark()
     size = size_bytes(size, "size")
     space = _space_fileset(filesystem, fileset)
     soft, hard = limits_kib(size)
     space.change(blockSoftLimit=f"{soft}K", blockHardLimit=f"{hard}K")
-    return SpaceResult(filesystem, fileset, space.path, commands=_commands_since(start))
+    return SpaceResult(filesystem, fileset, space.path, commands=recorded.since(start))
 
 
 def holds_data(path: str | None) -> bool:
@@ -253,11 +251,11 @@ def _inner_filesets(filesets: Any, space: Fileset) -> list[Fileset]:
 def delete_space(filesystem: str, fileset: str, *, force: bool = False) -> SpaceResult:
     """Unlink and delete a space's fileset and the dependent filesets inside it.
 
-    Refused (RefusedError, nothing changed) when the space has snapshots, when filesets
-    that are not the space's own dependents are linked inside it, and, unless ``force``,
+    Refused (RefusedError, nothing changed) when the space has snapshots, when other spaces
+    are linked inside it (filesets without the space's marker comment), and, unless ``force``,
     when it holds data (any file that is not a directory).
     """
-    start = len(getCmdCache())
+    start = recorded.mark()
     space = _space_fileset(filesystem, fileset)
     filesets = existing_filesystem(filesystem).filesets
     if space.independent:
@@ -266,8 +264,8 @@ def delete_space(filesystem: str, fileset: str, *, force: bool = False) -> Space
             raise RefusedError(f"space {fileset} has snapshots ({', '.join(snapshots)}); "
                                "delete them first")
     inner = _inner_filesets(filesets, space)
-    foreign = [f.name for f in inner
-               if f.independent or f.inodeSpace != space.inodeSpace]
+    # The space's own dependent filesets (from its templates) carry its marker comment.
+    foreign = [f.name for f in inner if f.independent or f.comment != space.comment]
     if foreign:
         raise RefusedError(f"space {fileset} holds other spaces ({', '.join(foreign)}); "
                            "delete them first")
@@ -280,4 +278,4 @@ def delete_space(filesystem: str, fileset: str, *, force: bool = False) -> Space
     space.delete(deleteNonEmpty=True, unlink=True, force=True)
     log.info("space fileset %s deleted%s", fileset, " with its data" if force else "")
     return SpaceResult(filesystem, fileset, path, tuple(f.name for f in inner),
-                       _commands_since(start))
+                       recorded.since(start))
