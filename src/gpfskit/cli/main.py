@@ -6,7 +6,7 @@ import logging
 
 import typer
 
-from gpfskit.cli import config_cmd, emulator_cmd, tour
+from gpfskit.cli import config_cmd, emulator_cmd, serve_cmd, tour
 from gpfskit.cli.mm import run_emulated
 
 app = typer.Typer(help="gpfskit: manage IBM Storage Scale clusters, real or emulated.",
@@ -14,6 +14,8 @@ app = typer.Typer(help="gpfskit: manage IBM Storage Scale clusters, real or emul
 app.add_typer(config_cmd.app, name="config")
 app.add_typer(emulator_cmd.app, name="emulator")
 app.command("tour")(tour.tour)
+app.command("serve")(serve_cmd.serve)
+app.command("worker")(serve_cmd.worker)
 
 
 @app.callback()

@@ -16,12 +16,14 @@ from gpfskit.config import config
 from gpfskit.emulator.state import DB_NAME
 
 
-def _ensure_demo(console: Console) -> None:
+def ensure_demo(say) -> None:
+    """On the emulated backend, create the demo cluster when there is none; ``say(text)``
+    tells the user which cluster is used."""
     if config["gpfskit.cluster.backend"] != "emulated":
         return
     root = Path(config["gpfskit.emulator.root"])
     if (root / DB_NAME).exists():
-        console.print(f"Emulated cluster: [bold]{root}[/bold]")
+        say(f"Emulated cluster: {root}")
         return
     from gpfskit.cli.emulator_cmd import write_shims
     from gpfskit.emulator.setup import init_cluster
@@ -30,7 +32,7 @@ def _ensure_demo(console: Console) -> None:
     write_shims(root)
     config["gpfskit.emulator.root"] = str(root)
     config["gpfskit.cluster.backend"] = "emulated"
-    console.print(f"Created the demo emulated cluster in [bold]{root}[/bold]")
+    say(f"Created the demo emulated cluster in {root}")
 
 
 def tour() -> None:
@@ -38,7 +40,7 @@ def tour() -> None:
     from gpfskit.api import Cluster
 
     console = Console()
-    _ensure_demo(console)
+    ensure_demo(console.print)
     cluster = Cluster()
     console.print(f"\nCluster [bold]{cluster.name}[/bold] (id {cluster.clusterId})\n")
 
