@@ -116,6 +116,16 @@ DIRECTIVES: dict[str, Directive] = {
                   "worker threads inside `gpfskit serve` (0 = run `gpfskit worker` instead)"),
         Directive("gpfskit.management.plugins", [], list,
                   "modules imported on start that add resources or tasks to the service"),
+        Directive("arcapix.management.templates.store", None, (str, type(None)),
+                  "directory templates are captured into (None = per backend default)"),
+        Directive("arcapix.management.quota.soft_percent", 90, (int, float),
+                  "a space's soft block limit, in percent of its size (the hard limit)"),
+        Directive("arcapix.management.nfs.exports_dir", None, (str, type(None)),
+                  "exports.d-style directory of managed NFS share fragments "
+                  "(None = per backend default)"),
+        Directive("arcapix.management.smb.include_dir", None, (str, type(None)),
+                  "Samba include directory of managed SMB share fragments "
+                  "(None = per backend default)"),
     ]
 }
 

@@ -135,6 +135,8 @@ class Space(Item, Base):
     """A project area: a fileset linked at ``relativepath`` under its exposers."""
 
     __tablename__ = "spaces"
+    # Two spaces may share a name only with different profiles (also under concurrent POSTs).
+    __table_args__ = (UniqueConstraint("name", "profile_id", name="uq_spaces_name_profile"),)
     relativepath: Mapped[str | None] = mapped_column(Text, nullable=True)
     size: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     filesystem: Mapped[str] = mapped_column(String(255), default="")
@@ -156,6 +158,10 @@ class Snapshot(Item, Base):
     space_id: Mapped[str | None] = mapped_column(
         ForeignKey("spaces.id", ondelete="CASCADE"), nullable=True)
     space: Mapped[Space | None] = relationship()
+    exposer_id: Mapped[str | None] = mapped_column(
+        ForeignKey("exposers.id", ondelete="CASCADE"), nullable=True)
+    exposer: Mapped[Exposer | None] = relationship()
+    path: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
 class Job(Item, Base):

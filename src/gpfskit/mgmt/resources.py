@@ -52,10 +52,14 @@ from gpfskit.mgmt import models
 from gpfskit.mgmt.errors import FieldError
 
 NAME_RE = re.compile(r"^[A-Za-z0-9_-]{1,255}$")
-BUILTIN_MODULES: list[str] = ["gpfskit.mgmt.catalog", "gpfskit.mgmt.discovery"]
+BUILTIN_MODULES: list[str] = ["gpfskit.mgmt.catalog", "gpfskit.mgmt.discovery",
+                              "gpfskit.mgmt.provision.tasks"]
 
 TaskFunction = Callable[[str, str], None]
 Check = Callable[[Session, Any, dict[str, Any], str], None]
+# plan(session, item, options): what the task does, run under dry run (``?dry_run=true``)
+# on the item as it would be, to collect the admin commands the job would run.
+Plan = Callable[[Session, Any, dict[str, Any]], None]
 
 
 def check_name(value: Any) -> str:
@@ -159,6 +163,7 @@ class Search:
 class Task:
     function: TaskFunction
     retry_safe: bool = False
+    plan: Plan | None = None
 
 
 @dataclass
@@ -230,17 +235,20 @@ def get(name: str) -> Resource:
 
 
 def add_task(resource: str, action: str, function: TaskFunction, *,
-             retry_safe: bool = False) -> None:
+             retry_safe: bool = False, plan: Plan | None = None) -> None:
     """Run ``function(item_id, job_id)`` as a job when a ``resource`` item is created,
-    changed or deleted (``action`` is ``create``, ``change`` or ``delete``)."""
+    changed or deleted (``action`` is ``create``, ``change`` or ``delete``). ``plan`` makes
+    the action available as a dry run (see :data:`Plan`)."""
     if action not in ("create", "change", "delete"):
         raise ValueError(f"unknown action {action!r}")
-    REGISTRY[resource].tasks[action] = Task(function, retry_safe)
+    REGISTRY[resource].tasks[action] = Task(function, retry_safe, plan)
 
 
 def add_check(resource: str, check: Check) -> None:
     """``check(session, item, values, action)`` runs before an item is saved (``action`` is
-    ``create`` or ``change``); it raises :class:`FieldError` to refuse."""
+    ``create`` or ``change``) or deleted (``delete``, ``values`` holding the request's
+    options such as ``force``); it raises :class:`FieldError` (or an ``APIError``, e.g. 409)
+    to refuse."""
     REGISTRY[resource].checks.append(check)
 
 

@@ -21,11 +21,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 from starlette.concurrency import run_in_threadpool
 
+from gpfskit.commands import dry_run
 from gpfskit.mgmt import cj, models, store, writes
 from gpfskit.mgmt import resources as registry
 from gpfskit.mgmt.auth import http as auth_http
 from gpfskit.mgmt.auth.accounts import Principal
-from gpfskit.mgmt.errors import APIError, not_found
+from gpfskit.mgmt.errors import APIError, FieldError, invalid, not_found
 from gpfskit.mgmt.jobs import engine
 from gpfskit.mgmt.query import QueryError, parse_collection_query
 from gpfskit.mgmt.resources import Resource
@@ -81,6 +82,18 @@ def _query(resource: Resource, where=None, sort=None, projection=None, max_resul
 
 def _loaders(resource: Resource) -> list:
     return [selectinload(getattr(resource.model, r.name)) for r in resource.relations]
+
+
+def _flag(request: Request, name: str) -> bool:
+    """A boolean query parameter (``?dry_run=true``, ``?force=1``)."""
+    value = request.query_params.get(name)
+    if value is None:
+        return False
+    if value.lower() in ("", "1", "true", "yes"):
+        return True
+    if value.lower() in ("0", "false", "no"):
+        return False
+    raise APIError(400, f"query parameter {name} must be true or false, not {value!r}")
 
 
 def _href(request: Request) -> str:
@@ -157,6 +170,29 @@ class Endpoints:
         return _cj_response(cj.collection(href, resource=self.resource, items=[item]),
                             status, {"Location": location})
 
+    def _dry_run(self, s, row: Any, action: str, options: dict[str, Any]) -> Response:
+        """Run the action's plan under dry run on the item as it would be; answer 200 with
+        the item and the admin commands the job would run, and store nothing."""
+        task = self.resource.tasks.get(action)
+        if task is None or task.plan is None:
+            s.rollback()
+            raise APIError(501, f"{action} of {self.resource.name} offers no dry run")
+        try:
+            with dry_run() as commands:
+                task.plan(s, row, options)
+            for relation in self.resource.relations:
+                getattr(row, relation.name)
+            item = cj.render_item(self.resource, row, self.resource.shown_fields)
+        except FieldError as exc:
+            s.rollback()
+            raise invalid([exc], insert=action == "create") from None
+        finally:
+            s.rollback()
+        item["data"].append({"name": "commands", "value": "\n".join(commands),
+                             "prompt": "admin commands the job would run, in order"})
+        href = cj.item_href(self.resource.name, row.id)
+        return _cj_response(cj.collection(href, resource=self.resource, items=[item]))
+
     def create(self, request: Request, principal: Principal, values: dict) -> Response:
         _require(principal, self.resource, "POST", item=False)
         with store.session(self.settings.database_url) as s:
@@ -164,6 +200,8 @@ class Endpoints:
                 row = job = writes.submit_job_type(s, values, principal.user)
             else:
                 row, job = writes.create(s, self.resource, values, principal.user)
+                if _flag(request, "dry_run"):
+                    return self._dry_run(s, row, "create", {})
             s.flush()
             s.refresh(row)
             for relation in self.resource.relations:
@@ -183,6 +221,8 @@ class Endpoints:
             row = self._load(s, item_id)
             job = writes.change(s, self.resource, row, values, principal.user)
             s.flush()
+            if _flag(request, "dry_run"):
+                return self._dry_run(s, row, "change", {})
             s.refresh(row)
             for relation in self.resource.relations:
                 getattr(row, relation.name)
@@ -194,7 +234,10 @@ class Endpoints:
         _require(principal, self.resource, "DELETE", item=True)
         with store.session(self.settings.database_url) as s:
             row = self._load(s, item_id)
-            job = writes.delete(s, self.resource, row, principal.user)
+            options = {"force": True} if _flag(request, "force") else {}
+            job = writes.delete(s, self.resource, row, principal.user, options)
+            if _flag(request, "dry_run"):
+                return self._dry_run(s, row, "delete", options)
         if self.resource.name in ("users", "roles", "groups"):
             auth_http.forget_tokens()
         if job is None:

@@ -8,9 +8,11 @@ directly.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from sqlalchemy import UniqueConstraint, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from gpfskit.mgmt import cj, models
@@ -119,7 +121,12 @@ def create(s: Session, resource: Resource, values: dict[str, Any], requester: st
     if task is None:
         item.status, item.status_message = models.ACTIVE, "ready"
     s.add(item)
-    s.flush()
+    try:
+        s.flush()
+    except IntegrityError:  # a concurrent twin was stored first (a unique constraint)
+        s.rollback()
+        raise invalid([FieldError("name", f"a {resource.singular} named {item.name} with "
+                                          "the same references exists already")]) from None
     if task is None:
         return item, None
     return item, records.new_job(s, "create", requester, resource.name, item)
@@ -164,18 +171,33 @@ def _retry(s: Session, resource: Resource, item: Any, values: dict[str, Any],
     return records.new_job(s, action, requester, resource.name, item)
 
 
-def delete(s: Session, resource: Resource, item: Any, requester: str) -> models.Job | None:
+def delete(s: Session, resource: Resource, item: Any, requester: str,
+           options: dict[str, Any] | None = None) -> models.Job | None:
+    """Delete an item (through a job when it is on the cluster); ``options`` (``force``)
+    are checked by the resource's checks and kept in the job's ``extras`` for its task."""
     if not resource.deletable:
         raise APIError(405, f"{resource.name} cannot be deleted through the API")
     if item.status in BUSY:
         raise APIError(409, f"{resource.singular} {item.id} is {item.status}: wait for its "
                             "job to finish")
+    options = options or {}
+    errors = []
+    for check in resource.checks:
+        try:
+            check(s, item, options, "delete")
+        except FieldError as exc:
+            errors.append(exc)
+    if errors:
+        raise invalid(errors, insert=False)
     if not resource.cluster:
         s.delete(item)
         return None
     if "delete" not in resource.tasks:
         raise APIError(501, f"deleting {resource.name} on the cluster is not available here")
-    return records.new_job(s, "delete", requester, resource.name, item)
+    job = records.new_job(s, "delete", requester, resource.name, item)
+    if options:
+        job.extras = json.dumps(options, sort_keys=True)
+    return job
 
 
 def submit_job_type(s: Session, values: dict[str, Any], requester: str) -> models.Job:
