@@ -7,6 +7,7 @@ from __future__ import annotations
 import time
 
 import pytest
+
 from mgmt_service import BIN, Service, data, wait_for_job
 
 # A site plugin (directive gpfskit.management.plugins): two job types whose task waits for
@@ -91,7 +92,7 @@ def test_killing_a_standalone_worker_mid_job(service, tmp_path):
     def worker() -> subprocess.Popen:
         return subprocess.Popen([str(BIN / "gpfskit"), "worker", "--threads", "2"],
                                 env=service.env, stdout=subprocess.DEVNULL,
-                                stderr=open(tmp_path / "worker.log", "a"))  # noqa: SIM115
+                                stderr=open(tmp_path / "worker.log", "a"))
 
     first = worker()
     try:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from sqlalchemy import func, inspect, select
 
@@ -63,6 +65,27 @@ def test_populate_finds_the_demo_cluster(url, mm, mp):
                          ("fsnap", "gpfsspacesnapshot", "proj")}
         profile = s.scalars(select(models.Profile).filter_by(name="mmfs1-sas1")).one()
         assert profile.datastore.pool == "sas1" and profile.default
+
+
+def test_exports_become_exposers(url, mm, mp):
+    (mp / "projects").mkdir()
+    ok(mm("mmnfs", "export", "add", str(mp / "projects"), "--client",
+          "10.0.0.0/8(Access_Type=RW)"))
+    ok(mm("mmsmb", "export", "add", "projects", str(mp / "projects")))
+    discovery.populate(url)
+    with store.session(url) as s:
+        shares = s.scalars(select(models.Exposer).where(models.Exposer.type != "gpfsnative"))
+        found = {(e.type, e.name, e.path, e.filesystem) for e in shares}
+        nfs = s.scalars(select(models.Exposer).filter_by(type="nfs")).one()
+        clients = json.loads(nfs.extras)["clients"]
+    name = discovery.export_name(str(mp / "projects"))
+    assert found == {("nfs", name, str(mp / "projects"), "mmfs1"),
+                     ("smb", "projects", str(mp / "projects"), "mmfs1")}
+    assert clients[0]["client"] == "10.0.0.0/8" and clients[0]["Access_Type"] == "RW"
+    ok(mm("mmsmb", "export", "remove", "projects"))
+    discovery.populate(url)
+    assert count(url, models.Exposer, type="smb") == 0
+    assert count(url, models.Exposer, type="nfs") == 1
 
 
 def test_populate_conditional_and_reconciling(url, mm):
