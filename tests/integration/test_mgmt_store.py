@@ -160,3 +160,18 @@ def test_default_roles_are_data(url):
     with store.session(url) as s:
         names = set(s.scalars(select(models.Role.name)))
     assert names == set(DEFAULT_ROLES)
+
+
+def test_policy_install_skips_a_filesystem_without_default_rule(emulator_root, mm):
+    from gpfskit.policy import Criteria, PlacementPolicy, SetPoolRule
+
+    policy = PlacementPolicy("mmfs2")
+    policy.rules.clear()
+    policy.rules.add(SetPoolRule(target="system", name="media",
+                                 criteria=Criteria.raw("NAME LIKE '%.mp4'")))
+    policy.save()
+    before = mm("mmlspolicy", "mmfs2", "-L").stdout
+    out = discovery.install_default_policy()
+    assert "[GK0117E] Filesystem mmfs2 has no default placement rule - skipping" in out
+    assert "[GK0110I] Installed placement rule sas1-placement on filesystem mmfs1" in out
+    assert mm("mmlspolicy", "mmfs2", "-L").stdout == before

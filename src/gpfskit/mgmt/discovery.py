@@ -12,9 +12,9 @@ per NFS export and SMB share.
 - ``rebuild`` makes the store match the cluster exactly, whatever the entries' states; it
   refuses while items are PENDING or INPROGRESS.
 
-:func:`install_default_policy` adds ``RULE '<pool>-placement' SET POOL '<pool>' WHERE
-FILESET_NAME LIKE '<pool>-%'`` for every data pool before the file system's final default
-rule (through :mod:`gpfskit.policy`).
+``adminctl policy install default`` (:func:`install_default_policy`) adds ``RULE
+'<pool>-placement' SET POOL '<pool>' WHERE FILESET_NAME LIKE '<pool>-%'`` for every data pool
+before each file system's final default rule (see :mod:`gpfskit.mgmt.provision.profiles`).
 """
 
 from __future__ import annotations
@@ -242,28 +242,19 @@ add_job_type("populate", _populate_job, retry_safe=True)
 
 
 def install_default_policy() -> list[str]:
-    """Add the per-pool placement rules where missing; returns the operator messages."""
+    """Add the per-pool placement rules where missing, on every file system; returns the
+    operator messages."""
     from gpfskit.api import Cluster
-    from gpfskit.policy import Criteria, PlacementPolicy, SetPoolRule
+    from gpfskit.mgmt.provision.profiles import ensure_default_placement_rules
 
     out = []
     for fs in Cluster().filesystems.values():
-        policy = PlacementPolicy(fs.name)
-        if policy.rules.defaultPlacement is None:
-            out.append(messages.log(log, "GK0117E", filesystem=fs.name))
-            continue
-        added = []
-        for pool in (p for p in fs.pools.values() if p.data):
-            rule = f"{pool.name}-placement"
-            if rule in policy.rules:
-                continue
-            policy.rules.add(SetPoolRule(
-                target=pool.name, name=rule,
-                criteria=Criteria.raw(f"FILESET_NAME LIKE '{pool.name}-%'")))
-            added.append(rule)
-        if not added:
+        change = ensure_default_placement_rules(fs.name)
+        if change.warning:
+            out.append(change.warning)
+        elif change.added:
+            out.extend(messages.log(log, "GK0110I", rule=rule, filesystem=fs.name)
+                       for rule in change.added)
+        else:
             out.append(messages.log(log, "GK0111I", filesystem=fs.name))
-            continue
-        policy.save()
-        out.extend(messages.log(log, "GK0110I", rule=r, filesystem=fs.name) for r in added)
     return out
