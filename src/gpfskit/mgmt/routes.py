@@ -18,7 +18,7 @@ from urllib.parse import unquote_plus
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import PlainTextResponse
-from sqlalchemy import bindparam, literal, select, union_all
+from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 from starlette.concurrency import run_in_threadpool
 
@@ -86,39 +86,29 @@ def _loaders(resource: Resource) -> list:
 
 
 @functools.cache
-def _related_statement(name: str):
-    """One query for the ids of every to-many relation of a resource's items (built once:
-    composing statements costs more than running them)."""
+def _read_columns(name: str) -> tuple:
+    """What a collection read selects: the table's columns plus, per to-many relation, the
+    related ids aggregated into one text column ``_ids_<relation>`` (one query per page, no
+    ORM objects; built once per resource)."""
     resource = registry.get(name)
-    selects = []
+    model = resource.model
+    columns = list(model.__table__.columns)
     for relation in resource.relations:
         if not relation.many:
             continue
-        table = getattr(resource.model, relation.name).property.secondary
+        table = getattr(model, relation.name).property.secondary
         local = next(c for c in table.c if any(
-            fk.column.table is resource.model.__table__ for fk in c.foreign_keys))
+            fk.column.table is model.__table__ for fk in c.foreign_keys))
         remote = next(c for c in table.c if c is not local)
-        selects.append(select(literal(relation.name).label("relation"), local.label("item"),
-                              remote.label("related"))
-                       .where(local.in_(bindparam("ids", expanding=True))))
-    if not selects:
-        return None
-    return selects[0] if len(selects) == 1 else union_all(*selects)
+        columns.append(select(func.aggregate_strings(remote, ",")).where(local == model.id)
+                       .scalar_subquery().label(f"_ids_{relation.name}"))
+    return tuple(columns)
 
 
-def _related_ids(s, resource: Resource, ids: list[str]) -> dict[str, dict[str, list[str]]]:
-    """The ids of the to-many relations of the items ``ids``, from their association tables
-    (relation -> item id -> related ids, sorted)."""
-    related: dict[str, dict[str, list[str]]] = {}
-    stmt = _related_statement(resource.name)
-    if stmt is None or not ids:
-        return related
-    for name, item_id, related_id in s.execute(stmt, {"ids": ids}):
-        related.setdefault(name, {}).setdefault(item_id, []).append(related_id)
-    for per_item in related.values():
-        for values in per_item.values():
-            values.sort()
-    return related
+def _row_related(resource: Resource, row: Any) -> dict[str, list[str]]:
+    return {relation.name: sorted(filter(None, (getattr(row, f"_ids_{relation.name}") or "")
+                                         .split(",")))
+            for relation in resource.relations if relation.many}
 
 
 def _flag(request: Request, name: str) -> bool:
@@ -165,7 +155,7 @@ class Endpoints:
                 total = s.scalar(q.count(select(model)))
                 return Response(status_code=200, headers={"X-Total-Count": str(total)},
                                 media_type=cj.CJ_TYPE)
-            rows = s.scalars(q.apply(select(model))).all()
+            rows = s.execute(q.apply(select(*_read_columns(self.resource.name)))).all()
             if len(rows) < q.max_results and (rows or q.page == 1):  # the last page: the
                 # count is known without a count query
                 total = q.offset + len(rows)
@@ -173,8 +163,8 @@ class Endpoints:
                 total = s.scalar(q.count(select(model)))
             headers = {"X-Total-Count": str(total)}
             fields = q.fields(self.resource.shown_fields)
-            related = _related_ids(s, self.resource, [row.id for row in rows])
-            items = [cj.render_item(self.resource, row, fields, related) for row in rows]
+            items = [cj.render_item(self.resource, row, fields,
+                                    _row_related(self.resource, row)) for row in rows]
         links = _page_links(request, q.page, q.max_results, total)
         document = cj.collection(_href(request), resource=self.resource, items=items,
                                  links=links)
