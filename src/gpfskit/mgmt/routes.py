@@ -5,7 +5,8 @@
     /jobs/<id>/stdout, /jobs/<id>/stderr   the job's logs as text/plain
 
 GET, HEAD and OPTIONS also answer without the trailing slash (the uri-templates of the
-queries and the jobs links are written that way); PUT is 405 everywhere. ``OPTIONS`` lists
+queries and the jobs links are written that way: :class:`CollectionSlash` adds it); PUT is
+405 everywhere. ``OPTIONS`` lists
 in ``Allow`` only the methods the caller's roles permit there.
 """
 
@@ -299,13 +300,14 @@ def resource_router(settings: Settings, resource: Resource) -> APIRouter:
     api = APIRouter(tags=[resource.name])
     ep = Endpoints(settings, resource)
 
-    def principal(request: Request) -> Principal:
-        return auth_http.authenticate(settings, request)
+    # The dependencies are coroutines: only the endpoint itself runs in a worker thread.
+    async def principal(request: Request) -> Principal:
+        return await auth_http.authenticate_async(settings, request)
 
     who = Depends(principal)
     collection, item = f"/{resource.name}/", f"/{resource.name}/{{item_id}}"
 
-    def query_params(
+    async def query_params(
         where: str | None = Query(None, description='Mongo-style JSON ({"name": "x"}) or '
                                   'a Python-style expression (name=="x")'),
         sort: str | None = Query(None, description="fields, '-' for descending: name,-created"),
@@ -318,33 +320,23 @@ def resource_router(settings: Settings, resource: Resource) -> APIRouter:
 
     params = Depends(query_params)
 
-    for path in (collection, collection.rstrip("/")):
-        include = path == collection
+    @api.get(collection, summary=f"Query {resource.name}", description=resource.description)
+    def get_collection(request: Request, p: Principal = who, q: dict = params) -> Response:
+        return ep.list(request, p, "GET", q)
 
-        @api.get(path, include_in_schema=include, summary=f"Query {resource.name}",
-                 description=resource.description)
-        def get_collection(request: Request, p: Principal = who, q: dict = params) -> Response:
-            return ep.list(request, p, "GET", q)
+    @api.head(collection, summary=f"Count {resource.name}")
+    def head_collection(request: Request, p: Principal = who, q: dict = params) -> Response:
+        return ep.list(request, p, "HEAD", q)
 
-        @api.head(path, include_in_schema=include, summary=f"Count {resource.name}")
-        def head_collection(request: Request, p: Principal = who, q: dict = params) -> Response:
-            return ep.list(request, p, "HEAD", q)
-
-        @api.options(path, include_in_schema=include, summary="Allowed methods")
-        def options_collection(p: Principal = who) -> Response:
-            return ep.options(p, item=False)
+    @api.options(collection, summary="Allowed methods")
+    async def options_collection(p: Principal = who) -> Response:
+        return ep.options(p, item=False)
 
     @api.post(collection, summary=f"Create a {resource.singular}",
               openapi_extra={"requestBody": BODY_SCHEMA})
     async def post_collection(request: Request, p: Principal = who) -> Response:
         values = await _body(request)
         return await run_in_threadpool(ep.create, request, p, values)
-
-    @api.put(collection, include_in_schema=False)
-    @api.put(item, include_in_schema=False)
-    def put_refused(p: Principal = who) -> Response:
-        raise APIError(405, "PUT (replace) is not offered: PATCH the item, or delete it and "
-                            "POST a new one")
 
     @api.get(item, summary=f"One {resource.singular}")
     def get_item(request: Request, item_id: str, p: Principal = who,
@@ -356,7 +348,7 @@ def resource_router(settings: Settings, resource: Resource) -> APIRouter:
         return ep.read(request, p, "HEAD", item_id, None)
 
     @api.options(item, summary="Allowed methods")
-    def options_item(item_id: str, p: Principal = who) -> Response:
+    async def options_item(item_id: str, p: Principal = who) -> Response:
         return ep.options(p, item=True)
 
     @api.patch(item, summary=f"Change a {resource.singular} (or retry an ERRORED one)",
@@ -381,6 +373,22 @@ def _job_log(ep: Endpoints, which: str, who: Any):
     def job_log(item_id: str, request: Request, p: Principal = who) -> Response:
         return ep.log(p, item_id, which, request.method)
     return job_log
+
+
+class CollectionSlash:
+    """ASGI middleware: ``GET /profiles?...`` is served as ``GET /profiles/?...`` (reads
+    only; a write must name the collection exactly)."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.collections = {f"/{name}" for name in registry.REGISTRY}
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and scope["path"] in self.collections \
+                and scope["method"] in ("GET", "HEAD", "OPTIONS"):
+            scope = {**scope, "path": scope["path"] + "/",
+                     "raw_path": scope.get("raw_path", b"") + b"/"}
+        await self.app(scope, receive, send)
 
 
 def root_router(settings: Settings) -> APIRouter:
