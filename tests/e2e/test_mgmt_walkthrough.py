@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 
 import pytest
 import requests
+
 from mgmt_service import Service, cli, data, free_port, items
 
 SPACE_TEMPLATE = {"data": [
