@@ -174,8 +174,7 @@ def create_space(name: str, filesystem: str, profile: Profile, relativepath: str
         undo.record("create_fileset", filesystem=filesystem, fileset=fileset_name,
                     marker=marker)
         fileset.create()
-        undo.record("link_fileset", filesystem=filesystem, fileset=fileset_name, marker=marker)
-        _link_creating_parents(fileset, path, undo)
+        _link_creating_parents(fileset, path, undo, marker)
         fileset.change(blockSoftLimit=f"{soft}K", blockHardLimit=f"{hard}K")
         layout = Layout(filesystem, name, parent or fileset_name, path, marker, undo, created)
         for template in templates:
@@ -208,11 +207,13 @@ def _make_parents(path: str, undo: UndoLog) -> None:
             continue
 
 
-def _link_creating_parents(fileset: Fileset, path: str, undo: UndoLog) -> None:
+def _link_creating_parents(fileset: Fileset, path: str, undo: UndoLog, marker: str) -> None:
     """Link ``fileset`` at ``path``, creating its parents. A parent that the rollback of
     another space removed in between (it was empty) is created again, up to three times."""
     for attempt in range(3):
         _make_parents(path, undo)
+        undo.record("link_fileset", filesystem=fileset.filesystemName, fileset=fileset.name,
+                    marker=marker)
         try:
             fileset.link(path)
             return
