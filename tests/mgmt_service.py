@@ -94,7 +94,7 @@ class Service:
                 answer = requests.get(self.url + "/openapi.json", timeout=10, verify=False)
                 if answer.status_code == 200:
                     return self
-            except requests.ConnectionError:
+            except requests.RequestException:  # not listening yet, or busy
                 time.sleep(0.05)
         raise RuntimeError(f"gpfskit serve does not answer: {self.log()}")
 

@@ -82,7 +82,7 @@ def policy_install(which: str = typer.Argument(..., help="the policy to install:
                    err=True)
         raise typer.Exit(2)
     for line in discovery.install_default_policy():
-        typer.echo(line, err=line.startswith("[") and line[8] in "EW")
+        typer.echo(line, err=line[7:8] in ("E", "W"))  # "[GK0117E] ..."
 
 
 def _read_password(from_stdin: bool, name: str) -> str:

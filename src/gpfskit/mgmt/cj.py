@@ -44,18 +44,31 @@ def ids_href(resource: str, ids: list[str]) -> str:
     return f"/{resource}/?where=id in {json.dumps(ids)}"
 
 
-def item_links(resource: Resource, item: Any) -> list[dict[str, str]]:
+def foreign_key(resource: Resource, relation_name: str) -> str:
+    """The column holding a to-one relation's id (``profile`` -> ``profile_id``)."""
+    prop = getattr(resource.model, relation_name).property
+    return next(iter(prop.local_columns)).key
+
+
+def item_links(resource: Resource, item: Any,
+               related: dict[str, dict[str, list[str]]] | None = None) -> list[dict[str, str]]:
+    """The item's links; ``related`` gives the ids of its to-many relations (relation ->
+    item id -> ids) when they were read in bulk, else the loaded relationships are used."""
     links = []
     for relation in resource.relations:
-        related = getattr(item, relation.name)
         if relation.many:
-            ids = [r.id for r in related]
+            if related is not None:
+                ids = related.get(relation.name, {}).get(item.id, [])
+            else:
+                ids = [r.id for r in getattr(item, relation.name)]
             if ids:
                 links.append(link(ids_href(relation.target, ids), relation.name,
                                   relation.prompt, relation.rel))
-        elif related is not None:
-            links.append(link(item_href(relation.target, related.id), relation.name,
-                              relation.prompt, relation.rel))
+        else:
+            target_id = getattr(item, foreign_key(resource, relation.name))
+            if target_id is not None:
+                links.append(link(item_href(relation.target, target_id), relation.name,
+                                  relation.prompt, relation.rel))
     if resource.name == "jobs":
         if item.resource_type and item.resource_id:
             links.append(link(item_href(item.resource_type, item.resource_id), "resource",
@@ -67,13 +80,14 @@ def item_links(resource: Resource, item: Any) -> list[dict[str, str]]:
     return links
 
 
-def render_item(resource: Resource, item: Any, fields: list[str]) -> dict[str, Any]:
+def render_item(resource: Resource, item: Any, fields: list[str],
+                related: dict[str, dict[str, list[str]]] | None = None) -> dict[str, Any]:
     prompts = resource.fields_by_name()
     return {
         "href": item_href(resource.name, item.id),
         "data": [{"prompt": prompts[name].prompt, "name": name,
                   "value": scalar(getattr(item, name))} for name in fields],
-        "links": item_links(resource, item),
+        "links": item_links(resource, item, related),
     }
 
 

@@ -3,7 +3,8 @@
 :func:`populate` reads the cluster (through :mod:`gpfskit.api` only) and reconciles the
 store with it: a ``gpfsnative`` exposer per file system, a datastore per pool, a default
 profile ``<filesystem>-<pool>`` per data pool, a space per fileset (except those matching
-``arcapix.management.filesets.exclude``) and the snapshots.
+``arcapix.management.filesets.exclude``), the snapshots, and an ``nfs`` / ``smb`` exposer
+per NFS export and SMB share.
 
 - ``now`` creates what is missing, refreshes ACTIVE entries and drops ACTIVE entries whose
   object is gone; entries in any other state are left alone (they belong to a job, or are
@@ -11,16 +12,18 @@ profile ``<filesystem>-<pool>`` per data pool, a space per fileset (except those
 - ``rebuild`` makes the store match the cluster exactly, whatever the entries' states; it
   refuses while items are PENDING or INPROGRESS.
 
-:func:`install_default_policy` adds ``RULE '<pool>-placement' SET POOL '<pool>' WHERE
-FILESET_NAME LIKE '<pool>-%'`` for every data pool before the file system's final default
-rule (through :mod:`gpfskit.policy`).
+``adminctl policy install default`` (:func:`install_default_policy`) adds ``RULE
+'<pool>-placement' SET POOL '<pool>' WHERE FILESET_NAME LIKE '<pool>-%'`` for every data pool
+before each file system's final default rule (see :mod:`gpfskit.mgmt.provision.profiles`).
 """
 
 from __future__ import annotations
 
 import fnmatch
+import json
 import logging
 import os
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -61,7 +64,10 @@ def observe(exclude: tuple[str, ...]) -> Observed:
     from gpfskit.api import Cluster
 
     seen = Observed()
-    for fs in Cluster().filesystems.values():
+    cluster = Cluster()
+    mounts = []
+    for fs in cluster.filesystems.values():
+        mounts.append((fs.mountPoint or "", fs.name))
         mount = fs.mountPoint
         seen.exposers[("gpfsnative", fs.name)] = {
             "type": "gpfsnative", "name": fs.name, "filesystem": fs.name, "mountpoint": mount}
@@ -100,13 +106,51 @@ def observe(exclude: tuple[str, ...]) -> Observed:
             seen.snapshots[(fs.name, None, snap.name)] = {
                 "name": snap.name, "type": "gpfsglobalsnapshot", "filesystem": fs.name,
                 "fileset": None, "_space": None}
+    _observe_exports(cluster, mounts, seen)
     return seen
+
+
+def _filesystem_of(path: str, mounts: list[tuple[str, str]]) -> str:
+    for mount, name in sorted(mounts, reverse=True):
+        if mount and (path == mount or path.startswith(mount.rstrip("/") + "/")):
+            return name
+    return ""
+
+
+def export_name(path: str) -> str:
+    """An exposer name for an NFS export found on the cluster: its path's last parts."""
+    name = re.sub(r"[^A-Za-z0-9_-]+", "-", path.strip("/")).strip("-")
+    return (name or "root")[-255:]
+
+
+def _observe_exports(cluster: Any, mounts: list[tuple[str, str]], seen: Observed) -> None:
+    """The NFS exports and SMB shares, as ``nfs`` / ``smb`` exposers (keyed by export path
+    and by share name)."""
+    from gpfskit.api import GPFSError
+
+    try:
+        nfs = cluster.nfsExports.values()
+        smb = cluster.smbShares.values()
+    except GPFSError as exc:  # no protocol nodes: the rest of the cluster still counts
+        messages.log(log, "GK0120W", reason=str(exc))
+        return
+    for export in nfs:
+        clients = [{"client": c.client, **c.options} for c in export.clients]
+        seen.exposers[("nfs", export.path)] = {
+            "type": "nfs", "name": export_name(export.path), "path": export.path,
+            "mountpoint": export.path, "filesystem": _filesystem_of(export.path, mounts),
+            "extras": json.dumps({"clients": clients}, sort_keys=True)}
+    for share in smb:
+        seen.exposers[("smb", share.name)] = {
+            "type": "smb", "name": share.name, "path": share.path, "mountpoint": share.path,
+            "filesystem": _filesystem_of(share.path, mounts),
+            "extras": json.dumps({"options": dict(share.options)}, sort_keys=True)}
 
 
 # How each kind's rows are keyed, and which rows discovery manages.
 KINDS: list[tuple[str, type, Callable[[Any], tuple], Any]] = [
-    ("exposers", models.Exposer, lambda r: (r.type, r.name),
-     models.Exposer.type == "gpfsnative"),
+    ("exposers", models.Exposer, lambda r: (r.type, r.path if r.type == "nfs" else r.name),
+     models.Exposer.type.in_(("gpfsnative", "nfs", "smb"))),
     ("datastores", models.Datastore, lambda r: (r.filesystem, r.pool), None),
     ("profiles", models.Profile, lambda r: (r.name,), models.Profile.default.is_(True)),
     ("spaces", models.Space, lambda r: (r.filesystem, r.fileset), None),
@@ -198,28 +242,19 @@ add_job_type("populate", _populate_job, retry_safe=True)
 
 
 def install_default_policy() -> list[str]:
-    """Add the per-pool placement rules where missing; returns the operator messages."""
+    """Add the per-pool placement rules where missing, on every file system; returns the
+    operator messages."""
     from gpfskit.api import Cluster
-    from gpfskit.policy import Criteria, PlacementPolicy, SetPoolRule
+    from gpfskit.mgmt.provision.profiles import ensure_default_placement_rules
 
     out = []
     for fs in Cluster().filesystems.values():
-        policy = PlacementPolicy(fs.name)
-        if policy.rules.defaultPlacement is None:
-            out.append(messages.log(log, "GK0117E", filesystem=fs.name))
-            continue
-        added = []
-        for pool in (p for p in fs.pools.values() if p.data):
-            rule = f"{pool.name}-placement"
-            if rule in policy.rules:
-                continue
-            policy.rules.add(SetPoolRule(
-                target=pool.name, name=rule,
-                criteria=Criteria.raw(f"FILESET_NAME LIKE '{pool.name}-%'")))
-            added.append(rule)
-        if not added:
+        change = ensure_default_placement_rules(fs.name)
+        if change.warning:
+            out.append(change.warning)
+        elif change.added:
+            out.extend(messages.log(log, "GK0110I", rule=rule, filesystem=fs.name)
+                       for rule in change.added)
+        else:
             out.append(messages.log(log, "GK0111I", filesystem=fs.name))
-            continue
-        policy.save()
-        out.extend(messages.log(log, "GK0110I", rule=r, filesystem=fs.name) for r in added)
     return out

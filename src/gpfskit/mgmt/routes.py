@@ -11,13 +11,14 @@ in ``Allow`` only the methods the caller's roles permit there.
 
 from __future__ import annotations
 
+import functools
 import json
 from typing import Any
 from urllib.parse import unquote_plus
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import PlainTextResponse
-from sqlalchemy import select
+from sqlalchemy import bindparam, literal, select, union_all
 from sqlalchemy.orm import selectinload
 from starlette.concurrency import run_in_threadpool
 
@@ -84,6 +85,42 @@ def _loaders(resource: Resource) -> list:
     return [selectinload(getattr(resource.model, r.name)) for r in resource.relations]
 
 
+@functools.cache
+def _related_statement(name: str):
+    """One query for the ids of every to-many relation of a resource's items (built once:
+    composing statements costs more than running them)."""
+    resource = registry.get(name)
+    selects = []
+    for relation in resource.relations:
+        if not relation.many:
+            continue
+        table = getattr(resource.model, relation.name).property.secondary
+        local = next(c for c in table.c if any(
+            fk.column.table is resource.model.__table__ for fk in c.foreign_keys))
+        remote = next(c for c in table.c if c is not local)
+        selects.append(select(literal(relation.name).label("relation"), local.label("item"),
+                              remote.label("related"))
+                       .where(local.in_(bindparam("ids", expanding=True))))
+    if not selects:
+        return None
+    return selects[0] if len(selects) == 1 else union_all(*selects)
+
+
+def _related_ids(s, resource: Resource, ids: list[str]) -> dict[str, dict[str, list[str]]]:
+    """The ids of the to-many relations of the items ``ids``, from their association tables
+    (relation -> item id -> related ids, sorted)."""
+    related: dict[str, dict[str, list[str]]] = {}
+    stmt = _related_statement(resource.name)
+    if stmt is None or not ids:
+        return related
+    for name, item_id, related_id in s.execute(stmt, {"ids": ids}):
+        related.setdefault(name, {}).setdefault(item_id, []).append(related_id)
+    for per_item in related.values():
+        for values in per_item.values():
+            values.sort()
+    return related
+
+
 def _flag(request: Request, name: str) -> bool:
     """A boolean query parameter (``?dry_run=true``, ``?force=1``)."""
     value = request.query_params.get(name)
@@ -124,13 +161,20 @@ class Endpoints:
         model = self.resource.model
         q = _query(self.resource, **params)
         with store.session(self.settings.database_url) as s:
-            total = s.scalar(q.count(select(model)))
-            headers = {"X-Total-Count": str(total)}
             if method == "HEAD":
-                return Response(status_code=200, headers=headers, media_type=cj.CJ_TYPE)
-            rows = s.scalars(q.apply(select(model).options(*_loaders(self.resource)))).all()
+                total = s.scalar(q.count(select(model)))
+                return Response(status_code=200, headers={"X-Total-Count": str(total)},
+                                media_type=cj.CJ_TYPE)
+            rows = s.scalars(q.apply(select(model))).all()
+            if len(rows) < q.max_results and (rows or q.page == 1):  # the last page: the
+                # count is known without a count query
+                total = q.offset + len(rows)
+            else:
+                total = s.scalar(q.count(select(model)))
+            headers = {"X-Total-Count": str(total)}
             fields = q.fields(self.resource.shown_fields)
-            items = [cj.render_item(self.resource, row, fields) for row in rows]
+            related = _related_ids(s, self.resource, [row.id for row in rows])
+            items = [cj.render_item(self.resource, row, fields, related) for row in rows]
         links = _page_links(request, q.page, q.max_results, total)
         document = cj.collection(_href(request), resource=self.resource, items=items,
                                  links=links)
@@ -202,6 +246,7 @@ class Endpoints:
                 row, job = writes.create(s, self.resource, values, principal.user)
                 if _flag(request, "dry_run"):
                     return self._dry_run(s, row, "create", {})
+            s.flush()
             s.refresh(row)
             for relation in self.resource.relations:
                 getattr(row, relation.name)

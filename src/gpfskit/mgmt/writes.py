@@ -118,6 +118,8 @@ def create(s: Session, resource: Resource, values: dict[str, Any], requester: st
     if resource.cluster and task is None:
         s.expunge_all()
         raise APIError(501, f"creating {resource.name} on the cluster is not available here")
+    if task is None:
+        item.status, item.status_message = models.ACTIVE, "ready"
     s.add(item)
     try:
         s.flush()
@@ -126,7 +128,6 @@ def create(s: Session, resource: Resource, values: dict[str, Any], requester: st
         raise invalid([FieldError("name", f"a {resource.singular} named {item.name} with "
                                           "the same references exists already")]) from None
     if task is None:
-        item.status, item.status_message = models.ACTIVE, "ready"
         return item, None
     return item, records.new_job(s, "create", requester, resource.name, item)
 

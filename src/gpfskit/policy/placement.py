@@ -23,13 +23,13 @@ import tempfile
 from typing import Any
 
 from gpfskit.commands import CommandResult, run
-from gpfskit.policy.errors import PolicyError
-from gpfskit.policy.language import (
+from gpfskit.language import (
     EvalContext,
     format_policy,
     referenced_attributes,
     rule_matches,
 )
+from gpfskit.policy.errors import PolicyError
 from gpfskit.policy.management import load_rules
 from gpfskit.policy.rule import SetPoolRule
 from gpfskit.policy.rules import PlacementRules

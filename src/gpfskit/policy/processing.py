@@ -35,10 +35,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from gpfskit.language import Attribute, Expr, Literal, RuleKind
+from gpfskit.language import Rule as SyntaxRule
 from gpfskit.policy.attributes import DEFAULT_SHOW, RECORD_FIELDS
 from gpfskit.policy.filelist import SEPARATOR, FileList, Layout
-from gpfskit.policy.language import Attribute, Expr, Literal, RuleKind
-from gpfskit.policy.language import Rule as SyntaxRule
 from gpfskit.policy.rule import (
     _SELECTING_OPTIONS,
     _SelectingRule,

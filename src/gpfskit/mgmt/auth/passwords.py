@@ -26,9 +26,10 @@ def verify(password_hash: str | None, password: str) -> bool:
     """Whether ``password`` matches; costs the same time when there is no hash (so that a
     missing account cannot be told from a wrong password by timing)."""
     try:
-        return _hasher.verify(password_hash or _dummy_hash(), password) and password_hash is not None
+        matched = _hasher.verify(password_hash or _dummy_hash(), password)
     except (VerificationError, InvalidHashError):
         return False
+    return matched and password_hash is not None
 
 
 def pam_authenticate(name: str, password: str) -> bool:

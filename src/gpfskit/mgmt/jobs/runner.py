@@ -59,6 +59,8 @@ def run(job_id: str, url: str) -> None:
     stop = threading.Event()
     reason = ""
     with capture.capturing() as buffers:
+        buffers.stdout.write(job.stdout)  # what earlier, interrupted attempts logged
+        buffers.stderr.write(job.stderr)
         beat = threading.Thread(target=_beat, args=(job_id, url, buffers, stop), daemon=True)
         beat.start()
         try:

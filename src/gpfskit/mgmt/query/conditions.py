@@ -3,8 +3,9 @@
 Semantics (the same on SQLite and PostgreSQL, and the same as a document store's):
 
 - a positive comparison (``$eq $gt $gte $lt $lte $in $regex $exists``) on a path through
-  relationships holds when at least one related item satisfies it; a to-one path with no
-  related item satisfies none;
+  relationships holds when at least one related item satisfies it; where there is no related
+  item the value is null (missing), which only ``== null`` (``$eq: null``, ``$in`` with null)
+  matches;
 - a negation (``$ne $nin $not $nor``, Python ``!=``, ``not in``, ``not``) holds exactly when the
   positive condition does not, so ``{"comment": {"$ne": "x"}}`` also selects the items whose
   comment is null, and ``{"exposers.type": {"$ne": "nfs"}}`` the spaces with no NFS exposer.
@@ -20,7 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, false, not_, or_, true
+from sqlalchemy import and_, false, literal, not_, or_, true
 from sqlalchemy.sql.elements import ColumnElement
 
 from gpfskit.mgmt.query.fields import FieldPath
@@ -91,15 +92,32 @@ def _predicate(column: Any, op: str, value: Any) -> tuple[ColumnElement[bool], b
         return column.is_not(None), True
     comparisons = {"gt": column.__gt__, "gte": column.__ge__,
                    "lt": column.__lt__, "lte": column.__le__}
-    return comparisons[op](value), False
+    # a typed bind parameter, because SQLAlchemy refuses ``column > True`` written directly
+    return comparisons[op](literal(value, column.type)), False
+
+
+def _through(node: Compare) -> ColumnElement[bool]:
+    """A positive comparison on a path through relationships: some related value satisfies it.
+
+    Where there is no related item the value is null, so ``eq None`` (and ``in`` with None)
+    also hold for an item without related items.
+    """
+    field, column = node.field, node.field.column
+    if node.op == "eq" and node.value is None:
+        return field.wrap(column.is_(None), or_missing=True)
+    if node.op == "in" and None in node.value:
+        known = tuple(value for value in node.value if value is not None)
+        missing = field.wrap(column.is_(None), or_missing=True)
+        return or_(field.wrap(column.in_(known)), missing) if known else missing
+    return field.wrap(_predicate(column, node.op, node.value)[0])
 
 
 def _compare(node: Compare, negate: bool) -> ColumnElement[bool]:
-    predicate, null_safe = _predicate(node.field.column, node.op, node.value)
     if node.field.steps:
         # EXISTS is never NULL, so negating it needs no guard.
-        wrapped = node.field.wrap(predicate)
-        return not_(wrapped) if negate else wrapped
+        positive = _through(node)
+        return not_(positive) if negate else positive
+    predicate, null_safe = _predicate(node.field.column, node.op, node.value)
     if not negate:
         return predicate
     if null_safe or not node.field.nullable:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import ast
 import math
-import warnings
 from typing import Any
 
 from gpfskit.mgmt.query.conditions import (
@@ -44,7 +43,7 @@ _REFUSED = {
     ast.Subscript: "subscripts", ast.Lambda: "lambdas", ast.ListComp: "comprehensions",
     ast.SetComp: "comprehensions", ast.DictComp: "comprehensions",
     ast.GeneratorExp: "comprehensions", ast.JoinedStr: "f-strings",
-    ast.FormattedValue: "f-strings", ast.BinOp: "arithmetic", ast.IfExp: "if-expressions",
+    ast.FormattedValue: "f-strings", ast.BinOp: "arithmetic operators", ast.IfExp: "if-expressions",
     ast.NamedExpr: "assignments", ast.Dict: "dictionaries", ast.Starred: "starred values",
     ast.UnaryOp: "operators other than not and a sign before a number",
     ast.Await: "await", ast.Yield: "yield", ast.YieldFrom: "yield", ast.Slice: "slices",
@@ -83,9 +82,9 @@ class _Expression:
         if "\x00" in self.source:
             raise QueryError("where: the expression holds a NUL character")
         try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")  # e.g. SyntaxWarning for 'x is 1': refused below
-                tree = ast.parse(self.source, mode="eval")
+            # (warnings.catch_warnings is not used: it is not thread-safe, and the only
+            # warning parsing can give, an invalid escape, is harmless)
+            tree = ast.parse(self.source, mode="eval")
         except SyntaxError as error:
             spot = (f" at {self.position(error.lineno or 1, error.offset)}" if error.offset
                     else " at the end")
@@ -128,8 +127,6 @@ class _Expression:
 
     def field(self, node: ast.AST) -> FieldPath:
         name = self.dotted(node)
-        if name in ("true", "false", "null", "none"):
-            raise self.fail(f"unknown field {name!r}; the literals are True, False and None", node)
         try:
             return resolve(self.model, name)
         except QueryError as error:
@@ -137,14 +134,19 @@ class _Expression:
 
     def literal(self, node: ast.AST) -> Any:
         if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub | ast.UAdd):
-            value = self.literal(node.operand)
+            value = node.operand.value if isinstance(node.operand, ast.Constant) else None
             if isinstance(value, bool) or not isinstance(value, int | float):
                 raise self.fail("a sign goes only before a number", node)
+            value = self.literal(node.operand)
             return -value if isinstance(node.op, ast.USub) else value
         if not isinstance(node, ast.Constant):
             if isinstance(node, ast.List | ast.Tuple | ast.Set):
                 raise self.fail("a list goes only on the right of 'in' / 'not in'", node)
-            if self.dotted(node):
+            name = self.dotted(node)
+            if name and name.lower() in ("true", "false", "null", "none"):
+                raise self.fail(f"unknown field {name!r}; the literals are True, False and None",
+                                node)
+            if name:
                 raise self.fail("comparing two fields is not supported; compare a field "
                                 "with a literal", node)
             raise self.refused(node)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import inspect
+from sqlalchemy import inspect, or_
 from sqlalchemy.orm import Mapper
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -54,11 +54,17 @@ class FieldPath:
             return True
         return bool(getattr(self.column.property.columns[0], "nullable", True))
 
-    def wrap(self, predicate: ColumnElement[bool]) -> ColumnElement[bool]:
-        """``predicate`` on the column, put under the path's relationships (EXISTS subqueries)."""
+    def wrap(self, predicate: ColumnElement[bool], or_missing: bool = False
+             ) -> ColumnElement[bool]:
+        """``predicate`` on the column, put under the path's relationships (EXISTS subqueries).
+
+        With ``or_missing``, an item with no related item at some step satisfies it too: a
+        missing related item has a null value (what ``== null`` needs).
+        """
         for step in reversed(self.steps):
             relationship = getattr(step.source, step.key)
-            predicate = relationship.any(predicate) if step.to_many else relationship.has(predicate)
+            exists = relationship.any if step.to_many else relationship.has
+            predicate = or_(~exists(), exists(predicate)) if or_missing else exists(predicate)
         return predicate
 
 
@@ -97,24 +103,20 @@ def resolve(model: type, name: Any) -> FieldPath:
     steps: list[Step] = []
     current = model
     for index, part in enumerate(parts):
-        mapper: Mapper = inspect(current)
-        hidden = _hidden(current)
         prefix = ".".join(parts[:index]) + "." if index else ""
-        last = index == len(parts) - 1
-        if part not in hidden and part in mapper.column_attrs:
-            if not last:
-                raise QueryError(f"{prefix + part!r} is a field, not a relationship, in {name!r}")
-            return FieldPath(name, tuple(steps), part, getattr(current, part))
-        if part not in hidden and part in mapper.relationships:
+        mapper: Mapper = inspect(current)
+        visible = part not in _hidden(current)
+        if visible and part in mapper.relationships and index < len(parts) - 1:
             prop = mapper.relationships[part]
-            target = prop.mapper.class_
-            if last:
-                example = next(iter(column_names(target)), "id")
-                raise QueryError(f"{name!r} is a relationship; name one of its fields, "
-                                 f"e.g. '{name}.{example}'")
-            steps.append(Step(current, part, target, bool(prop.uselist)))
-            current = target
-            continue
-        where = f" in {name!r}" if index else ""
-        raise QueryError(f"unknown field {prefix + part!r}{where}; {_known(current, prefix)}")
-    raise AssertionError("unreachable: the loop returns or raises")  # pragma: no cover
+            steps.append(Step(current, part, prop.mapper.class_, bool(prop.uselist)))
+            current = prop.mapper.class_
+        elif visible and part in mapper.relationships:
+            example = next(iter(column_names(mapper.relationships[part].mapper.class_)), "id")
+            raise QueryError(f"{name!r} is a relationship; name one of its fields, "
+                             f"e.g. '{name}.{example}'")
+        elif visible and part in mapper.column_attrs and index < len(parts) - 1:
+            raise QueryError(f"{prefix + part!r} is a field, not a relationship, in {name!r}")
+        elif not (visible and part in mapper.column_attrs):
+            where = f" in {name!r}" if index else ""
+            raise QueryError(f"unknown field {prefix + part!r}{where}; {_known(current, prefix)}")
+    return FieldPath(name, tuple(steps), parts[-1], getattr(current, parts[-1]))

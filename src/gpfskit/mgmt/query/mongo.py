@@ -65,6 +65,8 @@ def parse_json(text: str, parameter: str = "where") -> Any:
     except json.JSONDecodeError as error:
         raise QueryError(f"{parameter}: not valid JSON: {error.msg} at line {error.lineno} "
                          f"column {error.colno}") from None
+    except ValueError as error:  # e.g. an integer of more than 4300 digits
+        raise QueryError(f"{parameter}: not valid JSON: {error}") from None
     except RecursionError:
         raise QueryError(f"{parameter}: the JSON nests too deeply") from None
     except QueryError as error:

@@ -38,6 +38,8 @@ def _portability_problem(pattern: str) -> str | None:
         char = pattern[index]
         quantifier = False
         if char == "\\":
+            if not in_class and pattern[index + 1:index + 2] in ("b", "B"):
+                return "'\\b' or '\\B' (a word boundary in Python, other characters in PostgreSQL)"
             index += 2
             previous_quantifier = False
             continue
@@ -73,6 +75,10 @@ def _portability_problem(pattern: str) -> str | None:
     return None
 
 
+def _shown(pattern: str) -> str:
+    return repr(pattern if len(pattern) <= 40 else pattern[:40] + "...")
+
+
 def check_pattern(pattern: str, case_insensitive: bool) -> str:
     """``pattern`` ready for SQL (with ``(?i)`` when asked), or a QueryError saying why not."""
     if len(pattern) > MAX_PATTERN:
@@ -80,10 +86,12 @@ def check_pattern(pattern: str, case_insensitive: bool) -> str:
     try:
         re.compile(pattern)
     except (re.error, RecursionError, OverflowError) as error:
-        raise QueryError(f"the pattern {pattern!r} is not a regular expression: {error}") from None
+        raise QueryError(f"the pattern {_shown(pattern)} is not a regular expression: "
+                         f"{error}") from None
     problem = _portability_problem(pattern)
     if problem:
-        raise QueryError(f"the pattern {pattern!r} uses {problem}, which not every database runs")
+        raise QueryError(f"the pattern {_shown(pattern)} uses {problem}, "
+                         "which not every database runs")
     return "(?i)" + pattern if case_insensitive else pattern
 
 

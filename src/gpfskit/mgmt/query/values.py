@@ -31,7 +31,8 @@ def kind(type_: types.TypeEngine) -> str:
     if isinstance(type_, types.TypeDecorator):
         type_ = type_.impl_instance
     families = (
-        (types.Boolean, "boolean"), (types.Integer, "integer"), (types.Numeric, "number"),
+        (types.Boolean, "boolean"), (types.Integer, "integer"), (types.Float, "number"),
+        (types.Numeric, "number"),
         (types.DateTime, "datetime"), (types.Date, "date"), (types.Enum, "choice"),
         (types.Uuid, "uuid"), (types.String, "text"),
     )
@@ -89,12 +90,12 @@ def _datetime(value: Any, aware: bool) -> dt.datetime | None:
         return None
     try:
         moment = dt.datetime.fromisoformat(value.strip())
-    except ValueError:
+        if aware and moment.tzinfo is None:
+            return moment.replace(tzinfo=dt.UTC)
+        if not aware and moment.tzinfo is not None:
+            return moment.astimezone(dt.UTC).replace(tzinfo=None)
+    except (ValueError, OverflowError):  # not ISO 8601, or out of range once in UTC
         return None
-    if aware and moment.tzinfo is None:
-        return moment.replace(tzinfo=dt.UTC)
-    if not aware and moment.tzinfo is not None:
-        return moment.astimezone(dt.UTC).replace(tzinfo=None)
     return moment
 
 
