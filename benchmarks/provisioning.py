@@ -30,7 +30,7 @@ from pathlib import Path
 import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
-from mgmt_service import BIN, Service, cli, data, free_port  # noqa: E402
+from mgmt_service import BIN, Service, cli, data, free_port
 
 CJ = {"Content-Type": "application/vnd.collection+json"}
 GIB = 1024 ** 3
@@ -88,7 +88,7 @@ def post_space(session: requests.Session, url: str, refs: dict, name: str) -> st
 
 def percentile(values: list[float], fraction: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
 
 
 def latency(base: Path, count: int) -> None:
