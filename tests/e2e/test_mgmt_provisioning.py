@@ -68,8 +68,7 @@ def mount(service) -> Path:
     return service.root / "gpfs" / "mmfs1"
 
 
-@pytest.fixture(scope="module")
-def model(service, mount) -> Path:
+def make_model(service: Service, mount: Path) -> Path:
     """The walkthrough's model: ``assets`` is a dependent fileset."""
     model = mount / "project_template"
     model.mkdir()
@@ -83,18 +82,31 @@ def model(service, mount) -> Path:
     return model
 
 
-@pytest.fixture
-def session(service, monkeypatch):
+@pytest.fixture(scope="module")
+def model(service, mount) -> Path:
+    return make_model(service, mount)
+
+
+def walkthrough_session(service: Service, monkeypatch, verify: bool = True
+                        ) -> requests.Session:
+    """The token and session, as the walkthrough gets them (``verify=False`` for a
+    self-signed certificate)."""
     from arcapix.config import config
 
     monkeypatch.setenv("GPFSKIT_CONFIG", str(service.config_dir))
     authserver = config["arcapix.auth.server.url"]
     payload = {"grant_type": "password", "username": "myuser", "password": "mypassword"}
-    resp = requests.post(authserver + "/oauth2/token", data=payload)
+    resp = requests.post(authserver + "/oauth2/token", data=payload, verify=verify)
     assert resp.status_code == 200
     session = requests.Session()
     session.auth = (resp.json()["access_token"], "")
+    session.verify = verify
     return session
+
+
+@pytest.fixture
+def session(service, monkeypatch):
+    return walkthrough_session(service, monkeypatch)
 
 
 def find(session, url, resource, where) -> str:
@@ -109,6 +121,12 @@ def tree(root: Path) -> list[tuple[str, str]]:
 
 
 def test_the_walkthrough_as_written(service, session, model, mount):
+    walkthrough(service, session, model, mount)
+
+
+def walkthrough(service: Service, session: requests.Session, model: Path, mount: Path
+                ) -> None:
+    """Every request of the seed, in order, then its checks on the cluster."""
     url = service.url
     assert "POST" in session.options(url + "/spaces/").headers["Allow"]
     profile = find(session, url, "profiles", {"name": "mmfs1-sas1"})
@@ -192,6 +210,29 @@ def test_the_walkthrough_as_written(service, session, model, mount):
     assert quota.split()[4] == str(8 * 1024 ** 2)
     fixed = session.patch(url + space_href, json={"relativepath": "elsewhere"})
     assert fixed.status_code == 422 and "cannot be changed" in fixed.text
+
+
+@pytest.fixture(scope="module")
+def tls_service(tmp_path_factory):
+    svc = Service(tmp_path_factory.mktemp("provisioning-tls"),
+                  gpfskit__management__port=free_port())
+    assert cli(svc.env, "adminctl", "tls", "selfsigned").returncode == 0
+    assert cli(svc.env, "adminctl", "policy", "install", "default").returncode == 0
+    svc.start()
+    svc.add_user("myuser", "admin", "mypassword")
+    yield svc
+    svc.stop()
+
+
+@pytest.mark.filterwarnings("ignore::urllib3.exceptions.InsecureRequestWarning")
+def test_the_walkthrough_over_https(tls_service, monkeypatch):
+    assert tls_service.url.startswith("https://")
+    # requests lets these variables override a session's verify=False (psf/requests#3829)
+    monkeypatch.delenv("REQUESTS_CA_BUNDLE", raising=False)
+    monkeypatch.delenv("CURL_CA_BUNDLE", raising=False)
+    mount = tls_service.root / "gpfs" / "mmfs1"
+    session = walkthrough_session(tls_service, monkeypatch, verify=False)
+    walkthrough(tls_service, session, make_model(tls_service, mount), mount)
 
 
 def test_validation_names_the_field(service, session, mount):
@@ -361,3 +402,53 @@ def test_profiles_and_exposers_over_rest(service, session, mount):
         "state"] == "COMPLETED"
     assert not fragment.exists()
     assert str(share_dir) not in mm(service, "mmnfs", "export", "list")
+
+
+def test_a_worker_killed_mid_space_ends_active_after_restart(tmp_path, monkeypatch):
+    """SIGKILL of the server (its workers inside) while a space's template is being laid
+    out: on restart the job's undo log rolls the first attempt back and the space is made
+    afresh, so it ends ACTIVE with one fileset and the whole layout."""
+    svc = Service(tmp_path, gpfskit__management__port=free_port())
+    assert cli(svc.env, "adminctl", "policy", "install", "default").returncode == 0
+    svc.start()
+    try:
+        svc.add_user("myuser", "admin", "mypassword")
+        session = walkthrough_session(svc, monkeypatch)
+        url, mount = svc.url, svc.root / "gpfs" / "mmfs1"
+        model = mount / "big_model"
+        for d in range(20):
+            (model / f"d{d}").mkdir(parents=True)
+            for f in range(100):
+                (model / f"d{d}" / f"f{f}").write_text("x")
+        resp = session.post(url + "/templates/", json=cj_body(
+            name="big", type="filesystemtemplate", template_location=str(model)), headers=CJ)
+        assert wait_status(session, resp.headers["Location"]) == "ACTIVE"
+        template = resp.json()["collection"]["items"][0]["href"]
+        resp = session.post(url + "/spaces/", json=cj_body(
+            name="crash", relativepath="projects/crash", templates=template,
+            exposers=find(session, url, "exposers", {"type": "gpfsnative", "name": "mmfs1"}),
+            profile=find(session, url, "profiles", {"name": "mmfs1-sas1"}), size=1024 ** 3),
+            headers=CJ)
+        space_url = resp.headers["Location"]
+        space_id = data(resp.json()["collection"]["items"][0])["id"]
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            [job] = items(session.get(url + "/jobs/", params={
+                "where": json.dumps({"resource_id": space_id})}))
+            if len(json.loads(job["extras"]).get("undo", [])) >= 3:  # linked: laying out
+                break
+            time.sleep(0.02)
+        svc.kill()
+        assert "sas1-crash" in mm(svc, "mmlsfileset", "mmfs1")
+        svc.start()
+        session = walkthrough_session(svc, monkeypatch)
+        assert wait_status(session, space_url, timeout=60) == "ACTIVE"
+        listing = mm(svc, "mmlsfileset", "mmfs1")
+        assert listing.count("sas1-crash ") == 1
+        files = list((mount / "projects" / "crash").rglob("f*"))
+        assert len(files) == 2000
+        [job] = items(session.get(url + "/jobs/", params={
+            "where": json.dumps({"resource_id": space_id})}))
+        assert job["attempts"] == 2 and json.loads(job["extras"])["undo"] == []
+    finally:
+        svc.stop()

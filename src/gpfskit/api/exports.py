@@ -33,6 +33,21 @@ from gpfskit.commands import CommandResult, GPFSExecuteException, yformat
 NFS_LISTING = ("mmnfs", "export", "list", "-Y")
 SMB_LISTING = ("mmsmb", "export", "list", "-Y", "--all")
 
+def _attached(cls: type, loader: Loader, **state: Any) -> Any:
+    """A member built from a listing (its name is not checked again)."""
+    obj = cls.__new__(cls)
+    APIObject.__init__(obj, loader)
+    obj.__dict__.update(state)
+    return obj
+
+
+def _remove(obj: APIObject, argv: list[str], listing: tuple[str, ...], key: str
+            ) -> CommandResult:
+    """Run a removal; under dry run the entry leaves the cached listing."""
+    return obj._change(argv, lambda: obj._loader.patch([listing],
+                                                       lambda table: table.pop(key, None)))
+
+
 # -- NFS access options ---------------------------------------------------------------------
 
 NFS_COLUMNS = ("Path", "Delegations", "Clients", "Access_Type", "Protocols", "Transports",
@@ -205,10 +220,7 @@ class NfsExport(APIObject):
     def delete(self) -> CommandResult:
         """``mmnfs export remove <path>``."""
         self._rows()
-        path = self._path
-        return self._change(["mmnfs", "export", "remove", path],
-                            lambda: self._loader.patch([NFS_LISTING],
-                                                       lambda table: table.pop(path, None)))
+        return _remove(self, ["mmnfs", "export", "remove", self._path], NFS_LISTING, self._path)
 
 
 class NfsExports(Collection[NfsExport]):
@@ -217,13 +229,8 @@ class NfsExports(Collection[NfsExport]):
     _noun = "NFS export"
 
     def _build(self) -> dict[str, NfsExport]:
-        members = {}
-        for path in nfs_listing(self._loader):
-            export = NfsExport.__new__(NfsExport)
-            APIObject.__init__(export, self._loader)
-            export._path = path
-            members[path] = export
-        return members
+        return {path: _attached(NfsExport, self._loader, _path=path)
+                for path in nfs_listing(self._loader)}
 
     def _key(self, key: Any) -> Any:
         if isinstance(key, NfsExport):
@@ -370,9 +377,7 @@ class SmbShare(APIObject):
     def delete(self) -> CommandResult:
         """``mmsmb export remove <name>``."""
         name = self._row()["export"]
-        return self._change(["mmsmb", "export", "remove", name],
-                            lambda: self._loader.patch([SMB_LISTING],
-                                                       lambda table: table.pop(name, None)))
+        return _remove(self, ["mmsmb", "export", "remove", name], SMB_LISTING, name)
 
 
 class SmbShares(Collection[SmbShare]):
@@ -381,13 +386,8 @@ class SmbShares(Collection[SmbShare]):
     _noun = "SMB share"
 
     def _build(self) -> dict[str, SmbShare]:
-        members = {}
-        for name in smb_listing(self._loader):
-            share = SmbShare.__new__(SmbShare)
-            APIObject.__init__(share, self._loader)
-            share._name = name
-            members[name] = share
-        return members
+        return {name: _attached(SmbShare, self._loader, _name=name)
+                for name in smb_listing(self._loader)}
 
     def _alias(self, key: Any, members: dict[str, SmbShare]) -> str | None:
         if isinstance(key, str):  # share names are case-insensitive

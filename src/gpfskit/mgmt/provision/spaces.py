@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from gpfskit.api import DependentFileset, Fileset, IndependentFileset
-from gpfskit.commands import getDryRun
+from gpfskit.commands import GPFSExecuteException, getDryRun
 from gpfskit.mgmt.provision import recorded
 from gpfskit.mgmt.provision.errors import FieldError, ProvisionError, RefusedError
 from gpfskit.mgmt.provision.names import object_name, relative_path, size_bytes
@@ -174,9 +174,7 @@ def create_space(name: str, filesystem: str, profile: Profile, relativepath: str
         undo.record("create_fileset", filesystem=filesystem, fileset=fileset_name,
                     marker=marker)
         fileset.create()
-        _make_parents(path, undo)
-        undo.record("link_fileset", filesystem=filesystem, fileset=fileset_name, marker=marker)
-        fileset.link(path)
+        _link_creating_parents(fileset, path, undo, marker)
         fileset.change(blockSoftLimit=f"{soft}K", blockHardLimit=f"{hard}K")
         layout = Layout(filesystem, name, parent or fileset_name, path, marker, undo, created)
         for template in templates:
@@ -192,7 +190,8 @@ def create_space(name: str, filesystem: str, profile: Profile, relativepath: str
 
 
 def _make_parents(path: str, undo: UndoLog) -> None:
-    """Create the missing parent directories of ``path`` (none under dry run)."""
+    """Create the missing parent directories of ``path`` (none under dry run); a directory
+    another operation creates at the same moment is shared, not recorded as ours."""
     missing = []
     parent = os.path.dirname(path)
     while not os.path.isdir(parent):
@@ -202,7 +201,25 @@ def _make_parents(path: str, undo: UndoLog) -> None:
         return
     undo.record("make_dirs", paths=missing)
     for directory in reversed(missing):
-        os.mkdir(directory, 0o755)
+        try:
+            os.mkdir(directory, 0o755)
+        except FileExistsError:
+            continue
+
+
+def _link_creating_parents(fileset: Fileset, path: str, undo: UndoLog, marker: str) -> None:
+    """Link ``fileset`` at ``path``, creating its parents. A parent that the rollback of
+    another space removed in between (it was empty) is created again, up to three times."""
+    for attempt in range(3):
+        _make_parents(path, undo)
+        undo.record("link_fileset", filesystem=fileset.filesystemName, fileset=fileset.name,
+                    marker=marker)
+        try:
+            fileset.link(path)
+            return
+        except GPFSExecuteException:
+            if attempt == 2 or getDryRun() or os.path.isdir(os.path.dirname(path)):
+                raise
 
 
 def _space_fileset(filesystem: str, fileset: str) -> Fileset:

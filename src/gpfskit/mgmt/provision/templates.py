@@ -10,9 +10,10 @@ again: the model may change or vanish.
 
 Laying a template out copies the tree into a space's directory; each recorded fileset becomes
 a dependent fileset ``<its pool>-<space name>-<8 hex>`` in the space's inode space, linked at
-the same place, before its contents are copied into it. Every step goes into the caller's
-undo log. Under dry run nothing is written: the filesets are created and linked through the
-API (and so recorded) and the copying is left out.
+the same place, before its contents are copied into it. The filesets go into the caller's
+undo log; the directories and files need no entries, since everything is laid out inside the
+space's own fileset, whose deletion removes them. Under dry run nothing is written: the
+filesets are created and linked through the API (and so recorded) and the copying is left out.
 
 The emulator's own bookkeeping attributes (``user.gpfskit.*``: a file's pool, replicas) are
 never copied: a file laid out in a space is placed by the space's policy, not by the model's.
@@ -269,7 +270,6 @@ def _lay_dir(source: str, target: str, rel: str, by_path: dict[str, TemplateFile
             if os.path.lexists(target) and not os.path.isdir(target):
                 raise ProvisionError(f"{target} exists and is not a directory")
             if not os.path.isdir(target):
-                layout.undo.record("make_dirs", paths=[target])
                 os.mkdir(target)
     for entry in (_entries(source) if os.path.isdir(source) else []):
         child_rel = os.path.join(rel, entry.name) if rel else entry.name
@@ -280,7 +280,6 @@ def _lay_dir(source: str, target: str, rel: str, by_path: dict[str, TemplateFile
             if os.path.lexists(child_target):
                 raise ProvisionError(f"{child_target} already exists; templates may share "
                                      "directories but not files")
-            layout.undo.record("write_file", path=child_target)
             copy_entry(entry.path, child_target)
     if not dry:
         _copy_metadata(source, target, os.lstat(source))
