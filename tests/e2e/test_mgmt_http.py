@@ -174,6 +174,12 @@ def test_store_only_resources_are_created_at_once(admin, service):
     auditor = service.session("audit1", "long-enough-pw")
     assert auditor.options(service.url + "/users/").headers["Allow"] == "HEAD, GET, OPTIONS"
     assert auditor.post(service.url + "/roles/", json={}).status_code == 403
+    # Role assignments change over the API too.
+    changed = admin.patch(service.url + user["href"], json={"roles": "viewer,auditor"})
+    assert changed.status_code == 200, changed.text
+    roles_link = next(link for link in changed.json()["collection"]["items"][0]["links"]
+                      if link["name"] == "roles")
+    assert admin.get(service.url + roles_link["href"]).headers["X-Total-Count"] == "2"
     assert admin.delete(service.url + user["href"]).status_code == 204
     assert auditor.get(service.url + "/spaces/").status_code == 401
 

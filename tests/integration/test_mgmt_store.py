@@ -9,7 +9,7 @@ from sqlalchemy import func, inspect, select
 
 from gpfskit.mgmt import discovery, models, resources, store
 from gpfskit.mgmt.auth import accounts
-from gpfskit.mgmt.auth.roles import DEFAULT_ROLES
+from gpfskit.mgmt.auth.roles import DEFAULT_ROLES, seed_default_roles
 from helpers import ok
 from mgmt_stores import database
 
@@ -121,10 +121,8 @@ def test_excluded_filesets_are_not_spaces(url, mm):
 
 
 def test_accounts_tokens_and_throttling(url):
-    from gpfskit.mgmt.app import seed_roles
-
     with store.session(url) as s:
-        seed_roles(s)
+        seed_default_roles(s)
     with store.session(url) as s:
         accounts.create_user(s, "alice", "alice-password", ["operator"])
     with store.session(url) as s:
@@ -153,10 +151,8 @@ def test_accounts_tokens_and_throttling(url):
 
 
 def test_default_roles_are_data(url):
-    from gpfskit.mgmt.app import seed_roles
-
     with store.session(url) as s:
-        seed_roles(s)
+        seed_default_roles(s)
     with store.session(url) as s:
         names = set(s.scalars(select(models.Role.name)))
     assert names == set(DEFAULT_ROLES)

@@ -31,11 +31,15 @@ tls_app = typer.Typer(help="TLS for `gpfskit serve`.", no_args_is_help=True)
 
 
 def _settings():
+    """The service's settings, with its store migrated and its default roles present."""
     from gpfskit.mgmt import resources, settings, store
+    from gpfskit.mgmt.auth.roles import seed_default_roles
 
     current = settings.load()
     resources.load(current.plugins)
     store.migrate(current.database_url)
+    with store.session(current.database_url) as s:
+        seed_default_roles(s)
     return current
 
 

@@ -21,24 +21,13 @@ from gpfskit.mgmt import cj, discovery, messages, models, routes, store
 from gpfskit.mgmt import resources as registry
 from gpfskit.mgmt.auth import accounts, passwords
 from gpfskit.mgmt.auth import http as auth_http
-from gpfskit.mgmt.auth.roles import DEFAULT_ROLES
+from gpfskit.mgmt.auth.roles import seed_default_roles
 from gpfskit.mgmt.errors import APIError
 from gpfskit.mgmt.jobs.workers import Workers
 from gpfskit.mgmt.settings import Settings
 
 log = logging.getLogger(__name__)
 ADMIN = "admin"
-
-
-def seed_roles(s) -> None:
-    """Create the default roles when the store has none (later edits are kept)."""
-    if s.scalar(select(func.count()).select_from(models.Role)):
-        return
-    import json
-
-    for name, (description, permissions) in DEFAULT_ROLES.items():
-        s.add(models.Role(name=name, comment=description, status=models.ACTIVE,
-                          status_message="ready", permissions=json.dumps(permissions)))
 
 
 def prepare(settings: Settings, *, populate: bool = True) -> str | None:
@@ -48,7 +37,7 @@ def prepare(settings: Settings, *, populate: bool = True) -> str | None:
     store.migrate(settings.database_url)
     password = None
     with store.session(settings.database_url) as s:
-        seed_roles(s)
+        seed_default_roles(s)
         s.flush()
         if not s.scalar(select(func.count()).select_from(models.User)):
             password = passwords.generate_password()

@@ -182,7 +182,7 @@ register(Resource(
     "groups", models.Group, "group",
     [*base_fields("group")],
     relations=[Relation("roles", "roles of the group's members", "roles", many=True,
-                        template=True)],
+                        template=True, changeable=True)],
     searches=[_by_name("group")], cluster=False,
     description="Groups of users (local or system groups through PAM) and their roles.",
 ))
@@ -193,8 +193,10 @@ register(Resource(
      Field("source", "where the account is checked: local or pam"),
      Field("password", "password of a local account (write only)", template=True,
            changeable=True, convert=_check_password, shown=False, assign=_set_password)],
-    relations=[Relation("roles", "roles of the user", "roles", many=True, template=True),
-               Relation("groups", "groups of the user", "groups", many=True, template=True)],
+    relations=[Relation("roles", "roles of the user", "roles", many=True, template=True,
+                        changeable=True),
+               Relation("groups", "groups of the user", "groups", many=True, template=True,
+                        changeable=True)],
     searches=[_by_name("user")], cluster=False,
     description="Accounts and their role assignments.",
 ))

@@ -144,6 +144,7 @@ class Relation:
     many: bool = False
     template: bool = False
     required: bool = False
+    changeable: bool = False
 
     @property
     def rel(self) -> str:

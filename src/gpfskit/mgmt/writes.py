@@ -140,7 +140,8 @@ def change(s: Session, resource: Resource, item: Any, values: dict[str, Any], re
                             "job to finish")
     if "status" in values:
         return _retry(s, resource, item, values, requester)
-    accepted = {f.name for f in resource.fields if f.changeable} - {"status"}
+    accepted = ({f.name for f in resource.fields if f.changeable}
+                | {r.name for r in resource.relations if r.changeable}) - {"status"}
     with s.no_autoflush:
         errors = _apply(s, resource, item, values, accepted, "change")
     if errors:

@@ -51,3 +51,16 @@ class Permissions:
     def allowed(self, endpoint: str, offered: Iterable[str]) -> list[str]:
         """The methods of ``offered`` (in its order) that these roles allow."""
         return [m for m in offered if self.allows(endpoint, m)]
+
+
+def seed_default_roles(s) -> None:
+    """Create the default roles when the store has none (later edits are kept)."""
+    from sqlalchemy import func, select
+
+    from gpfskit.mgmt import models
+
+    if s.scalar(select(func.count()).select_from(models.Role)):
+        return
+    for name, (description, permissions) in DEFAULT_ROLES.items():
+        s.add(models.Role(name=name, comment=description, status=models.ACTIVE,
+                          status_message="ready", permissions=json.dumps(permissions)))
