@@ -196,7 +196,7 @@ def main() -> None:
 
     total = args.clients * args.requests
     print(f"GET /spaces/?where={{\"name\": ...}}: {args.spaces:,} spaces, {args.clients} "
-          f"concurrent clients, {total:,} requests each (os.cpu_count()={os.cpu_count()})")
+          f"concurrent clients, {total:,} requests to each (os.cpu_count()={os.cpu_count()})")
     print(f"{'':28}{'p50 ms':>10}{'p99 ms':>10}{'req/s':>10}")
     print(f"{'bare FastAPI (floor)':28}{floor_stats[0]:>10.1f}{floor_stats[1]:>10.1f}"
           f"{floor_stats[2]:>10.0f}")
