@@ -452,3 +452,24 @@ def test_a_worker_killed_mid_space_ends_active_after_restart(tmp_path, monkeypat
         assert job["attempts"] == 2 and json.loads(job["extras"])["undo"] == []
     finally:
         svc.stop()
+
+
+def test_file_system_snapshots_over_rest(service, session, mount):
+    url = service.url
+    exposer = find(session, url, "exposers", {"type": "gpfsnative", "name": "mmfs1"})
+    resp = session.post(url + "/snapshots/", json=cj_body(
+        name="nightly", type="gpfsglobalsnapshot", exposer=exposer), headers=CJ)
+    assert resp.status_code == 202, resp.text
+    assert wait_status(session, resp.headers["Location"]) == "ACTIVE"
+    [snap] = items(session.get(url + "/snapshots/",
+                               params={"where": '{"exposer.filesystem": "mmfs1"}'}))
+    assert snap["name"] == "nightly" and snap["path"] == str(mount / ".snapshots" / "nightly")
+    assert "nightly" in mm(service, "mmlssnapshot", "mmfs1")
+    missing = session.post(url + "/snapshots/", json=cj_body(
+        name="orphan", type="gpfsglobalsnapshot"), headers=CJ)
+    assert missing.status_code == 422 and "exposer" in missing.text
+    resp = session.delete(url + f"/snapshots/{snap['id']}")
+    assert resp.status_code == 202
+    assert wait_for_job(session, url, resp.headers["Location"].removeprefix(url))[
+        "state"] == "COMPLETED"
+    assert "nightly" not in mm(service, "mmlssnapshot", "mmfs1")
