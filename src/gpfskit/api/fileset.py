@@ -453,6 +453,21 @@ class DependentFileset(Fileset):
         owner = self._owner()
         return ["--inode-space", owner] if owner is not None else []
 
+    @property
+    def snapshots(self) -> Any:
+        """Always empty: a dependent fileset has no snapshots of its own (those of the
+        independent fileset owning its inode space capture it); ``new`` says so."""
+        from gpfskit.api.snapshots import DependentSnapshots
+
+        if self._snapshots is None or self._snapshots._fileset != self._name:
+            self._snapshots = DependentSnapshots._attach(self._loader, self._fs, self._name)
+        space = self.inodeSpace
+        self._snapshots.owner = next(
+            (name for name, row in self._listing().items()
+             if to_bool(row.get("isInodeSpaceOwner")) and to_int(row.get("inodeSpace")) == space),
+            None)
+        return self._snapshots
+
     def _new_row(self, listing: dict[str, dict[str, Any]]) -> dict[str, Any]:
         row = super()._new_row(listing)
         owner = listing.get(self._owner() or "root")

@@ -58,3 +58,21 @@ class Snapshots(Collection[Snapshot]):
         if not isinstance(name, str) or name not in self:
             raise ValueError(f"no snapshot named {name!r} {self._where()}")
         return self[name].delete(qosClass=qosClass, nodes=nodes)
+
+
+class DependentSnapshots(Snapshots):
+    """The snapshots of a dependent fileset, which are none: it has no inode space of its
+    own, so it cannot be snapshotted alone; snapshots of the independent fileset owning its
+    inode space (and global snapshots) capture it. Listing gives an empty collection;
+    ``new`` raises ValueError saying which fileset to snapshot instead."""
+
+    owner: str | None = None   # the independent fileset whose inode space it shares
+
+    def _build(self) -> dict[str, Snapshot]:
+        return {}
+
+    def new(self, name: str, **kwargs: Any) -> Snapshot:
+        instead = f"fileset {self.owner}" if self.owner else "its inode space's fileset"
+        raise ValueError(f"fileset {self._fileset} is a dependent fileset and has no "
+                         f"snapshots of its own; snapshot {instead} (or the file system) "
+                         "to capture it")

@@ -11,7 +11,7 @@ import typer
 
 from gpfskit.config import config
 from gpfskit.emulator.dispatch import commands
-from gpfskit.emulator.setup import DEMO, ClusterSpec, init_cluster
+from gpfskit.emulator.setup import DEMO, ClusterSpec, add_demo_files, init_cluster
 from gpfskit.emulator.state import DB_NAME
 
 app = typer.Typer(help="Create and use an emulated cluster (mm* commands over a directory tree).",
@@ -36,7 +36,8 @@ def write_shims(root: Path) -> Path:
 @app.command("init")
 def init(
     demo: bool = typer.Option(False, "--demo", help="create the demo cluster (democluster: "
-                              "node1-3, mmfs1 with pools system/sas1/sata1, mmfs2)"),
+                              "node1-3, mmfs1 with pools system/sas1/sata1 and a small "
+                              "tree of files, mmfs2)"),
     root: Path = typer.Option(None, "--root", help="directory for the cluster's state and file "
                               "systems [default: gpfskit.emulator.root]"),
     mount_prefix: Path = typer.Option(None, "--mount-prefix", help="file systems mount at "
@@ -48,6 +49,8 @@ def init(
         typer.echo(f"error: {root} already holds an emulated cluster", err=True)
         raise typer.Exit(1)
     init_cluster(root, DEMO if demo else ClusterSpec(filesystems=()), mount_prefix=mount_prefix)
+    if demo:
+        add_demo_files(root)
     write_shims(root)
     config["gpfskit.emulator.root"] = str(root)
     config["gpfskit.cluster.backend"] = "emulated"

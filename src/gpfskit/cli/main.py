@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
+import sys
 
 import typer
 
 from gpfskit.cli import config_cmd, emulator_cmd, serve_cmd, tour
-from gpfskit.cli.mm import run_emulated
+from gpfskit.cli.mm import emulated_usage, run_emulated
+from gpfskit.config import ConfigError
 
 app = typer.Typer(help="gpfskit: manage IBM Storage Scale clusters, real or emulated.",
                   no_args_is_help=True, pretty_exceptions_enable=False)
@@ -29,10 +31,18 @@ def _options(verbose: bool = typer.Option(False, "--verbose", "-v",
                                      "ignore_unknown_options": True,
                                      "help_option_names": []})
 def mm(ctx: typer.Context,
-       command: str = typer.Argument(..., help="an mm* command, e.g. mmlsfileset")) -> None:
+       command: str = typer.Argument("--help", help="an mm* command, e.g. mmlsfileset")
+       ) -> None:
     """Run an emulated admin command: gpfskit mm mmlsfileset mmfs1 -L"""
+    if command in ("--help", "-h"):
+        typer.echo(emulated_usage())
+        raise typer.Exit(0)
     raise typer.Exit(run_emulated([command, *ctx.args]))
 
 
 def main() -> None:
-    app()
+    try:
+        app()
+    except ConfigError as exc:
+        print(f"gpfskit: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None

@@ -26,9 +26,10 @@ def ensure_demo(say) -> None:
         say(f"Emulated cluster: {root}")
         return
     from gpfskit.cli.emulator_cmd import write_shims
-    from gpfskit.emulator.setup import init_cluster
+    from gpfskit.emulator.setup import add_demo_files, init_cluster
 
     init_cluster(root)
+    add_demo_files(root)
     write_shims(root)
     config["gpfskit.emulator.root"] = str(root)
     config["gpfskit.cluster.backend"] = "emulated"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 import io
+import logging
 import os
 import pkgutil
 import sqlite3
@@ -22,6 +23,8 @@ from gpfskit.emulator import state
 from gpfskit.emulator.nodesets import system_classes
 
 Handler = Callable[["Invocation", mmargs.Parsed], None]
+logger = logging.getLogger(__name__)
+_FAILED = "{name}: Command failed. Examine previous error messages to determine cause.\n"
 
 
 @dataclass(frozen=True)
@@ -184,14 +187,37 @@ def _usage(spec: Spec, problem: str) -> str:
     return f"{spec.name}: {problem}\nUsage:\n{synopsis}\n"
 
 
+def _not_utf8(argv: Sequence[str]) -> str | None:
+    """The first word that is not UTF-8 text, as its bytes (a shell can pass any bytes; the
+    cluster's names, paths and records are UTF-8), or None."""
+    for word in argv:
+        try:
+            word.encode("utf-8")
+        except UnicodeEncodeError:
+            try:
+                return repr(os.fsencode(word))[2:-1]
+            except UnicodeError:
+                return word.encode("utf-8", "backslashreplace").decode("ascii")
+    return None
+
+
 def run_command(argv: Sequence[str], *, root: str | os.PathLike[str],
-                node: str | None = None) -> Result:
-    """Run one emulated command against the cluster under ``root``."""
+                node: str | None = None, lock_wait: float | None = None) -> Result:
+    """Run one emulated command against the cluster under ``root``.
+
+    A changing command waits up to ``lock_wait`` seconds (default: the connection's 120)
+    for another one to finish, then gives up with exit code 16 (EBUSY).
+    """
     name = os.path.basename(argv[0]) if argv else ""
     _load(name)
     spec = _REGISTRY.get(name)
     if spec is None:
         return Result("", f"{name}: command not found\n", 127)
+    if list(argv[1:]) == ["--help"]:
+        return Result(_usage(spec, "").split("\n", 1)[1], "", 0)
+    bad = _not_utf8(argv)
+    if bad is not None:
+        return Result("", f"{name}: Incorrect argument {bad}: it is not UTF-8 text.\n", 22)
     try:
         parsed = (mmargs.parse(argv[1:], flags=spec.flags, valued=spec.valued,
                                min_operands=spec.min_operands, max_operands=spec.max_operands)
@@ -203,12 +229,31 @@ def run_command(argv: Sequence[str], *, root: str | os.PathLike[str],
     except state.NoCluster as exc:
         return Result("", f"{name}: {exc}\n", 1)
     inv = Invocation(name, list(argv), Path(root), db, local_node(db, node))
+    if lock_wait is not None:
+        state.set_lock_wait(db, lock_wait)
     try:
         with state.transaction(db, write=spec.changing):
             spec.handler(inv, parsed)
+    except sqlite3.OperationalError as exc:
+        if "locked" not in str(exc):
+            raise
+        waited = f" {lock_wait:g} s" if lock_wait is not None else ""
+        return Result("", f"{name}: Waited{waited} for another command changing the cluster "
+                          f"at {root} to finish (its state database is locked); nothing was "
+                          "changed. Try again later.\n", 16)
+    except OverflowError:
+        return Result("", f"{name}: A number in the arguments is too large (the limit is "
+                          f"{mmargs.MAX_NUMBER}).\n{_FAILED.format(name=name)}", 22)
+    except OSError as exc:
+        # The host refused a file operation (no space, permissions, a path too long...):
+        # the transaction is rolled back; say which file and why, with its errno as the code.
+        logger.debug("%s failed on the host", name, exc_info=True)
+        where = f": {exc.filename}" if exc.filename else ""
+        return Result(inv.out.getvalue(), f"{inv.err.getvalue()}{name}: "
+                      f"{exc.strerror or exc}{where}\n{_FAILED.format(name=name)}",
+                      exc.errno if exc.errno and 0 < exc.errno < 256 else 1)
     except CommandError as exc:
-        trailer = (f"{name}: Command failed. Examine previous error messages to determine "
-                   "cause.\n") if exc.trailer else ""
+        trailer = _FAILED.format(name=name) if exc.trailer else ""
         message = exc.message if exc.message.endswith("\n") else exc.message + "\n"
         return Result(inv.out.getvalue(), inv.err.getvalue() + message + trailer,
                       exc.returncode)

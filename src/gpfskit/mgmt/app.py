@@ -100,7 +100,9 @@ def create_app(settings: Settings) -> FastAPI:
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         message = {404: f"no such endpoint {request.url.path} (collection URLs end in /)",
-                   405: f"{request.method} is not offered on {request.url.path}"}.get(
+                   405: f"{request.method} is not offered on {request.url.path}"
+                        + (": PATCH the item, or delete it and POST a new one"
+                           if request.method == "PUT" else "")}.get(
             exc.status_code, str(exc.detail))
         return _error_response(request, APIError(exc.status_code, message,
                                                  headers=dict(exc.headers or {})))
@@ -110,10 +112,11 @@ def create_app(settings: Settings) -> FastAPI:
         log.exception("%s %s failed", request.method, request.url.path)
         return _error_response(request, APIError(500, "internal error: see the service log"))
 
-    app.include_router(auth_http.router(settings))
-    app.include_router(routes.root_router(settings))
     for resource in registry.REGISTRY.values():
         app.include_router(routes.resource_router(settings, resource))
+    app.include_router(auth_http.router(settings))
+    app.include_router(routes.root_router(settings))
+    app.add_middleware(routes.CollectionSlash)
     return app
 
 

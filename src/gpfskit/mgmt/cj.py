@@ -51,14 +51,14 @@ def foreign_key(resource: Resource, relation_name: str) -> str:
 
 
 def item_links(resource: Resource, item: Any,
-               related: dict[str, dict[str, list[str]]] | None = None) -> list[dict[str, str]]:
+               related: dict[str, list[str]] | None = None) -> list[dict[str, str]]:
     """The item's links; ``related`` gives the ids of its to-many relations (relation ->
-    item id -> ids) when they were read in bulk, else the loaded relationships are used."""
+    ids) when they were read with it, else the loaded relationships are used."""
     links = []
     for relation in resource.relations:
         if relation.many:
             if related is not None:
-                ids = related.get(relation.name, {}).get(item.id, [])
+                ids = related.get(relation.name, [])
             else:
                 ids = [r.id for r in getattr(item, relation.name)]
             if ids:
@@ -81,7 +81,8 @@ def item_links(resource: Resource, item: Any,
 
 
 def render_item(resource: Resource, item: Any, fields: list[str],
-                related: dict[str, dict[str, list[str]]] | None = None) -> dict[str, Any]:
+                related: dict[str, list[str]] | None = None) -> dict[str, Any]:
+    """An item (a model object, or a row of a collection read) as Collection+JSON."""
     prompts = resource.fields_by_name()
     return {
         "href": item_href(resource.name, item.id),

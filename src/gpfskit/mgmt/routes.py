@@ -5,7 +5,8 @@
     /jobs/<id>/stdout, /jobs/<id>/stderr   the job's logs as text/plain
 
 GET, HEAD and OPTIONS also answer without the trailing slash (the uri-templates of the
-queries and the jobs links are written that way); PUT is 405 everywhere. ``OPTIONS`` lists
+queries and the jobs links are written that way: :class:`CollectionSlash` adds it); PUT is
+405 everywhere. ``OPTIONS`` lists
 in ``Allow`` only the methods the caller's roles permit there.
 """
 
@@ -18,7 +19,7 @@ from urllib.parse import unquote_plus
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import PlainTextResponse
-from sqlalchemy import bindparam, literal, select, union_all
+from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 from starlette.concurrency import run_in_threadpool
 
@@ -86,39 +87,29 @@ def _loaders(resource: Resource) -> list:
 
 
 @functools.cache
-def _related_statement(name: str):
-    """One query for the ids of every to-many relation of a resource's items (built once:
-    composing statements costs more than running them)."""
+def _read_columns(name: str) -> tuple:
+    """What a collection read selects: the table's columns plus, per to-many relation, the
+    related ids aggregated into one text column ``_ids_<relation>`` (one query per page, no
+    ORM objects; built once per resource)."""
     resource = registry.get(name)
-    selects = []
+    model = resource.model
+    columns = list(model.__table__.columns)
     for relation in resource.relations:
         if not relation.many:
             continue
-        table = getattr(resource.model, relation.name).property.secondary
+        table = getattr(model, relation.name).property.secondary
         local = next(c for c in table.c if any(
-            fk.column.table is resource.model.__table__ for fk in c.foreign_keys))
+            fk.column.table is model.__table__ for fk in c.foreign_keys))
         remote = next(c for c in table.c if c is not local)
-        selects.append(select(literal(relation.name).label("relation"), local.label("item"),
-                              remote.label("related"))
-                       .where(local.in_(bindparam("ids", expanding=True))))
-    if not selects:
-        return None
-    return selects[0] if len(selects) == 1 else union_all(*selects)
+        columns.append(select(func.aggregate_strings(remote, ",")).where(local == model.id)
+                       .scalar_subquery().label(f"_ids_{relation.name}"))
+    return tuple(columns)
 
 
-def _related_ids(s, resource: Resource, ids: list[str]) -> dict[str, dict[str, list[str]]]:
-    """The ids of the to-many relations of the items ``ids``, from their association tables
-    (relation -> item id -> related ids, sorted)."""
-    related: dict[str, dict[str, list[str]]] = {}
-    stmt = _related_statement(resource.name)
-    if stmt is None or not ids:
-        return related
-    for name, item_id, related_id in s.execute(stmt, {"ids": ids}):
-        related.setdefault(name, {}).setdefault(item_id, []).append(related_id)
-    for per_item in related.values():
-        for values in per_item.values():
-            values.sort()
-    return related
+def _row_related(resource: Resource, row: Any) -> dict[str, list[str]]:
+    return {relation.name: sorted(filter(None, (getattr(row, f"_ids_{relation.name}") or "")
+                                         .split(",")))
+            for relation in resource.relations if relation.many}
 
 
 def _flag(request: Request, name: str) -> bool:
@@ -165,7 +156,7 @@ class Endpoints:
                 total = s.scalar(q.count(select(model)))
                 return Response(status_code=200, headers={"X-Total-Count": str(total)},
                                 media_type=cj.CJ_TYPE)
-            rows = s.scalars(q.apply(select(model))).all()
+            rows = s.execute(q.apply(select(*_read_columns(self.resource.name)))).all()
             if len(rows) < q.max_results and (rows or q.page == 1):  # the last page: the
                 # count is known without a count query
                 total = q.offset + len(rows)
@@ -173,8 +164,8 @@ class Endpoints:
                 total = s.scalar(q.count(select(model)))
             headers = {"X-Total-Count": str(total)}
             fields = q.fields(self.resource.shown_fields)
-            related = _related_ids(s, self.resource, [row.id for row in rows])
-            items = [cj.render_item(self.resource, row, fields, related) for row in rows]
+            items = [cj.render_item(self.resource, row, fields,
+                                    _row_related(self.resource, row)) for row in rows]
         links = _page_links(request, q.page, q.max_results, total)
         document = cj.collection(_href(request), resource=self.resource, items=items,
                                  links=links)
@@ -309,13 +300,14 @@ def resource_router(settings: Settings, resource: Resource) -> APIRouter:
     api = APIRouter(tags=[resource.name])
     ep = Endpoints(settings, resource)
 
-    def principal(request: Request) -> Principal:
-        return auth_http.authenticate(settings, request)
+    # The dependencies are coroutines: only the endpoint itself runs in a worker thread.
+    async def principal(request: Request) -> Principal:
+        return await auth_http.authenticate_async(settings, request)
 
     who = Depends(principal)
     collection, item = f"/{resource.name}/", f"/{resource.name}/{{item_id}}"
 
-    def query_params(
+    async def query_params(
         where: str | None = Query(None, description='Mongo-style JSON ({"name": "x"}) or '
                                   'a Python-style expression (name=="x")'),
         sort: str | None = Query(None, description="fields, '-' for descending: name,-created"),
@@ -328,33 +320,23 @@ def resource_router(settings: Settings, resource: Resource) -> APIRouter:
 
     params = Depends(query_params)
 
-    for path in (collection, collection.rstrip("/")):
-        include = path == collection
+    @api.get(collection, summary=f"Query {resource.name}", description=resource.description)
+    def get_collection(request: Request, p: Principal = who, q: dict = params) -> Response:
+        return ep.list(request, p, "GET", q)
 
-        @api.get(path, include_in_schema=include, summary=f"Query {resource.name}",
-                 description=resource.description)
-        def get_collection(request: Request, p: Principal = who, q: dict = params) -> Response:
-            return ep.list(request, p, "GET", q)
+    @api.head(collection, summary=f"Count {resource.name}")
+    def head_collection(request: Request, p: Principal = who, q: dict = params) -> Response:
+        return ep.list(request, p, "HEAD", q)
 
-        @api.head(path, include_in_schema=include, summary=f"Count {resource.name}")
-        def head_collection(request: Request, p: Principal = who, q: dict = params) -> Response:
-            return ep.list(request, p, "HEAD", q)
-
-        @api.options(path, include_in_schema=include, summary="Allowed methods")
-        def options_collection(p: Principal = who) -> Response:
-            return ep.options(p, item=False)
+    @api.options(collection, summary="Allowed methods")
+    async def options_collection(p: Principal = who) -> Response:
+        return ep.options(p, item=False)
 
     @api.post(collection, summary=f"Create a {resource.singular}",
               openapi_extra={"requestBody": BODY_SCHEMA})
     async def post_collection(request: Request, p: Principal = who) -> Response:
         values = await _body(request)
         return await run_in_threadpool(ep.create, request, p, values)
-
-    @api.put(collection, include_in_schema=False)
-    @api.put(item, include_in_schema=False)
-    def put_refused(p: Principal = who) -> Response:
-        raise APIError(405, "PUT (replace) is not offered: PATCH the item, or delete it and "
-                            "POST a new one")
 
     @api.get(item, summary=f"One {resource.singular}")
     def get_item(request: Request, item_id: str, p: Principal = who,
@@ -366,7 +348,7 @@ def resource_router(settings: Settings, resource: Resource) -> APIRouter:
         return ep.read(request, p, "HEAD", item_id, None)
 
     @api.options(item, summary="Allowed methods")
-    def options_item(item_id: str, p: Principal = who) -> Response:
+    async def options_item(item_id: str, p: Principal = who) -> Response:
         return ep.options(p, item=True)
 
     @api.patch(item, summary=f"Change a {resource.singular} (or retry an ERRORED one)",
@@ -391,6 +373,22 @@ def _job_log(ep: Endpoints, which: str, who: Any):
     def job_log(item_id: str, request: Request, p: Principal = who) -> Response:
         return ep.log(p, item_id, which, request.method)
     return job_log
+
+
+class CollectionSlash:
+    """ASGI middleware: ``GET /profiles?...`` is served as ``GET /profiles/?...`` (reads
+    only; a write must name the collection exactly)."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.collections = {f"/{name}" for name in registry.REGISTRY}
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and scope["path"] in self.collections \
+                and scope["method"] in ("GET", "HEAD", "OPTIONS"):
+            scope = {**scope, "path": scope["path"] + "/",
+                     "raw_path": scope.get("raw_path", b"") + b"/"}
+        await self.app(scope, receive, send)
 
 
 def root_router(settings: Settings) -> APIRouter:

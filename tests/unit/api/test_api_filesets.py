@@ -48,7 +48,11 @@ def test_new_dependent_and_independent(fs, mm):
     assert plain.path is None and plain.status == "Unlinked"
     assert list(fs.filesets) == ["root", "proj", "sub", "plain"]
     assert list(fs.filesets.independent()) == ["root", "proj"]
-    assert not hasattr(dependent, "snapshots") and len(independent.snapshots) == 0
+    assert len(independent.snapshots) == 0
+    # A dependent fileset has no snapshots of its own: an empty collection that says so.
+    assert len(dependent.snapshots) == 0
+    with pytest.raises(ValueError, match="no snapshots of its own; snapshot fileset proj"):
+        dependent.snapshots.new("s")
 
 
 def test_directly_built_filesets_create(emulator_root, mm):

@@ -12,10 +12,13 @@ Where the reference is silent:
 * ``--block``: a number with a suffix K, M, G, T or P (case-insensitive, powers of 1024, a
   decimal fraction allowed) is that many KiB, MiB...; a bare number is bytes, rounded up to
   KiB. ``--files``: a count, optionally with K, M or G (powers of 1024). An omitted hard limit
-  means none (0). Limits above 999999999999999 KiB and a soft limit above a non-zero hard
-  limit are refused (exit 22). Options left out keep their current values.
+  means none (0). Limits above 999999999999999 KiB, file counts above 2^63-1 and a soft
+  limit above a non-zero hard limit are refused (exit 22), as are uids and gids above
+  2^32-2. Numbers are read exactly (ASCII digits only). Options left out keep their current
+  values.
 * ``--grace`` periods are ``N`` followed by ``days``, ``hours``, ``minutes`` or ``seconds``
-  (singular, plural or the first letter); a bare number is seconds. The default is 7 days.
+  (singular, plural or the first letter); a bare number is seconds, at most 2^31-1. The
+  default is 7 days.
 * ``--default user|group|fileset`` stores default limits (a row with id -1 in ``quotas``):
   entries without limits of their own then take them, with entry type ``d_fsys`` (``d_fset``
   for per-fileset defaults) and ``defQuota`` ``on``. All-zero limits remove an entry.
@@ -45,9 +48,10 @@ import re
 import sqlite3
 import time
 from dataclasses import dataclass
+from fractions import Fraction
 
-from gpfskit.emulator import events, usage
-from gpfskit.emulator.args import Parsed, UsageError
+from gpfskit.emulator import events, names, usage
+from gpfskit.emulator.args import Parsed, UsageError, scaled_number
 from gpfskit.emulator.commands.filesets import find_fileset, parse_count
 from gpfskit.emulator.dispatch import Invocation, command
 from gpfskit.emulator.output import ytable
@@ -70,30 +74,28 @@ _LS_TITLE = "Block Limits                                    |     File Limits"
 
 # Parsing -------------------------------------------------------------------------------
 
+BLOCK_UNITS = {"": Fraction(1, 1024), "K": 1, "M": 1024, "G": 1024 ** 2, "T": 1024 ** 3,
+               "P": 1024 ** 4}
+GRACE_UNITS = {unit.upper(): seconds
+               for names_, seconds in ((("", "s", "sec", "secs", "second", "seconds"), 1),
+                                       (("m", "min", "mins", "minute", "minutes"), 60),
+                                       (("h", "hour", "hours"), 3600),
+                                       (("d", "day", "days"), 86400))
+               for unit in names_}
+# A grace period longer than this (about 68 years, a signed 32-bit count of seconds) is
+# certainly a mistake.
+MAX_GRACE = 2**31 - 1
+MAX_ID = 2**32 - 2   # uid_t and gid_t; 2**32 - 1 is (uid_t) -1, "no user"
+
+
 def parse_block(text: str) -> int:
-    """A block limit in KiB (see the module docstring)."""
-    match = re.fullmatch(r"(\d+(?:\.\d+)?)([KkMmGgTtPp]?)", text.strip())
-    if not match:
-        raise ValueError(text)
-    number = float(match.group(1)) if "." in match.group(1) else int(match.group(1))
-    if not match.group(2):
-        return math.ceil(number / 1024)
-    return math.ceil(number * 1024 ** "KMGTP".index(match.group(2).upper()))
+    """A block limit in KiB (see the module docstring; the caller checks the maximum)."""
+    return scaled_number(text, BLOCK_UNITS, fractions=True, maximum=None)
 
 
 def parse_grace(text: str) -> int:
     """A grace period in seconds."""
-    match = re.fullmatch(r"(\d+)\s*([A-Za-z]*)", text.strip())
-    if not match:
-        raise ValueError(text)
-    unit = match.group(2).lower()
-    for names_, seconds in ((("", "s", "sec", "secs", "second", "seconds"), 1),
-                            (("m", "min", "mins", "minute", "minutes"), 60),
-                            (("h", "hour", "hours"), 3600),
-                            (("d", "day", "days"), 86400)):
-        if unit in names_:
-            return int(match.group(1)) * seconds
-    raise ValueError(text)
+    return scaled_number(text, GRACE_UNITS, maximum=MAX_GRACE)
 
 
 def format_period(seconds: float) -> str:
@@ -113,10 +115,12 @@ def _limit_pair(inv: Invocation, option: str, text: str) -> tuple[int, int]:
     try:
         soft = parse(soft_text)
         hard = parse(hard_text) if hard_text else 0
-    except ValueError:
-        raise inv.fail(f"Incorrect value for {option}: {text}", 22) from None
+    except ValueError as exc:
+        raise inv.fail(f"Incorrect value for {option} {names.shown(text)}: {exc}.",
+                       22) from None
     if option == "--block" and max(soft, hard) > MAX_BLOCK_KB:
-        raise inv.fail(f"The {option} limit {text} exceeds the maximum of {MAX_BLOCK_KB}K.", 22)
+        raise inv.fail(f"The {option} limit {names.shown(text)} exceeds the maximum of "
+                       f"{MAX_BLOCK_KB}K.", 22)
     if hard and soft > hard:
         raise inv.fail(f"The soft limit ({soft_text}) is greater than the hard limit "
                        f"({hard_text}) for {option}.", 22)
@@ -125,7 +129,11 @@ def _limit_pair(inv: Invocation, option: str, text: str) -> tuple[int, int]:
 
 def resolve_owner(inv: Invocation, kind: str, text: str) -> int:
     """A user (``USR``) or group (``GRP``) name or numeric id -> its id."""
-    if re.fullmatch(r"\d+", text):
+    if re.fullmatch(r"[0-9]+", text):
+        if int(text) > MAX_ID:
+            word = "user" if kind == "USR" else "group"
+            raise inv.fail(f"Incorrect {word} ID {names.shown(text)}: IDs go up to {MAX_ID}.",
+                           22)
         return int(text)
     try:
         return pwd.getpwnam(text).pw_uid if kind == "USR" else grp.getgrnam(text).gr_gid
@@ -594,9 +602,9 @@ def _set_grace(inv: Invocation, args: Parsed, fs: str, fileset: sqlite3.Row | No
         if args.get(option) is not None:
             try:
                 periods[column] = parse_grace(args.get(option))
-            except ValueError:
-                raise inv.fail(f"Incorrect grace period for {option}: {args.get(option)}",
-                               22) from None
+            except ValueError as exc:
+                raise inv.fail(f"Incorrect grace period for {option} "
+                               f"{names.shown(args.get(option))}: {exc}.", 22) from None
     inv.db.execute("INSERT OR IGNORE INTO grace_periods (fs, type) VALUES (?, ?)", (fs, kind))
     for column, seconds in periods.items():
         inv.db.execute(f"UPDATE grace_periods SET {column} = ? WHERE fs = ? AND type = ?",

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from gpfskit.emulator import events, fileattrs, layout
-from gpfskit.emulator.args import Parsed, UsageError
+from gpfskit.emulator.args import Parsed, UsageError, is_digits
 from gpfskit.emulator.dispatch import Invocation, command
 from gpfskit.emulator.output import ytable
 
@@ -308,7 +308,7 @@ def mmchpool(inv: Invocation, args: Parsed) -> None:
         text = args.get(option)
         if text is None:
             continue
-        if not text.isdigit() or not low <= int(text) <= high:
+        if not is_digits(text) or not low <= int(text) <= high:
             raise inv.fail(f"Incorrect value {text!r} for {option}: expected a whole number "
                            f"from {low} to {high}.", 22)
         changes[column] = int(text)

@@ -16,6 +16,7 @@ import time
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
 
 from gpfskit.mgmt import models, store
 from gpfskit.mgmt.auth import accounts
@@ -51,17 +52,16 @@ def bearer_token(header: str | None) -> str | None:
     return None
 
 
-def authenticate(settings: Settings, request: Request) -> Principal:
-    token = bearer_token(request.headers.get("authorization"))
-    if token is None:
-        raise unauthorized()
-    digest = accounts.digest(token)
-    now = time.monotonic()
+def _cached(digest: str) -> Principal | None:
     with _cache_lock:
         hit = _cache.get(digest)
-    if hit is not None and now - hit[0] < CACHE_SECONDS \
+    if hit is not None and time.monotonic() - hit[0] < CACHE_SECONDS \
             and hit[1].token_expires > models.utcnow():
         return hit[1]
+    return None
+
+
+def _lookup(settings: Settings, token: str, digest: str) -> Principal:
     with store.session(settings.database_url) as s:
         principal = accounts.resolve(s, token)
     if principal is None:
@@ -69,8 +69,28 @@ def authenticate(settings: Settings, request: Request) -> Principal:
     with _cache_lock:
         if len(_cache) > 10_000:
             _cache.clear()
-        _cache[digest] = (now, principal)
+        _cache[digest] = (time.monotonic(), principal)
     return principal
+
+
+def _token(request: Request) -> tuple[str, str]:
+    token = bearer_token(request.headers.get("authorization"))
+    if token is None:
+        raise unauthorized()
+    return token, accounts.digest(token)
+
+
+def authenticate(settings: Settings, request: Request) -> Principal:
+    """Who sends ``request`` (401 when nobody valid); for code already off the event loop."""
+    token, digest = _token(request)
+    return _cached(digest) or _lookup(settings, token, digest)
+
+
+async def authenticate_async(settings: Settings, request: Request) -> Principal:
+    """:func:`authenticate` for the event loop: the store is read in a worker thread only
+    when the token is not cached."""
+    token, digest = _token(request)
+    return _cached(digest) or await run_in_threadpool(_lookup, settings, token, digest)
 
 
 def _oauth_error(status: int, error: str, description: str,
@@ -108,8 +128,6 @@ def router(settings: Settings) -> APIRouter:
         if not name or not password:
             return _oauth_error(400, "invalid_request", "username and password are required")
         address = request.client.host if request.client else "unknown"
-        from starlette.concurrency import run_in_threadpool
-
         return await run_in_threadpool(_issue, settings, name, password, address)
 
     @api.api_route("/token_info", methods=["GET", "POST"],

@@ -44,6 +44,8 @@ def _portability_problem(pattern: str) -> str | None:
             previous_quantifier = False
             continue
         if in_class:
+            if char == "[" and pattern[index + 1:index + 2] in (":", "=", "."):
+                return "a POSIX class such as '[[:alpha:]]' (write the characters or \\w, \\d)"
             in_class = char != "]"
         elif char == "[":
             in_class = True
@@ -83,15 +85,15 @@ def check_pattern(pattern: str, case_insensitive: bool) -> str:
     """``pattern`` ready for SQL (with ``(?i)`` when asked), or a QueryError saying why not."""
     if len(pattern) > MAX_PATTERN:
         raise QueryError(f"the pattern is longer than {MAX_PATTERN} characters")
+    problem = _portability_problem(pattern)  # first: Python warns about some of these
+    if problem:
+        raise QueryError(f"the pattern {_shown(pattern)} uses {problem}, "
+                         "which not every database runs")
     try:
         re.compile(pattern)
     except (re.error, RecursionError, OverflowError) as error:
         raise QueryError(f"the pattern {_shown(pattern)} is not a regular expression: "
                          f"{error}") from None
-    problem = _portability_problem(pattern)
-    if problem:
-        raise QueryError(f"the pattern {_shown(pattern)} uses {problem}, "
-                         "which not every database runs")
     return "(?i)" + pattern if case_insensitive else pattern
 
 

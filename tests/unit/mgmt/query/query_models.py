@@ -71,7 +71,8 @@ class Snapshot(Base):
     space: Mapped[Space | None] = relationship(back_populates="snapshots")
 
 
-def _id(prefix: str, number: int) -> str:
+def item_id(prefix: str, number: int) -> str:
+    """The id of item ``number`` (1-based): prefix e exposers, a spaces, b snapshots."""
     return f"{prefix}{number:07d}-0000-4000-8000-000000000000"
 
 
@@ -112,12 +113,12 @@ SNAPSHOTS = [
 
 def dataset() -> list[Base]:
     """Fresh objects for the fixed data set (to add to a session)."""
-    exposers = [Exposer(id=_id("e", i), name=n, type=t, filesystem=f, mountpoint=m)
+    exposers = [Exposer(id=item_id("e", i), name=n, type=t, filesystem=f, mountpoint=m)
                 for i, (n, t, f, m) in enumerate(EXPOSERS, 1)]
-    spaces = [Space(id=_id("a", i), name=n, status=st, size=sz, usage=u, active=a, created=c,
-                    comment=cm, exposers=[exposers[k - 1] for k in ex])
+    spaces = [Space(id=item_id("a", i), name=n, status=st, size=sz, usage=u, active=a,
+                    created=c, comment=cm, exposers=[exposers[k - 1] for k in ex])
               for i, (n, st, sz, u, a, c, cm, ex) in enumerate(SPACES, 1)]
-    snapshots = [Snapshot(id=_id("b", i), name=n, type=t, created=c,
+    snapshots = [Snapshot(id=item_id("b", i), name=n, type=t, created=c,
                           space=spaces[s - 1] if s else None)
                  for i, (n, t, c, s) in enumerate(SNAPSHOTS, 1)]
     return [*exposers, *spaces, *snapshots]

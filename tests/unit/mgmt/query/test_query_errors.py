@@ -50,6 +50,7 @@ WHERE_ERRORS = [
     ('{"name": {"$regex": "a*+"}}', "possessive"),
     ('{"name": {"$regex": "\\\\bsnake"}}', "a word boundary in Python"),
     ('{"name": {"$regex": "(?>a)"}}', "the group '(?>a'"),
+    ('{"name": {"$regex": "^[[:alpha:]]+$"}}', "a POSIX class"),
     ('{"name": {"$regex": "(?i)a"}}', "the group '(?i)'"),
     ('{"name": {"$regex": "a", "$options": "m"}}', "$options supports only 'i'"),
     ('{"name": {"$options": "i"}}', "$options goes with $regex"),

@@ -10,7 +10,7 @@ from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from query_models import EXPOSERS, SNAPSHOTS, SPACES, Snapshot, Space
+from query_models import EXPOSERS, SNAPSHOTS, SPACES, Snapshot, Space, item_id
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
@@ -20,11 +20,12 @@ from gpfskit.mgmt.query import parse_collection_query
 
 EXPOSER_ROWS = [dict(zip(("name", "type", "filesystem", "mountpoint"), row)) for row in EXPOSERS]
 SPACE_ROWS = [
-    {"name": n, "status": st_, "size": sz, "usage": u, "active": a, "created": c, "comment": cm,
-     "exposers": [EXPOSER_ROWS[k - 1] for k in ex], "snapshots": []}
-    for n, st_, sz, u, a, c, cm, ex in SPACES]
-SNAPSHOT_ROWS = [{"name": n, "type": t, "created": c,
-                  "space": [SPACE_ROWS[s - 1]] if s else []} for n, t, c, s in SNAPSHOTS]
+    {"id": item_id("a", i), "name": n, "status": st_, "size": sz, "usage": u, "active": a,
+     "created": c, "comment": cm, "exposers": [EXPOSER_ROWS[k - 1] for k in ex], "snapshots": []}
+    for i, (n, st_, sz, u, a, c, cm, ex) in enumerate(SPACES, 1)]
+SNAPSHOT_ROWS = [{"id": item_id("b", i), "name": n, "type": t, "created": c,
+                  "space": [SPACE_ROWS[s - 1]] if s else []}
+                 for i, (n, t, c, s) in enumerate(SNAPSHOTS, 1)]
 for snapshot in SNAPSHOT_ROWS:
     for space in snapshot["space"]:
         space["snapshots"].append(snapshot)
@@ -215,3 +216,50 @@ def test_queries_select_what_the_oracle_selects(engine: Engine, data: st.DataObj
     python = to_python(node)
     if python is not None:
         assert selected(engine, model, python) == expected
+
+
+SORTABLE = {Space: ["name", "status", "size", "usage", "active", "created", "comment"],
+            Snapshot: ["name", "type", "created", "space.name", "space.size", "space.active"]}
+
+
+def _sort_key(row: dict, keys: list[tuple[str, bool]]) -> tuple:
+    """Nulls first going up and last going down; the id breaks ties."""
+    parts = []
+    for field, descending in keys:
+        value = values(row, field.split("."))[0]
+        missing = value is None
+        parts.append(_Reversed((not missing, value)) if descending else (not missing, value))
+    return (*parts, row["id"])
+
+
+class _Reversed:
+    def __init__(self, key: tuple) -> None:
+        self.key = key
+
+    def __lt__(self, other: _Reversed) -> bool:
+        return other.key < self.key if self.key[0] and other.key[0] else (
+            self.key[0] > other.key[0])
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Reversed) and self.key == other.key
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_pages_are_the_oracle_order_sliced(engine: Engine, data: st.DataObject) -> None:
+    model = data.draw(st.sampled_from([Space, Snapshot]))
+    fields = data.draw(st.lists(st.sampled_from(SORTABLE[model]), min_size=1, max_size=3,
+                                unique=True))
+    keys = [(field, data.draw(st.booleans())) for field in fields]
+    size, page = data.draw(st.integers(1, 5)), data.draw(st.integers(1, 4))
+    node = data.draw(st.none() | conditions(model))
+    rows = [row for row in ROWS[model] if node is None or oracle(row, node)]
+    ordered = sorted(rows, key=lambda row: _sort_key(row, keys))
+    expected = [row["id"] for row in ordered][(page - 1) * size:page * size]
+    query = parse_collection_query(
+        model, where=None if node is None else json.dumps(to_mongo(node)),
+        sort=",".join(("-" if descending else "") + field for field, descending in keys),
+        max_results=size, page=page)
+    with Session(engine) as session:
+        assert [item.id for item in session.scalars(query.apply(select(model)))] == expected
+        assert session.scalar(query.count(select(model))) == len(rows)
