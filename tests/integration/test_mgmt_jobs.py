@@ -124,3 +124,29 @@ def test_interrupted_jobs_are_retried_or_marked_errored(tmp_path, _isolated_conf
             assert safe.state == models.JOB_PENDING
             assert alive.state == models.JOB_RUNNING  # pid 1 is alive
         resources.JOB_TYPES.pop("test-safe")
+
+
+def test_an_errored_item_is_retried_by_patching_its_status_to_new(workers):
+    from gpfskit.mgmt import writes
+    from gpfskit.mgmt.errors import APIError
+
+    settings = workers.settings
+    item_id, job_id = _submit(settings, _fail)
+    assert wait_for(lambda: _finished(settings, job_id), timeout=30).state == models.JOB_ERRORED
+    resources.add_task("profiles", "create", _create_profile)  # the cause is fixed
+    profiles = resources.get("profiles")
+    with store.session(settings.database_url) as s:
+        item = s.get(models.Profile, item_id)
+        with pytest.raises(APIError) as refused:
+            writes.change(s, profiles, item, {"status": "ACTIVE"}, "tester")
+        assert refused.value.status == 422
+    with store.session(settings.database_url) as s:
+        item = s.get(models.Profile, item_id)
+        retry = writes.change(s, profiles, item, {"status": "NEW"}, "tester")
+        assert (retry.type, item.status) == ("create", models.PENDING)
+        retry_id = retry.id
+    engine.enqueue(settings, retry_id)
+    assert wait_for(lambda: _finished(settings, retry_id), timeout=30).state == \
+        models.JOB_COMPLETED
+    with store.session(settings.database_url) as s:
+        assert s.get(models.Profile, item_id).status == models.ACTIVE
