@@ -22,7 +22,7 @@ import os
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from gpfskit.api import checks
 from gpfskit.api.base import APIObject, NotFoundError
@@ -33,7 +33,10 @@ from gpfskit.commands import CommandResult, GPFSExecuteException, yformat
 NFS_LISTING = ("mmnfs", "export", "list", "-Y")
 SMB_LISTING = ("mmsmb", "export", "list", "-Y", "--all")
 
-def _attached(cls: type, loader: Loader, **state: Any) -> Any:
+A = TypeVar("A", bound=APIObject)
+
+
+def _attached(cls: type[A], loader: Loader, **state: Any) -> A:
     """A member built from a listing (its name is not checked again)."""
     obj = cls.__new__(cls)
     APIObject.__init__(obj, loader)

@@ -7,15 +7,11 @@ machine has something to look at.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import typer
 
 from gpfskit.config import config
 from gpfskit.emulator.state import DB_NAME
-
-if TYPE_CHECKING:
-    from rich.console import Console
 
 
 def ensure_demo(say) -> None:
