@@ -11,7 +11,7 @@ import sys
 
 import typer
 
-from gpfskit.cli import config_cmd, emulator_cmd, tour
+from gpfskit.cli import config_cmd, emulator_cmd, serve_cmd, tour
 from gpfskit.cli.mm import emulated_usage, run_emulated
 from gpfskit.config import ConfigError
 
@@ -21,6 +21,8 @@ app = typer.Typer(help="gpfskit: manage IBM Storage Scale clusters, real or emul
 app.add_typer(config_cmd.app, name="config")
 app.add_typer(emulator_cmd.app, name="emulator")
 app.command("tour")(tour.tour)
+app.command("serve")(serve_cmd.serve)
+app.command("worker")(serve_cmd.worker)
 
 
 @app.callback()

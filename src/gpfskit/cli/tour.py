@@ -7,23 +7,21 @@ machine has something to look at.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import typer
 
 from gpfskit.config import config
 from gpfskit.emulator.state import DB_NAME
 
-if TYPE_CHECKING:
-    from rich.console import Console
 
-
-def _ensure_demo(console: Console) -> None:
+def ensure_demo(say) -> None:
+    """On the emulated backend, create the demo cluster when there is none; ``say(text)``
+    tells the user which cluster is used."""
     if config["gpfskit.cluster.backend"] != "emulated":
         return
     root = Path(config["gpfskit.emulator.root"])
     if (root / DB_NAME).exists():
-        console.print(f"Emulated cluster: [bold]{root}[/bold]")
+        say(f"Emulated cluster: {root}")
         return
     from gpfskit.cli.emulator_cmd import write_shims
     from gpfskit.emulator.setup import add_demo_files, init_cluster
@@ -33,7 +31,7 @@ def _ensure_demo(console: Console) -> None:
     write_shims(root)
     config["gpfskit.emulator.root"] = str(root)
     config["gpfskit.cluster.backend"] = "emulated"
-    console.print(f"Created the demo emulated cluster in [bold]{root}[/bold]")
+    say(f"Created the demo emulated cluster in {root}")
 
 
 def tour() -> None:
@@ -44,7 +42,7 @@ def tour() -> None:
     from gpfskit.api import Cluster
 
     console = Console()
-    _ensure_demo(console)
+    ensure_demo(console.print)
     cluster = Cluster()
     console.print(f"\nCluster [bold]{cluster.name}[/bold] (id {cluster.clusterId})\n")
 
