@@ -1,0 +1,31 @@
+"""Which backend answers the C library calls: libgpfs or the emulated cluster.
+
+Chosen like the commands' backend, by ``gpfskit.cluster.backend``: ``scale`` binds
+``libgpfs.so`` through ctypes (``gpfskit.clib.libgpfs``, loaded on the first call that needs
+it; no compiler is needed on the cluster nodes), ``emulated`` answers from the emulated
+cluster under ``gpfskit.emulator.root``. The choice is read once per process and per root.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+from gpfskit.config import config
+
+
+@functools.lru_cache(maxsize=4)
+def _backend(kind: str, root: str) -> Any:
+    if kind == "emulated":
+        from gpfskit.clib.emulated.backend import EmulatedBackend
+
+        return EmulatedBackend(root)
+    from gpfskit.clib.libgpfs import LibgpfsBackend
+
+    return LibgpfsBackend()
+
+
+def current() -> Any:
+    """The backend object for this process's configuration."""
+    kind = config["gpfskit.cluster.backend"]
+    return _backend(kind, config["gpfskit.emulator.root"] if kind == "emulated" else "")
