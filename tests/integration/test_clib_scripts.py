@@ -187,7 +187,7 @@ def test_a_snapshot_handle_scans_the_snapshot_copy(cluster):
     copy = mp / ".snapshots" / "s1"
     assert found["names"] == ["", "s1"]
     assert found["path"] == found["again"] == str(copy)
-    assert found["cmp"] == [1, -1, 0]  # the live file system is newer than any snapshot
+    assert found["cmp"] == [-1, 1, 0]  # a snapshot is older than the live file system
     assert found["in_snap"] == str(copy / "proj" / "notes.txt")
     assert found["snapname_by_path"] == "s1"
     assert found["bytes"] == "hello\n" and found["size_in_snap"] == 6

@@ -58,10 +58,7 @@ def cmp_fssnapid(fssnapId1: fssnap_id, fssnapId2: fssnap_id) -> int:
     for ident in (fssnapId1, fssnapId2):
         if not isinstance(ident, fssnap_id):
             raise TypeError(f"cmp_fssnapid: expected fssnap_id, not {type(ident).__name__}")
-    if fssnapId1.fs != fssnapId2.fs:
-        raise OSError(22, "cmp_fssnapid: snapshots of different file systems")
-    a, b = fssnapId1.snap_id, fssnapId2.snap_id
-    return (a > b) - (a < b)
+    return backend.current().cmp(fssnapId1, fssnapId2)
 
 
 def free_fssnaphandle(fssnapHandle: fssnap_handle) -> None:

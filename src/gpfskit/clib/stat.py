@@ -50,7 +50,7 @@ def _lite(pathname: str, litemask: int, follow: bool, call: str) -> stat_result:
         cached = listing.cached_stat(pathname)
         if cached is not None and (not follow or not _is_link(cached)):
             return cached
-    return backend.current().stat(pathname, follow, call)
+    return backend.current().stat(pathname, follow, call, litemask)
 
 
 def _is_link(st: stat_result) -> bool:

@@ -139,6 +139,13 @@ class EmulatedBackend:
         t = self._target(handle, "get_snapname_from_fssnaphandle")
         return t.snapshot["name"] if t.snapshot else ""
 
+    def cmp(self, a: fssnap_id, b: fssnap_id) -> int:
+        if a.fs != b.fs:
+            raise os_error(errno.EINVAL, "cmp_fssnapid: snapshots of different file systems")
+        # the live file system (id 0) is newer than every snapshot
+        key = [x.snap_id or float("inf") for x in (a, b)]
+        return (key[0] > key[1]) - (key[0] < key[1])
+
     def free(self, handle: fssnap_handle) -> None:
         self._target(handle, "free_fssnaphandle")
         handle._release()
@@ -297,7 +304,9 @@ class EmulatedBackend:
                    None)
         return (SNAPDIR,) if row is not None and row["is_inode_space_owner"] else ()
 
-    def stat(self, path: str, follow: bool, call: str) -> stat_result:
+    def stat(self, path: str, follow: bool, call: str, litemask: int | None = None
+             ) -> stat_result:
+        """The inode's attributes (every field is exact here, whatever ``litemask``)."""
         place = self.model.locate(path, call)
         return stat_of(os.stat(place.path, follow_symlinks=follow))
 
