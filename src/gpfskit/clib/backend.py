@@ -3,7 +3,7 @@
 Chosen like the commands' backend, by ``gpfskit.cluster.backend``: ``scale`` binds
 ``libgpfs.so`` through ctypes (``gpfskit.clib.libgpfs``, loaded on the first call that needs
 it; no compiler is needed on the cluster nodes), ``emulated`` answers from the emulated
-cluster under ``gpfskit.emulator.root``. The choice is read once per process and per root.
+cluster under ``gpfskit.emulator.root``. The backend object is made once per backend kind and root (or library path).
 """
 
 from __future__ import annotations
@@ -15,17 +15,19 @@ from gpfskit.config import config
 
 
 @functools.lru_cache(maxsize=4)
-def _backend(kind: str, root: str) -> Any:
+def _backend(kind: str, where: str) -> Any:
     if kind == "emulated":
         from gpfskit.clib.emulated.backend import EmulatedBackend
 
-        return EmulatedBackend(root)
+        return EmulatedBackend(where)
     from gpfskit.clib.libgpfs import LibgpfsBackend
 
-    return LibgpfsBackend()
+    return LibgpfsBackend(where)
 
 
 def current() -> Any:
     """The backend object for this process's configuration."""
     kind = config["gpfskit.cluster.backend"]
-    return _backend(kind, config["gpfskit.emulator.root"] if kind == "emulated" else "")
+    if kind == "emulated":
+        return _backend(kind, config["gpfskit.emulator.root"])
+    return _backend(kind, config["gpfskit.clib.library"])

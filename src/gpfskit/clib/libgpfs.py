@@ -266,11 +266,7 @@ class LibgpfsBackend:
 
     name = "scale"
 
-    def __init__(self, path: str | None = None) -> None:
-        if path is None:
-            from gpfskit.config import config
-
-            path = config["gpfskit.clib.library"]
+    def __init__(self, path: str) -> None:
         self.lib = Library(path)
 
     # fssnap ------------------------------------------------------------------------------
