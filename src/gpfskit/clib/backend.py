@@ -3,7 +3,8 @@
 Chosen like the commands' backend, by ``gpfskit.cluster.backend``: ``scale`` binds
 ``libgpfs.so`` through ctypes (``gpfskit.clib.libgpfs``, loaded on the first call that needs
 it; no compiler is needed on the cluster nodes), ``emulated`` answers from the emulated
-cluster under ``gpfskit.emulator.root``. The backend object is made once per backend kind and root (or library path).
+cluster under ``gpfskit.emulator.root``. A backend object is made once per kind and root
+(or library path).
 """
 
 from __future__ import annotations
