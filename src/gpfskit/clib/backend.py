@@ -32,3 +32,10 @@ def current() -> Any:
     if kind == "emulated":
         return _backend(kind, config["gpfskit.emulator.root"])
     return _backend(kind, config["gpfskit.clib.library"])
+
+
+def of(obj: Any) -> Any:
+    """The backend that made a handle, scan or ifile (else the configured one): a handle
+    keeps working with the backend it came from, and calls on it read no configuration."""
+    owner = getattr(obj, "_owner", None)
+    return owner if owner is not None else current()

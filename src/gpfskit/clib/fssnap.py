@@ -36,21 +36,21 @@ def get_fssnaphandle_by_fssnapid(fssnapId: fssnap_id) -> fssnap_handle:
 
 
 def get_fssnapid_from_fssnaphandle(fssnapHandle: fssnap_handle) -> fssnap_id:
-    return backend.current().fssnapid(fssnapHandle)
+    return backend.of(fssnapHandle).fssnapid(fssnapHandle)
 
 
 def get_fsname_from_fssnaphandle(fssnapHandle: fssnap_handle) -> str:
-    return backend.current().fsname(fssnapHandle)
+    return backend.of(fssnapHandle).fsname(fssnapHandle)
 
 
 def get_pathname_from_fssnaphandle(fssnapHandle: fssnap_handle) -> str:
     """The mount point, or the snapshot's directory for a snapshot handle."""
-    return backend.current().pathname(fssnapHandle)
+    return backend.of(fssnapHandle).pathname(fssnapHandle)
 
 
 def get_snapname_from_fssnaphandle(fssnapHandle: fssnap_handle) -> str:
     """The snapshot's name, '' for the live file system."""
-    return backend.current().snapname(fssnapHandle)
+    return backend.of(fssnapHandle).snapname(fssnapHandle)
 
 
 def cmp_fssnapid(fssnapId1: fssnap_id, fssnapId2: fssnap_id) -> int:
@@ -63,4 +63,4 @@ def cmp_fssnapid(fssnapId1: fssnap_id, fssnapId2: fssnap_id) -> int:
 
 def free_fssnaphandle(fssnapHandle: fssnap_handle) -> None:
     """Free a handle now (garbage collection frees it too; free by hand when making many)."""
-    backend.current().free(fssnapHandle)
+    backend.of(fssnapHandle).free(fssnapHandle)

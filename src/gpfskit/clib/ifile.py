@@ -16,22 +16,22 @@ __all__ = ["direntx", "get_flags_strings", "get_type_string", "iclose", "ifile",
 
 def iopen(fssnap: fssnap_handle, ino: int, flags: int = 0) -> ifile:
     """Open inode ``ino`` of the handle's file system or snapshot (flags 0: read-only)."""
-    return backend.current().iopen(fssnap, ino, flags)
+    return backend.of(fssnap).iopen(fssnap, ino, flags)
 
 
 def iread(ifile: ifile, buffersize: int, offset: int = 0) -> bytes:
     """Up to ``buffersize`` bytes from ``offset`` (regular files only)."""
-    return backend.current().iread(ifile, buffersize, offset)
+    return backend.of(ifile).iread(ifile, buffersize, offset)
 
 
 def ireaddir(dirp: ifile) -> direntx | None:
     """The next entry of an opened directory, None at the end:
     ``for d in iter(lambda: ireaddir(f), None)``."""
-    return backend.current().ireaddir(dirp)
+    return backend.of(dirp).ireaddir(dirp)
 
 
 def iclose(ifile: ifile) -> None:
-    backend.current().iclose(ifile)
+    backend.of(ifile).iclose(ifile)
 
 
 def get_type_string(value: int) -> str:

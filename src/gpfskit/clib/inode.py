@@ -21,36 +21,36 @@ def open_inodescan(fssnap: fssnap_handle, prev_fssnapid: fssnap_id | None = None
     """Open a scan of the handle's file system, snapshot or fileset. With ``prev_fssnapid``
     only inodes changed since that snapshot; ``maxIno`` stops at that inode number. Needs
     root on a real cluster."""
-    return backend.current().open_iscan(fssnap, prev_fssnapid, maxIno)
+    return backend.of(fssnap).open_iscan(fssnap, prev_fssnapid, maxIno)
 
 
 def next_inode(iscan: inodescan, termIno: int = 0) -> iattr | None:
     """The next inode's attributes, None at the end (or at ``termIno`` when not 0)."""
-    return backend.current().next_inode(iscan, termIno)
+    return backend.of(iscan).next_inode(iscan, termIno)
 
 
 def seek_inode(iscan: inodescan, ino: int) -> None:
     """Make ``ino`` (or the next inode above it) the one ``next_inode`` returns."""
-    backend.current().seek_inode(iscan, ino)
+    backend.of(iscan).seek_inode(iscan, ino)
 
 
 def stat_inode(iscan: inodescan, ino: int) -> iattr | None:
     """One inode's attributes, None when there is no such inode."""
-    return backend.current().stat_inode(iscan, ino)
+    return backend.of(iscan).stat_inode(iscan, ino)
 
 
 def close_inodescan(iscan: inodescan) -> None:
-    backend.current().close_iscan(iscan)
+    backend.of(iscan).close_iscan(iscan)
 
 
 def igetfilesetname(fsetid: int, iscan: inodescan) -> str:
     """The name of the fileset an ``ia_filesetid`` names."""
-    return backend.current().fileset_name(fsetid, iscan)
+    return backend.of(iscan).fileset_name(fsetid, iscan)
 
 
 def igetstoragepool(poolid: int, iscan: inodescan) -> str:
     """The name of the storage pool an ``ia_datapoolid`` names."""
-    return backend.current().pool_name(poolid, iscan)
+    return backend.of(iscan).pool_name(poolid, iscan)
 
 
 def get_flags_strings(value: int) -> list[str]:

@@ -274,7 +274,7 @@ class LibgpfsBackend:
                     ) -> fssnap_handle:
         if not ptr:
             raise _fail(call, filename)
-        return fssnap_handle(_Pointer(ptr, self.lib.gpfs_free_fssnaphandle))
+        return fssnap_handle(_Pointer(ptr, self.lib.gpfs_free_fssnaphandle), self)
 
     def fssnap_by_name(self, fs: str, snap: str | None, fileset: str | None) -> fssnap_handle:
         call = "get_fssnaphandle_by_name"
@@ -355,7 +355,7 @@ class LibgpfsBackend:
         scan = self.lib.gpfs_open_inodescan64(ptr, prev_raw, maxp)
         if not scan:
             raise _fail(call)
-        return inodescan(_Pointer(scan, self.lib.gpfs_close_inodescan))
+        return inodescan(_Pointer(scan, self.lib.gpfs_close_inodescan), self)
 
     def _iattr(self, rc: int, out: ctypes.c_void_p, call: str) -> iattr | None:
         if rc != 0:
@@ -403,7 +403,7 @@ class LibgpfsBackend:
                                   None, None)
         if not f:
             raise _fail("iopen")
-        return ifile(_Pointer(f, self.lib.gpfs_iclose))
+        return ifile(_Pointer(f, self.lib.gpfs_iclose), self)
 
     def iread(self, f: ifile, size: int, offset: int) -> bytes:
         buf = ctypes.create_string_buffer(size)
@@ -452,6 +452,11 @@ class LibgpfsBackend:
         """EINVAL unless ``path`` is in a GPFS file system (what gpfs_stat checks)."""
         if self.statfs(path).f_type != GPFS_SUPER_MAGIC:
             raise os_error(errno.EINVAL, f"{call}: not in a GPFS file system", os.fspath(path))
+
+    @staticmethod
+    def hider(top: str) -> Callable[[str], tuple[str, ...]]:
+        """GPFS itself leaves ``.snapshots`` out of directory listings."""
+        return lambda _dirpath: ()
 
     def snapshot_path(self, path: str, snap: str, fileset: str | None) -> str:
         handle = self.fssnap_by_path(path)

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import itertools
 import os
+from collections import deque
 from collections.abc import Callable, Collection, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import NamedTuple
 
 import numpy as np
@@ -33,6 +35,10 @@ _COLUMNS = list(_INT_COLUMNS + _TIME_COLUMNS + _TAIL_COLUMNS)
 _ALL_ROWS = 1 << 40
 KIND_FILE, KIND_DIR, KIND_LINK, KIND_OTHER = (_pywalk.KIND_FILE, _pywalk.KIND_DIR,
                                               _pywalk.KIND_LINK, _pywalk.KIND_OTHER)
+
+_WORKERS = 1
+_AHEAD = 16
+_pool: ThreadPoolExecutor | None = None
 
 #: path -> stat_result fields of the entries of the directory listed last.
 recent: dict[str, tuple[int, ...]] = {}
@@ -82,19 +88,40 @@ def cached_stat(path: str) -> stat_result | None:
     return None if fields is None else stat_result._make(fields)
 
 
+def _executor() -> ThreadPoolExecutor:
+    global _pool
+    if _pool is None:
+        _pool = ThreadPoolExecutor(max_workers=_WORKERS, thread_name_prefix="gpfskit-walk")
+    return _pool
+
+
 def walk(top: str, topdown: bool = True, onerror: Callable[[OSError], None] | None = None,
          followlinks: bool = False, hidden: Callable[[str], Collection[str]] = lambda _: ()
          ) -> Iterator[tuple[str, list[str], list[str]]]:
     """``os.walk`` over the C lister. ``hidden(dirpath)`` names entries the file system
-    does not show there (``.snapshots``)."""
+    does not show there (``.snapshots``).
+
+    While the caller works on one directory, a thread lists the next ones (up to
+    ``_AHEAD`` siblings, once a top-down caller has pruned ``dirs``); the lister releases
+    the GIL for its system calls, so listing and the caller's work overlap.
+    """
+    submit = _executor().submit
+    return _walk(top, submit(list_dir, top, hidden(top)), submit, topdown, onerror,
+                 followlinks, hidden)
+
+
+def _walk(top: str, pending: Future[Listing], submit: Callable[..., Future[Listing]],
+          topdown: bool, onerror: Callable[[OSError], None] | None, followlinks: bool,
+          hidden: Callable[[str], Collection[str]]
+          ) -> Iterator[tuple[str, list[str], list[str]]]:
     try:
-        listing = list_dir(top, hidden(top))
+        listing = pending.result()
     except OSError as exc:
         if onerror is not None:
             onerror(exc)
         return
     dirs, files, links = [], [], set()
-    for name, kind in zip(listing.names, listing.kinds):
+    for name, kind in zip(listing.names, listing.kinds, strict=True):
         if kind == KIND_DIR:
             dirs.append(name)
         elif kind == KIND_LINK and os.path.isdir(os.path.join(top, name)):
@@ -106,12 +133,20 @@ def walk(top: str, topdown: bool = True, onerror: Callable[[OSError], None] | No
         remember(top, listing)
         yield top, dirs, files
     known = set(listing.names) if topdown else ()
-    for name in dirs:
-        path = os.path.join(top, name)
-        if not followlinks and (name in links or (
-                topdown and name not in known and os.path.islink(path))):
-            continue
-        yield from walk(path, topdown, onerror, followlinks, hidden)
+    below = iter([os.path.join(top, name) for name in dirs
+                  if followlinks or not (name in links or (
+                      topdown and name not in known and os.path.islink(os.path.join(top, name))))])
+    ahead: deque[tuple[str, Future[Listing]]] = deque()
+    while True:
+        while len(ahead) < _AHEAD:
+            path = next(below, None)
+            if path is None:
+                break
+            ahead.append((path, submit(list_dir, path, hidden(path))))
+        if not ahead:
+            break
+        path, future = ahead.popleft()
+        yield from _walk(path, future, submit, topdown, onerror, followlinks, hidden)
     if not topdown:
         remember(top, listing)
         yield top, dirs, files

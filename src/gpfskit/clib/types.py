@@ -25,8 +25,9 @@ class _Handle:
     _kind = "handle"
     _release_verb = "freed"
 
-    def __init__(self, payload: Any) -> None:
+    def __init__(self, payload: Any, owner: Any = None) -> None:
         self._payload = payload
+        self._owner = owner      # the backend that made it: calls on it go there
         self._open = True
 
     def _live(self, call: str) -> Any:

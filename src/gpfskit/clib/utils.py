@@ -61,9 +61,8 @@ def _directory(path: str, call: str) -> str:
     return os.fspath(path)
 
 
-def _hidden() -> Callable[[str], tuple[str, ...]]:
-    b = backend.current()
-    return getattr(b, "hidden", lambda _path: ())
+def _hidden(top: str) -> Callable[[str], tuple[str, ...]]:
+    return backend.current().hider(top)
 
 
 def scandir(path: str, snapName: str | None = None) -> Iterator[GpfsDirEntry]:
@@ -71,7 +70,7 @@ def scandir(path: str, snapName: str | None = None) -> Iterator[GpfsDirEntry]:
     directory = _directory(path, "scandir")
     if snapName is not None:
         directory = get_path_in_snapshot(directory, snapName)
-    found = listing.list_dir(directory, _hidden()(directory))
+    found = listing.list_dir(directory, _hidden(directory)(directory))
     listing.remember(directory, found)
     for name, kind, fields in zip(found.names, found.kinds, found.stats):
         yield GpfsDirEntry(directory, name, kind, fields)
@@ -80,7 +79,7 @@ def scandir(path: str, snapName: str | None = None) -> Iterator[GpfsDirEntry]:
 def listdir(path: str) -> list[str]:
     """Entry names of ``path``, as ``os.listdir`` (follows a symlinked ``path``; any order)."""
     directory = os.path.realpath(_directory(path, "listdir"))
-    found = listing.list_dir(directory, _hidden()(directory))
+    found = listing.list_dir(directory, _hidden(directory)(directory))
     return found.names
 
 
@@ -88,7 +87,7 @@ def walk(top: str, topdown: bool = True, onerror: Callable[[OSError], None] | No
          followlinks: bool = False) -> Iterator[tuple[str, list[str], list[str]]]:
     """``os.walk`` for GPFS: yields ``(root, dirs, files)``; prune ``dirs`` when topdown."""
     top = _directory(top, "walk")
-    return listing.walk(top, topdown, onerror, followlinks, _hidden())
+    return listing.walk(top, topdown, onerror, followlinks, _hidden(top))
 
 
 def inode_iterator(path: str, snapName: str | None = None,
@@ -96,9 +95,9 @@ def inode_iterator(path: str, snapName: str | None = None,
     """Every inode of the file system holding ``path`` (or of a snapshot or fileset of it),
     in inode order: ``open_inodescan`` + ``next_inode`` with the handles freed at the end.
     Needs root on a real cluster."""
-    b = backend.current()
     fs = get_fsname_by_path(path)
     handle = fssnap.get_fssnaphandle_by_name(fs, snapName, fsetName)
+    b = backend.of(handle)
     try:
         scan = inode.open_inodescan(handle)
         try:

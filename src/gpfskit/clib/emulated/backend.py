@@ -10,7 +10,7 @@ import errno
 import json
 import os
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from gpfskit.clib import flags
@@ -80,7 +80,7 @@ class EmulatedBackend:
                                 if n == snap["fileset"])
         if not os.path.isdir(path):
             raise os_error(errno.ENOENT, "snapshot copy missing", path)
-        return fssnap_handle(Target(fs, snap, fileset, path, live_rel))
+        return fssnap_handle(Target(fs, snap, fileset, path, live_rel), self)
 
     def fssnap_by_name(self, fs_name: str, snap: str | None, fileset: str | None
                        ) -> fssnap_handle:
@@ -160,7 +160,7 @@ class EmulatedBackend:
                 raise os_error(errno.EINVAL, "open_inodescan: prev_fssnapid is not of this "
                                "file system")
             since = prev.snap_id
-        return inodescan(_Scan(InodeTable(self.model, t, since, max_ino)))
+        return inodescan(_Scan(InodeTable(self.model, t, since, max_ino)), self)
 
     @staticmethod
     def _scan(scan: inodescan, call: str) -> _Scan:
@@ -214,7 +214,7 @@ class EmulatedBackend:
         t = self._target(handle, "iopen")
         if open_flags & (os.O_WRONLY | os.O_RDWR):
             raise os_error(errno.EINVAL, "iopen: only read access is emulated")
-        path = _find_inode(t.path, _ino(ino), self.hidden)
+        path = _find_inode(t.path, _ino(ino), self.hider(t.path))
         if path is None:
             raise os_error(errno.ENOENT, f"iopen: no inode {ino} in {t.path}")
         st = os.lstat(path)
@@ -222,7 +222,7 @@ class EmulatedBackend:
             os.listdir(path)  # EACCES now, as iopen64 refuses a directory the caller cannot read
         elif os.path.isfile(path) and not os.access(path, os.R_OK):
             raise os_error(errno.EACCES, "iopen", path)
-        return ifile(_Open(t, path, st))
+        return ifile(_Open(t, path, st), self)
 
     @staticmethod
     def _ifile(f: ifile, call: str) -> _Open:
@@ -287,22 +287,27 @@ class EmulatedBackend:
     def locate(self, path: str, call: str) -> Place:
         return self.model.locate(path, call)
 
-    def hidden(self, dirpath: str) -> tuple[str, ...]:
-        """``.snapshots`` at a file system root and an independent fileset's junction."""
+    def hider(self, top: str) -> Callable[[str], tuple[str, ...]]:
+        """For a walk from ``top``: the names the file system does not list in a directory
+        (``.snapshots`` at the root and at independent filesets' junctions)."""
         try:
-            place = self.model.locate(dirpath, "readdir")
+            place = self.model.locate(top, "readdir")
         except OSError:
-            return ()
+            return lambda _dirpath: ()
         if place.snapshot is not None:
-            return ()
-        if place.rel == "":
-            return (SNAPDIR,)
-        name = self.model.junctions(place.fs).get(place.rel)
-        if name is None:
-            return ()
-        row = next((r for r in self.model.filesets(place.fs["name"]) if r["name"] == name),
-                   None)
-        return (SNAPDIR,) if row is not None and row["is_inode_space_owner"] else ()
+            return lambda _dirpath: ()
+        fs = place.fs
+        owners = {r["name"] for r in self.model.filesets(fs["name"]) if r["is_inode_space_owner"]}
+        roots = {os.path.normpath(os.path.join(fs["mounted_at"], j))
+                 for j, name in self.model.junctions(fs).items() if j == "" or name in owners}
+
+        def hidden(dirpath: str) -> tuple[str, ...]:
+            return (SNAPDIR,) if os.path.normpath(os.path.abspath(dirpath)) in roots else ()
+
+        return hidden
+
+    def hidden(self, dirpath: str) -> tuple[str, ...]:
+        return self.hider(dirpath)(dirpath)
 
     def stat(self, path: str, follow: bool, call: str, litemask: int | None = None
              ) -> stat_result:
