@@ -112,22 +112,22 @@ def inode_iterator(path: str, snapName: str | None = None,
         fssnap.free_fssnaphandle(handle)
 
 
-def get_fsname_by_path(path: str) -> str:
-    """The file system holding ``path``: '/mmfs1/data' gives 'mmfs1'."""
+def _by_path(path: str, ask: Callable[[fssnap.fssnap_handle], str]) -> str:
     handle = fssnap.get_fssnaphandle_by_path(path)
     try:
-        return fssnap.get_fsname_from_fssnaphandle(handle)
+        return ask(handle)
     finally:
         fssnap.free_fssnaphandle(handle)
+
+
+def get_fsname_by_path(path: str) -> str:
+    """The file system holding ``path``: '/mmfs1/data' gives 'mmfs1'."""
+    return _by_path(path, fssnap.get_fsname_from_fssnaphandle)
 
 
 def get_snapname_by_path(path: str) -> str:
     """The snapshot ``path`` is in, '' for the live file system."""
-    handle = fssnap.get_fssnaphandle_by_path(path)
-    try:
-        return fssnap.get_snapname_from_fssnaphandle(handle)
-    finally:
-        fssnap.free_fssnaphandle(handle)
+    return _by_path(path, fssnap.get_snapname_from_fssnaphandle)
 
 
 def get_path_in_snapshot(path: str, snap: str, fileset: str | None = None) -> str:
