@@ -75,6 +75,12 @@ def _mode_bits(modes: np.ndarray) -> np.ndarray:
     return out
 
 
+def _index_in(values: pa.Array, names: list[str]) -> np.ndarray:
+    """Position of each value in ``names``; ``len(names)`` for a null or unknown one."""
+    index = pc.index_in(values, value_set=pa.array(names, pa.string()))
+    return np.asarray(pc.fill_null(index, len(names))).astype(np.int64)
+
+
 class InodeTable:
     """The inodes of one target, sorted by number, as numpy columns in ``iattr`` order."""
 
@@ -136,16 +142,19 @@ class InodeTable:
         iaflags = np.where(np.asarray(pc.match_substring(misc, "X")),
                            flags.IAFLAGS["IMMUTABLE"], 0) | np.where(
             np.asarray(pc.match_substring(misc, "a")), flags.IAFLAGS["APPENDONLY"], 0)
-        fileset_names = batch.column("FILESET_NAME").to_pylist()
-        ids = {name: row["id"] for name, row in by_name.items()}
-        filesetid = np.fromiter((ids.get(f, 0) for f in fileset_names), np.int64, n)
-        spaces = np.fromiter((by_name[f]["inode_space"] if f in by_name else 0
-                              for f in fileset_names), np.int64, n)
+        fileset_names = batch.column("FILESET_NAME")
+        filesets = sorted(by_name)
+        fileset_index = _index_in(fileset_names, filesets)
+        filesetid = np.array([by_name[f]["id"] for f in filesets] + [0], np.int64)[fileset_index]
+        spaces = np.array([by_name[f]["inode_space"] for f in filesets] + [0],
+                          np.int64)[fileset_index]
         pool_names = place.pool_column(batch, EvalContext(current_timestamp=time.time()),
                                        recorded=batch.column("GPFSKIT_POOL"),
-                                       directories=kind == KIND_DIR).to_pylist()
+                                       directories=kind == KIND_DIR)
         pool_ids = self.model.pool_ids(fs["name"])
-        datapool = np.fromiter((pool_ids.get(p, 0) for p in pool_names), np.int64, n)
+        pools = sorted(pool_ids)
+        datapool = np.array([pool_ids[p] for p in pools] + [0],
+                            np.int64)[_index_in(pool_names, pools)]
         mtime = col("MODIFICATION_TIME")
         modsnap = self._modsnapids(mtime, fileset_names)
         zeros = np.zeros(n, np.int64)
@@ -166,7 +175,7 @@ class InodeTable:
             self.columns = [c[keep] for c in self.columns]
         self.inodes = self.columns[3]
 
-    def _modsnapids(self, mtime: np.ndarray, fileset_names: list[str | None]) -> np.ndarray:
+    def _modsnapids(self, mtime: np.ndarray, fileset_names: pa.Array) -> np.ndarray:
         snaps = [s for s in self.model.snapshots(self.target.fs["name"])
                  if self.target.snapshot is None
                  or s["snap_id"] < self.target.snapshot["snap_id"]]
@@ -174,7 +183,6 @@ class InodeTable:
         if not snaps:
             return out
         scopes = {s["fileset"] for s in snaps}
-        names = np.array([f or "" for f in fileset_names], dtype=object)
         for scope in scopes:
             chosen = [s for s in snaps if s["fileset"] is None or s["fileset"] == scope]
             created = np.array([s["created"] for s in chosen])
@@ -183,7 +191,8 @@ class InodeTable:
             created, ids = created[order], np.maximum.accumulate(ids[order])
             k = np.searchsorted(created, mtime, side="right")
             value = np.where(k > 0, ids[np.maximum(k - 1, 0)], 0)
-            mask = np.ones(len(mtime), bool) if scope is None else names == scope
+            mask = np.ones(len(mtime), bool) if scope is None else np.asarray(
+                pc.fill_null(pc.equal(fileset_names, scope), False))
             out[mask] = np.maximum(out[mask], value[mask])
         return out
 
