@@ -15,8 +15,10 @@ from gpfskit.api.fileset import (
     Fileset,
     IndependentFileset,
     fileset_class,
+    set_fileset_quota,
 )
 from gpfskit.api.loader import Loader
+from gpfskit.api.quotas import plan_limits
 from gpfskit.commands import CommandResult
 
 _CACHE_KEYWORDS = ("remotePath", "gateway", "protocol", "afmMode")
@@ -79,8 +81,6 @@ class Filesets(Collection[Fileset]):
             checks.count(maxInodes, "maxInodes")
         plan = None
         if limits:
-            from gpfskit.api.quotas import plan_limits
-
             plan = plan_limits(**limits)
         if name in self._listing():
             raise ValueError(f"fileset {name} already exists in file system {self._fs}")
@@ -114,8 +114,6 @@ class Filesets(Collection[Fileset]):
             if path is not None:
                 fileset.link(path)
             if plan is not None:
-                from gpfskit.api.quotas import set_fileset_quota
-
                 set_fileset_quota(fileset, plan, new=True)
         return fileset
 

@@ -6,7 +6,7 @@ collection and by the ``snapshots`` of every fileset reached through the same ro
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Self
 
 from gpfskit.api import checks, listings
 from gpfskit.api.collection import Collection
@@ -27,7 +27,7 @@ class Snapshots(Collection[Snapshot]):
         self._fileset = checks.name(filesetName, "fileset") if filesetName else None
 
     @classmethod
-    def _attach(cls, loader: Loader, fs: str, fileset: str | None) -> Snapshots:
+    def _attach(cls, loader: Loader, fs: str, fileset: str | None) -> Self:
         """The collection for names read from a listing (not checked again)."""
         obj = cls.__new__(cls)
         Collection.__init__(obj, loader)

@@ -12,7 +12,6 @@ import importlib
 import io
 import logging
 import os
-import pkgutil
 import sqlite3
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -87,6 +86,8 @@ def _load_all() -> None:
     global _loaded
     if _loaded:
         return
+    import pkgutil
+
     from gpfskit.emulator import commands as package
 
     for module in pkgutil.iter_modules(package.__path__):

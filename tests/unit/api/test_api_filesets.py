@@ -84,6 +84,15 @@ def test_cache_fileset(fs, mm):
     assert direct.remotePath == "/remote/x"
     direct.create()
     assert _real(mm)["cache2"]["afmTarget"] == "gpfs:///remote/x"
+    # A fileset read from the listing was built with nothing: once deleted it reports
+    # nothing of its own, and it cannot be created again without a remotePath.
+    listed = fs.filesets["cache"]
+    listed.delete()
+    assert listed.remotePath is None and listed.protocol == "nfs" and listed.maxInodes is None
+    assert listed.comment == "" and not listed.exists()
+    with pytest.raises(ValueError, match="not built with a remotePath"):
+        listed.create()
+    assert "cache" not in _real(mm)
 
 
 def test_link_unlink_delete(fs, mm):
@@ -188,6 +197,11 @@ def test_root_fileset_is_protected(fs):
         root.change(name="other")
     with pytest.raises(ValueError, match="reserved"):
         fs.filesets.new("root")
+    other = fs.filesets.new("other")
+    with pytest.raises(ValueError, match="fileset root already exists"):
+        other.change(name="root")
+    with pytest.raises(ValueError, match="reserved name"):
+        other.change(name="new")
 
 
 @pytest.mark.parametrize("name", ["with space", "a/b", "quote'd", 'dq"x', "semi;colon",

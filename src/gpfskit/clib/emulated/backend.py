@@ -28,6 +28,7 @@ from gpfskit.clib.types import (
     statfs_result,
 )
 from gpfskit.emulator import fileattrs, state
+from gpfskit.emulator.quota_ledger import QuotaKey, QuotaLedger
 
 GPFS_SUPER_MAGIC = 0x47504653
 _DE_OF_KIND = {0o100000: flags.DE_REG, 0o040000: flags.DE_DIR, 0o120000: flags.DE_LNK,
@@ -379,21 +380,30 @@ class EmulatedBackend:
 
     # quota -------------------------------------------------------------------------------
     def quota(self, path: str, qtype: int, ident: int) -> dict[str, int]:
-        from gpfskit.emulator.commands.quotas import Book
-        from gpfskit.emulator.dispatch import Invocation
-
+        """The quota ledger's entry; the grace times are when the grace period ends (epoch
+        seconds), 0 when usage is not over the soft limit."""
         place = self.model.locate(path, "get_quota")
         kind = _quota_kind(qtype)
-        inv = Invocation("gpfs_quotactl", [], self.model.root, self.model.db, "")
-        book = Book(inv, place.fs)
-        if kind == "FILESET" and ident not in book.by_id:
+        if isinstance(ident, bool) or not isinstance(ident, int):
+            raise os_error(errno.EINVAL, f"get_quota: id must be an int, not {ident!r}")
+        ledger = QuotaLedger(self.model.root, self.model.db, place.fs)
+        if kind == "FILESET" and ident not in ledger.by_id:
             raise os_error(errno.ENOENT, f"get_quota: no fileset with id {ident}")
-        e = book.entry(kind, ident)
+        e = ledger.entry(kind, ident)
+        row = ledger.rows.get(QuotaKey(kind, ident, ""))
+
+        def grace_end(which: int, used: int, soft: int) -> int:
+            if not soft or used <= soft:
+                return 0
+            since = row[("block_over_since", "files_over_since")[which]] if row else None
+            return int((since if since is not None else ledger.now) + ledger.grace[kind][which])
+
         return {"blockUsage": e.kb, "blockHardLimit": e.block_hard,
                 "blockSoftLimit": e.block_soft, "blockInDoubt": 0,
-                "blockGraceTime": _grace(e.block_grace), "inodeUsage": e.files,
+                "blockGraceTime": grace_end(0, e.kb, e.block_soft), "inodeUsage": e.files,
                 "inodeHardLimit": e.files_hard, "inodeSoftLimit": e.files_soft,
-                "inodeInDoubt": 0, "inodeGraceTime": _grace(e.files_grace), "quoId": ident}
+                "inodeInDoubt": 0, "inodeGraceTime": grace_end(1, e.files, e.files_soft),
+                "quoId": ident}
 
     def quota_switch(self, path: str, qtype: int, on: bool) -> None:
         place = self.model.locate(path, "quota_on" if on else "quota_off")
@@ -413,16 +423,6 @@ def _quota_kind(qtype: Any) -> str:
     if isinstance(qtype, bool) or qtype not in QUOTA_TYPES:
         raise os_error(errno.EINVAL, f"quota type must be Q_USR, Q_GRP or Q_FSET, not {qtype!r}")
     return QUOTA_TYPES[qtype]
-
-
-def _grace(text: str) -> int:
-    """Seconds left of a grace period as mmrepquota shows it ('none' = 0)."""
-    from gpfskit.emulator.commands.quotas import parse_grace
-
-    try:
-        return int(parse_grace(text))
-    except (ValueError, TypeError):
-        return 0
 
 
 def _ino(ino: Any) -> int:

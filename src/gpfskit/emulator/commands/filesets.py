@@ -50,12 +50,11 @@ import json
 import os
 import sqlite3
 import time
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from gpfskit.emulator import events, layout, names, snapcopy, usage
+from gpfskit.emulator import layout, names, snapcopy, usage
 from gpfskit.emulator.args import Parsed, UsageError, scaled_number
 from gpfskit.emulator.dispatch import CommandError, Invocation, command
 from gpfskit.emulator.output import ctime, encode, ytable
@@ -197,7 +196,7 @@ def _afm_attributes(inv: Invocation, items: list[str]) -> dict[str, str]:
 
 def _discard(path: Path) -> tuple[Callable[[], None], Callable[[], None]]:
     """Move ``path`` aside; returns (undo, finish) to restore it or delete it for good."""
-    trash = path.parent / f".deleting-{path.name}-{uuid.uuid4().hex[:8]}"
+    trash = path.parent / f".deleting-{path.name}-{os.urandom(4).hex()}"
     os.rename(path, trash)
 
     def undo() -> None:
@@ -318,6 +317,8 @@ def mmlsfileset(inv: Invocation, args: Parsed) -> None:
         chosen = [r for r in chosen if json.loads(r["afm"] or "{}")]
     inodes = usage.count_inodes(inv.root, inv.db, fs_row) if args.has("-i") else None
     if inodes is not None:
+        from gpfskit.emulator import events  # only -i measures what can fire an event
+
         events.fileset_limits(inv, fs_row, inodes)
     data = usage.measure(inv.root, inv.db, fs_row).filesets if args.has("-d") else None
     places = usage.fileset_places(inv.root, fs_row, rows)
