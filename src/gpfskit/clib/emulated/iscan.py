@@ -33,6 +33,7 @@ from gpfskit.clib import flags
 from gpfskit.clib.emulated.model import Model
 from gpfskit.clib.types import IATTR_FIELDS, iattr
 from gpfskit.emulator import fileattrs, placement
+from gpfskit.emulator.placement_vectorized import pool_column
 from gpfskit.emulator.scan import scan, subtree_junctions
 from gpfskit.emulator.scan.columns import KIND_DIR
 from gpfskit.language.evaluate import EvalContext
@@ -148,9 +149,9 @@ class InodeTable:
         filesetid = np.array([by_name[f]["id"] for f in filesets] + [0], np.int64)[fileset_index]
         spaces = np.array([by_name[f]["inode_space"] for f in filesets] + [0],
                           np.int64)[fileset_index]
-        pool_names = place.pool_column(batch, EvalContext(current_timestamp=time.time()),
-                                       recorded=batch.column("GPFSKIT_POOL"),
-                                       directories=kind == KIND_DIR)
+        pool_names = pool_column(place, batch, EvalContext(current_timestamp=time.time()),
+                                 recorded=batch.column("GPFSKIT_POOL"),
+                                 directories=kind == KIND_DIR)
         pool_ids = self.model.pool_ids(fs["name"])
         pools = sorted(pool_ids)
         datapool = np.array([pool_ids[p] for p in pools] + [0],
