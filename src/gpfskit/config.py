@@ -86,6 +86,8 @@ DIRECTIVES: dict[str, Directive] = {
                   "seconds before a running admin command is stopped", positive=True),
         Directive("gpfskit.commands.remote_shell", "/usr/bin/ssh", str,
                   "remote shell used to reach gpfskit.cluster.remote_node"),
+        Directive("gpfskit.clib.library", "/usr/lpp/mmfs/lib/libgpfs.so", str,
+                  "the Storage Scale C library the C library API binds on a real cluster"),
         Directive("gpfskit.emulator.root", _default_emulator_root, str,
                   "directory holding the emulated cluster's state and file systems"),
         Directive("gpfskit.emulator.lock_timeout", 60.0, (int, float),
