@@ -112,7 +112,8 @@ class Job:
         self.group_pools = choosing.group_pools(rules)
         snaps = {r["name"]: r["snap_id"] for r in inv.db.execute(
             "SELECT name, snap_id FROM snapshots WHERE fs = ?", (self.fs["name"],))}
-        self.ctx = EvalContext(current_timestamp=opts.now, snap_id=snaps, xattr=_read_xattr)
+        self.ctx = EvalContext(current_timestamp=opts.now, snap_id=snaps, xattr=_read_xattr,
+                               xattrs=_read_xattrs)
         self.placement = placement.load(inv.db, self.fs["name"])
         self.level = opts.level
 
@@ -438,4 +439,21 @@ def _read_xattr(record, name: str) -> bytes | None:
         return os.getxattr(path, name, follow_symlinks=False)
     except OSError:
         return None
+
+
+def _read_xattrs(record) -> dict[str, bytes]:
+    """Every extended attribute of the record's file that can be read (for GetXattrs)."""
+    path = record.get("PATH_NAME") if hasattr(record, "get") else None
+    if path is None:
+        return {}
+    try:
+        names = os.listxattr(path, follow_symlinks=False)
+    except OSError:
+        return {}
+    values = {}
+    for name in names:
+        value = _read_xattr(record, name)
+        if value is not None:
+            values[name] = value
+    return values
 
