@@ -23,7 +23,7 @@ from gpfskit.emulator import fileattrs
 from gpfskit.emulator.applypolicy import prefilter
 from gpfskit.emulator.applypolicy.job import SELECTING
 from gpfskit.emulator.scan import parse_records
-from gpfskit.policy.language import EvalContext, parse_policy
+from gpfskit.language import EvalContext, parse_policy
 
 # junction (relative to the fs root) -> fileset; proj and home/alice are independent
 JUNCTIONS = {"": "root", "proj": "proj", "proj/sub": "projsub", "home/alice": "alice"}

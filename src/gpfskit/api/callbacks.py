@@ -45,17 +45,18 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from gpfskit import event_catalog
 from gpfskit.api.base import APIObject, NotFoundError, node_args
 from gpfskit.api.collection import Collection
 from gpfskit.api.loader import Loader
-from gpfskit.callbacks import catalog, store
+from gpfskit.callbacks import store
 from gpfskit.commands import CommandResult, GPFSError, getDryRun, yformat
 
 LISTING = ("mmlscallback", "all", "-Y")
 MAX_IDENTIFIER = 255
 _BAD_ID = re.compile(r"[:;, \t\x00-\x1f\x7f]")
 _FILTER = re.compile(r"^%([A-Za-z][A-Za-z0-9]*)=(\S*)$")
-_NORMAL_VARIABLES = {name.lower(): name for name in catalog.VARIABLES}
+_NORMAL_VARIABLES = {name.lower(): name for name in event_catalog.VARIABLES}
 
 
 # -- listing -----------------------------------------------------------------------------
@@ -121,7 +122,7 @@ def _events(value: Any) -> list[str]:
     for name in names:
         if not name:
             continue
-        if not catalog.known_event(name):
+        if not event_catalog.known_event(name):
             raise ValueError(f"unknown callback event {name!r}")
         if name not in chosen:
             chosen.append(name)
@@ -181,10 +182,10 @@ def _priority(value: Any) -> str:
 
 
 def _onerror(value: Any) -> str:
-    for action in catalog.ONERROR:
+    for action in event_catalog.ONERROR:
         if isinstance(value, str) and value.lower() == action.lower():
             return action
-    raise ValueError(f"onerror must be one of {', '.join(catalog.ONERROR)}, not {value!r}")
+    raise ValueError(f"onerror must be one of {', '.join(event_catalog.ONERROR)}, not {value!r}")
 
 
 # -- scope -------------------------------------------------------------------------------
@@ -226,7 +227,7 @@ _NODE_EVENTS = ("preStartup", "startup", "preShutdown", "shutdown", "preMount", 
 
 # kind -> (events, scope builder)
 KINDS: dict[str, tuple[tuple[str, ...], Callable[[Any, str], Scope]]] = {
-    "cluster": (tuple(catalog.EVENTS), lambda obj, event: Scope()),
+    "cluster": (tuple(event_catalog.EVENTS), lambda obj, event: Scope()),
     "filesystem": (_FS_EVENTS, lambda obj, event: Scope(filters=_fs_filter(obj))),
     "fileset": (("snapshotCreated", "softQuotaExceeded", "usageUnderSoftQuota",
                  "filesetLimitExceeded"),
@@ -235,7 +236,7 @@ KINDS: dict[str, tuple[tuple[str, ...], Callable[[Any, str], Scope]]] = {
     "disk": (("diskFailure", "diskIOErr"), lambda obj, event: Scope(filters=_disk_filter(obj))),
     "node": (_NODE_EVENTS, lambda obj, event: (
         Scope(filters=[("eventNode", obj.name)])
-        if catalog.EVENTS.get(event) == catalog.GLOBAL else Scope(nodes=obj.name))),
+        if event_catalog.EVENTS.get(event) == event_catalog.GLOBAL else Scope(nodes=obj.name))),
 }
 
 
@@ -637,7 +638,7 @@ class EventCallbacks(Collection[Callback]):
         scope = None if self._kind == "cluster" else self._scope()
         chosen = {}
         for ident, cb in everything.items():
-            if not any(catalog.canonical(e) == catalog.canonical(self._event)
+            if not any(event_catalog.canonical(e) == event_catalog.canonical(self._event)
                        for e in cb.events):
                 continue
             if scope is None or scope.matches(cb):

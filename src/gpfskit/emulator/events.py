@@ -72,7 +72,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gpfskit.callbacks.catalog import (
+from gpfskit.emulator import state
+from gpfskit.emulator.dispatch import CommandError, Invocation, local_node
+from gpfskit.event_catalog import (
     ALIASES,
     EVENTS,
     GLOBAL,
@@ -85,8 +87,6 @@ from gpfskit.callbacks.catalog import (
     canonical,
     known_event,
 )
-from gpfskit.emulator import state
-from gpfskit.emulator.dispatch import CommandError, Invocation, local_node
 
 __all__ = ["ALIASES", "EVENTS", "GLOBAL", "LOCAL", "MANAGER", "ONERROR", "PRE_EVENTS",
            "UNDEFINED", "VARIABLES", "Veto", "after", "before", "canonical", "check",
@@ -532,25 +532,16 @@ def _migrate_thresholds(db: sqlite3.Connection, fs: str) -> list[tuple[str | Non
     row = db.execute("SELECT text FROM policies WHERE fs = ?", (fs,)).fetchone()
     if row is None or "THRESHOLD" not in row["text"].upper():
         return []
-    try:
-        from gpfskit.policy.language.ast import RuleKind
-        from gpfskit.policy.language.parser import parse_policy
-    except ImportError:  # pragma: no cover - the policy language ships with gpfskit
-        return _thresholds_by_pattern(row["text"])
+    # Imported here: most commands that load this module never measure pools, and a
+    # shell's read-only command should not pay for loading the parser.
+    from gpfskit.language import PolicySyntaxError, RuleKind, parse_policy
+
     try:
         policy = parse_policy(row["text"])
-    except Exception:
-        return _thresholds_by_pattern(row["text"])
+    except PolicySyntaxError:  # mmchpolicy installs only policies that parse
+        return []
     return [(rule.from_pool, float(rule.threshold[0])) for rule in policy
             if rule.kind is RuleKind.MIGRATE and isinstance(rule.threshold, tuple)]
-
-
-_MIGRATE = re.compile(r"\bMIGRATE\b(?:\s+FROM\s+POOL\s+['\"]([^'\"]+)['\"])?[^;]*?"
-                      r"\bTHRESHOLD\s*\(\s*(\d+(?:\.\d+)?)", re.IGNORECASE | re.DOTALL)
-
-
-def _thresholds_by_pattern(text: str) -> list[tuple[str | None, float]]:
-    return [(m.group(1), float(m.group(2))) for m in _MIGRATE.finditer(text)]
 
 
 def pool_levels(inv: Invocation, fs_row: sqlite3.Row, pools: Iterable[Any]) -> None:

@@ -41,17 +41,17 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from gpfskit.emulator import fileattrs, layout, usage
-from gpfskit.policy.language import (
+from gpfskit.language import (
     XATTRS_KEY,
     EvalContext,
     PolicySyntaxError,
     Rule,
     RuleKind,
-    evaluate_mask,
     matches,
     parse_policy,
     referenced_attributes,
 )
+from gpfskit.language.vectorized import evaluate_mask
 
 SYSTEM = "system"
 

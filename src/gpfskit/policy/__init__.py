@@ -8,8 +8,9 @@
 * :mod:`.management` - ``ManagementPolicy`` (``mmapplypolicy``);
 * :mod:`.placement` - ``PlacementPolicy`` (``mmlspolicy`` / ``mmchpolicy``);
 * :mod:`.attributes`, :mod:`.filelist` - file-attribute objects and the file-list parser;
-* :mod:`.workspace`, :mod:`.driver` - the work directory and the EXTERNAL LIST driver;
-* :mod:`.language` - the policy language itself (parser, printer, evaluator).
+* :mod:`.workspace`, :mod:`.driver` - the work directory and the EXTERNAL LIST driver.
+
+The policy language itself (parser, printer, evaluator) is ``gpfskit.language``.
 
 Names are imported on first use, so that a list driver (``python -m gpfskit.policy.driver``)
 starts without loading the policy language or the object API.

@@ -26,8 +26,7 @@ import pwd
 import re
 from typing import Any
 
-from gpfskit.policy import attributes
-from gpfskit.policy.language import (
+from gpfskit.language import (
     ATTRIBUTES,
     Attribute,
     Binary,
@@ -42,6 +41,7 @@ from gpfskit.policy.language import (
     format_expression,
     parse_expression,
 )
+from gpfskit.policy import attributes
 
 #: Friendly names whose comparisons are in days of age.
 AGE_FIELDS = {

@@ -37,9 +37,7 @@ from typing import Any
 
 from gpfskit.commands import GPFSExecuteException, run
 from gpfskit.config import config
-from gpfskit.policy import summary as summary_table
-from gpfskit.policy.errors import PolicyError, PolicyProcessingError
-from gpfskit.policy.language import (
+from gpfskit.language import (
     Attribute,
     Binary,
     Like,
@@ -49,7 +47,9 @@ from gpfskit.policy.language import (
     format_policy,
     parse_policy,
 )
-from gpfskit.policy.language import Rule as SyntaxRule
+from gpfskit.language import Rule as SyntaxRule
+from gpfskit.policy import summary as summary_table
+from gpfskit.policy.errors import PolicyError, PolicyProcessingError
 from gpfskit.policy.processing import ProcessingRule
 from gpfskit.policy.rule import Rule
 from gpfskit.policy.rules import Rules

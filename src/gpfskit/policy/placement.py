@@ -22,8 +22,8 @@ import tempfile
 from typing import Any
 
 from gpfskit.commands import CommandResult, run
+from gpfskit.language import format_policy
 from gpfskit.policy.errors import PolicyError
-from gpfskit.policy.language import format_policy
 from gpfskit.policy.management import load_rules
 from gpfskit.policy.rules import PlacementRules
 from gpfskit.policy.target import resolve, work_base

@@ -37,9 +37,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from gpfskit.policy.attributes import DEFAULT_SHOW, RECORD_FIELDS
-from gpfskit.policy.filelist import SEPARATOR, FileList, Layout, sort_attribute
-from gpfskit.policy.language import (
+from gpfskit.language import (
     Attribute,
     Case,
     Expr,
@@ -50,7 +48,9 @@ from gpfskit.policy.language import (
     RuleKind,
     parse_expression,
 )
-from gpfskit.policy.language import Rule as SyntaxRule
+from gpfskit.language import Rule as SyntaxRule
+from gpfskit.policy.attributes import DEFAULT_SHOW, RECORD_FIELDS
+from gpfskit.policy.filelist import SEPARATOR, FileList, Layout, sort_attribute
 from gpfskit.policy.rule import (
     _SELECTING_OPTIONS,
     _SelectingRule,

@@ -1,7 +1,7 @@
 """Policy rules as Python objects that print themselves as policy text.
 
 Each rule keeps its clauses as values of the policy language's syntax tree
-(:class:`gpfskit.policy.language.Rule`), so the text it prints is the language printer's
+(:class:`gpfskit.language.Rule`), so the text it prints is the language printer's
 canonical form, which the parser reads back to the same tree. Options use friendly names::
 
     SetPoolRule(target='sas1', fileset='projects', limit=90, replicate=2)
@@ -32,9 +32,7 @@ import secrets
 from collections.abc import Callable, Iterable
 from typing import Any, ClassVar
 
-from gpfskit.policy import attributes
-from gpfskit.policy.criteria import Criteria, CriteriaList
-from gpfskit.policy.language import (
+from gpfskit.language import (
     Attribute,
     Binary,
     Expr,
@@ -47,7 +45,9 @@ from gpfskit.policy.language import (
     parse_expression,
     parse_rule,
 )
-from gpfskit.policy.language import Rule as SyntaxRule
+from gpfskit.language import Rule as SyntaxRule
+from gpfskit.policy import attributes
+from gpfskit.policy.criteria import Criteria, CriteriaList
 
 
 def random_id() -> str:

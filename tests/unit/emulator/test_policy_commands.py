@@ -10,7 +10,7 @@ import pyarrow as pa
 import pytest
 
 from gpfskit.emulator import fileattrs, placement, state
-from gpfskit.policy.language import EvalContext
+from gpfskit.language import EvalContext
 
 
 @pytest.fixture

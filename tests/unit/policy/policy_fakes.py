@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from gpfskit.commands import CommandResult, GPFSExecuteException
-from gpfskit.policy.language import EvalContext, RuleKind, parse_policy, rule_matches, show_text
+from gpfskit.language import EvalContext, RuleKind, parse_policy, rule_matches, show_text
 
 NOW = 1_700_000_000.0
 

@@ -6,8 +6,7 @@ import datetime
 
 import pytest
 
-from gpfskit.policy.criteria import Criteria, CriteriaList
-from gpfskit.policy.language import (
+from gpfskit.language import (
     EvalContext,
     Like,
     Literal,
@@ -15,6 +14,7 @@ from gpfskit.policy.language import (
     matches,
     parse_expression,
 )
+from gpfskit.policy.criteria import Criteria, CriteriaList
 
 
 def sql(criteria: Criteria) -> str:

@@ -12,7 +12,7 @@ from collections import Counter
 import pytest
 from policy_fakes import make_records, record_line
 
-from gpfskit.policy.language import EvalContext, show_text
+from gpfskit.language import EvalContext, show_text
 from gpfskit.policy.processing import ListProcessingRule, MapReduceRule
 from gpfskit.policy.workspace import Workspace, merge_partials, parse_opts
 

@@ -10,6 +10,7 @@ from datetime import datetime
 import pytest
 from policy_fakes import make_records, record_line
 
+from gpfskit.language import EvalContext, parse_rule, show_text
 from gpfskit.policy.attributes import (
     DEFAULT_SHOW,
     DetachedFileAttributes,
@@ -18,7 +19,6 @@ from gpfskit.policy.attributes import (
     detached,
 )
 from gpfskit.policy.filelist import FileList, Layout, order_of, unescape
-from gpfskit.policy.language import EvalContext, parse_rule, show_text
 from gpfskit.policy.processing import ListProcessingRule
 
 LAYOUT = Layout(("FILE_SIZE", "ACCESS_TIME", "POOL_NAME", "MODE"), custom=True)

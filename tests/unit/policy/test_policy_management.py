@@ -11,6 +11,7 @@ from policy_fakes import FakeApplyPolicy, group_counts
 
 from gpfskit.commands import GPFSExecuteException, dryrun
 from gpfskit.commands.runner import CommandResult
+from gpfskit.language import parse_policy
 from gpfskit.policy import (
     Criteria,
     DeleteRule,
@@ -22,7 +23,6 @@ from gpfskit.policy import (
     MigrateRule,
 )
 from gpfskit.policy.errors import PolicyProcessingError
-from gpfskit.policy.language import parse_policy
 from gpfskit.policy.summary import parse_applicability, rule_name
 from gpfskit.policy.target import Target, work_base
 

@@ -5,6 +5,14 @@ from __future__ import annotations
 
 import pytest
 
+from gpfskit.language import (
+    Literal,
+    RuleKind,
+    format_policy,
+    format_rule,
+    parse_policy,
+    parse_rule,
+)
 from gpfskit.policy import (
     Criteria,
     DeleteRule,
@@ -22,14 +30,6 @@ from gpfskit.policy import (
     SetPoolRule,
 )
 from gpfskit.policy.errors import PolicyError
-from gpfskit.policy.language import (
-    Literal,
-    RuleKind,
-    format_policy,
-    format_rule,
-    parse_policy,
-    parse_rule,
-)
 
 
 def text(rule: Rule) -> str:

@@ -1,4 +1,13 @@
-"""``from arcapix.fs.gpfs import Cluster, Filesystem, ...``: re-exports of ``gpfskit.api``."""
+"""``from arcapix.fs.gpfs import Cluster, Filesystem, ...``: re-exports of ``gpfskit.api``.
+
+The policy names (``ManagementPolicy``, the rule classes, ``Criteria``...) come from
+``gpfskit.policy`` on first use, so a script that only manages filesets does not load the
+policy modules.
+"""
+
+from __future__ import annotations
+
+from typing import Any
 
 from gpfskit.api import (
     CacheFileset,
@@ -22,22 +31,23 @@ from gpfskit.api import (
     Snapshots,
 )
 from gpfskit.commands import GPFSError, GPFSExecuteException
-from gpfskit.policy import (
-    Criteria,
-    DeleteRule,
-    ExcludeRule,
-    ExternalListRule,
-    ExternalPoolRule,
-    ListProcessingRule,
-    ListRule,
-    ManagementPolicy,
-    MapReduceRule,
-    MigrateRule,
-    PlacementPolicy,
-    PolicyError,
-    PolicyProcessingError,
-    SetPoolRule,
-)
+
+_POLICY_NAMES = frozenset({
+    "Criteria",
+    "DeleteRule",
+    "ExcludeRule",
+    "ExternalListRule",
+    "ExternalPoolRule",
+    "ListProcessingRule",
+    "ListRule",
+    "ManagementPolicy",
+    "MapReduceRule",
+    "MigrateRule",
+    "PlacementPolicy",
+    "PolicyError",
+    "PolicyProcessingError",
+    "SetPoolRule",
+})
 
 __all__ = [
     "CacheFileset",
@@ -76,3 +86,17 @@ __all__ = [
     "Snapshot",
     "Snapshots",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _POLICY_NAMES:
+        raise AttributeError(f"module 'arcapix.fs.gpfs' has no attribute {name!r}")
+    import gpfskit.policy
+
+    value = getattr(gpfskit.policy, name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | _POLICY_NAMES)

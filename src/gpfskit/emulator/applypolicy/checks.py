@@ -8,7 +8,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Mapping
 
-from gpfskit.policy.language import Policy, PolicySyntaxError, RuleKind, parse_policy
+from gpfskit.language import Policy, PolicySyntaxError, RuleKind, parse_policy
 
 #: THRESHOLD resource classes of EXTERNAL LIST rules (reference §4.2).
 RESOURCE_CLASSES = ("POOL_CAPACITIES", "FILESET_QUOTAS", "FILESET_QUOTA_SOFT", "GROUP_QUOTAS",

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from gpfskit.emulator.applypolicy.phases import Group, Plan
-from gpfskit.policy.language import RuleKind
+from gpfskit.language import RuleKind
 
 
 @dataclass

@@ -44,15 +44,15 @@ from gpfskit.emulator.applypolicy import messages
 from gpfskit.emulator.applypolicy.choosing import Choice
 from gpfskit.emulator.applypolicy.phases import Group, Plan
 from gpfskit.emulator.scan import records
-from gpfskit.policy.language import (
+from gpfskit.language import (
     EvalContext,
     PolicyEvalError,
     Rule,
     RuleKind,
-    batch_to_records,
     evaluate,
     referenced_attributes,
 )
+from gpfskit.language.vectorized import batch_to_records
 
 CHUNK = 16384
 

@@ -26,7 +26,7 @@ from gpfskit.emulator.applypolicy import checks, choosing, messages, options, ph
 from gpfskit.emulator.applypolicy.execution import Executor, Outcome
 from gpfskit.emulator.args import Parsed
 from gpfskit.emulator.dispatch import CommandError, Invocation
-from gpfskit.policy.language import (
+from gpfskit.language import (
     EvalContext,
     Policy,
     PolicySyntaxError,

@@ -12,7 +12,7 @@ import math
 import time
 from collections.abc import Sequence
 
-from gpfskit.policy.language import Rule, RuleKind, format_rule
+from gpfskit.language import Rule, RuleKind, format_rule
 
 #: The attributes ``-L 5`` prints for each candidate / excluded file, in this order.
 L5_ATTRIBUTES = ("MODIFICATION_TIME", "USER_ID", "GROUP_ID", "FILE_SIZE", "POOL_NAME",

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from gpfskit.emulator.args import Parsed
 from gpfskit.emulator.dispatch import Invocation
-from gpfskit.policy.language.timeutil import parse_timestamp
+from gpfskit.language.timeutil import parse_timestamp
 
 USAGE = """mmapplypolicy {Device|Directory}
    [-A IscanBuckets] [-a IscanThreads] [-B MaxFiles]

@@ -39,18 +39,16 @@ import pyarrow.compute as pc
 from gpfskit.emulator import fileattrs, placement
 from gpfskit.emulator.applypolicy import messages, prefilter
 from gpfskit.emulator.scan import TYPES, records, scan
-from gpfskit.policy.language import (
+from gpfskit.language import (
     XATTRS_KEY,
     EvalContext,
     PolicyEvalError,
     Rule,
     RuleKind,
-    evaluate_column,
-    evaluate_mask,
     matches,
     referenced_attributes,
-    show_column,
 )
+from gpfskit.language.vectorized import evaluate_column, evaluate_mask, show_column
 
 RECORDED_POOL = "GPFSKIT_RECORDED_POOL"   # scan column: the pool recorded on the file
 KIND_FILE, KIND_DIR = 0, 1

@@ -32,7 +32,7 @@ from gpfskit.emulator.scan import (
     PREFILTER_ATTRIBUTES,
     Prefilter,
 )
-from gpfskit.policy.language import (
+from gpfskit.language import (
     TIMESTAMP_ATTRIBUTES,
     Attribute,
     Between,
@@ -46,8 +46,8 @@ from gpfskit.policy.language import (
     evaluate,
     referenced_attributes,
 )
-from gpfskit.policy.language.ast import iter_subexpressions
-from gpfskit.policy.language.catalog import SIDE_EFFECT_FUNCTIONS
+from gpfskit.language.ast import iter_subexpressions
+from gpfskit.language.catalog import SIDE_EFFECT_FUNCTIONS
 
 Term = tuple[str, str, int | float]
 

@@ -34,7 +34,7 @@ from gpfskit.emulator.applypolicy import checks
 from gpfskit.emulator.args import Parsed
 from gpfskit.emulator.dispatch import Invocation, command
 from gpfskit.emulator.output import ctime, ytable
-from gpfskit.policy.language import PolicySyntaxError, RuleKind
+from gpfskit.language import PolicySyntaxError, RuleKind
 
 DEFAULT = "DEFAULT"
 

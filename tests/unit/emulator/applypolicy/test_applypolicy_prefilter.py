@@ -11,7 +11,7 @@ from applypolicy_helpers import make_files
 
 from gpfskit.emulator.applypolicy import prefilter
 from gpfskit.emulator.applypolicy.job import SELECTING
-from gpfskit.policy.language import EvalContext, parse_policy
+from gpfskit.language import EvalContext, parse_policy
 
 NOW = time.mktime((2025, 1, 1, 0, 0, 0, 0, 0, -1))
 CTX = EvalContext(current_timestamp=NOW)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from gpfskit.policy.language import (
+from gpfskit.language import (
     Attribute,
     Between,
     Binary,

@@ -56,7 +56,7 @@ from .evaluate import (
     referenced_attributes,
     show_expression,
 )
-from .timeutil import EPOCH_ORDINAL, civil_from_days_np, days_from_civil_np, local_offsets
+from .timeutil import EPOCH_ORDINAL, OffsetTable, civil_parts, offset_table
 from .values import (
     SqlInterval,
     SqlTimestamp,
@@ -946,6 +946,38 @@ def _time_seconds(value: Value) -> tuple[np.ndarray, np.ndarray | None]:
     if np.abs(data).max(initial=0.0) > 1e15:
         raise _Fallback
     return data, valid
+
+
+@functools.cache
+def _offset_arrays(table: OffsetTable) -> tuple[np.ndarray, np.ndarray]:
+    return np.asarray(table.times, dtype=np.float64), np.asarray(table.offsets, dtype=np.int64)
+
+
+def local_offsets(seconds: np.ndarray) -> np.ndarray | int:
+    """Vectorised :func:`.timeutil.local_offset`; a scalar when the zone has a fixed offset."""
+    table = offset_table()
+    if not table.times:
+        return table.offsets[0]
+    times, offsets = _offset_arrays(table)
+    return offsets[np.searchsorted(times, seconds, side="right")]
+
+
+def civil_from_days_np(days: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Vectorised :func:`.timeutil.civil_from_days` on an int64 array."""
+    era, yoe, mp, day = civil_parts(days)
+    month = np.where(mp < 10, mp + 3, mp - 9)
+    year = yoe + era * 400 + (month <= 2)
+    return year, month, day
+
+
+def days_from_civil_np(year: np.ndarray, month: np.ndarray, day: np.ndarray) -> np.ndarray:
+    """Vectorised :func:`.timeutil.days_from_civil`."""
+    year = year - (month <= 2)
+    era = year // 400
+    yoe = year - era * 400
+    doy = (153 * (month + np.where(month > 2, -3, 9)) + 2) // 5 + day - 1
+    doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
+    return era * 146097 + doe - 719468
 
 
 def _local_days(value: Value) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import HealthCheck, given, settings
 from policy_language_strategies import expressions, policies, rules
 
-from gpfskit.policy.language import (
+from gpfskit.language import (
     format_expression,
     format_policy,
     format_rule,

@@ -1,14 +1,18 @@
 """The ILM policy language: parsing, printing and evaluating policy rules.
 
-Shared by the emulator's ``mmapplypolicy`` / ``mmchpolicy`` and by the Python rule objects.
+Shared by the emulator's ``mmapplypolicy`` / ``mmchpolicy`` and by the Python rule objects
+(``gpfskit.policy``).
 
 * :func:`parse_policy` / :func:`parse_expression` turn text into the frozen syntax tree of
   :mod:`.ast` (macros are expanded first, see :mod:`.macros`);
 * :func:`format_policy` / :func:`format_rule` / :func:`format_expression` print it back;
 * :func:`evaluate`, :func:`matches`, :func:`rule_matches`, :func:`show_text` evaluate one record
   (a mapping of upper-case attribute names, see :mod:`.evaluate` for the data model);
-* :func:`evaluate_mask`, :func:`evaluate_column`, :func:`rule_mask`, :func:`show_column` do the
-  same over Arrow record batches.
+* :mod:`.vectorized` (``evaluate_mask``, ``evaluate_column``, ``rule_mask``,
+  ``show_column``) does the same over Arrow record batches. It is the only module that needs
+  NumPy and pyarrow, so nothing here imports it: a scan does, when it needs it.
+
+This package sits below both the emulator and ``gpfskit.policy`` and imports neither.
 """
 
 from .ast import (
@@ -47,7 +51,6 @@ from .macros import expand_macros
 from .parser import parse_expression, parse_policy, parse_rule
 from .printer import format_expression, format_policy, format_rule, quote
 from .values import SqlInterval, SqlTimestamp
-from .vectorized import batch_to_records, evaluate_column, evaluate_mask, rule_mask, show_column
 
 __all__ = [
     "ATTRIBUTES",
@@ -77,11 +80,8 @@ __all__ = [
     "SqlInterval",
     "SqlTimestamp",
     "Unary",
-    "batch_to_records",
     "compile_expression",
     "evaluate",
-    "evaluate_column",
-    "evaluate_mask",
     "expand_macros",
     "format_expression",
     "format_policy",
@@ -92,9 +92,7 @@ __all__ = [
     "parse_rule",
     "quote",
     "referenced_attributes",
-    "rule_mask",
     "rule_matches",
-    "show_column",
     "show_expression",
     "show_text",
 ]

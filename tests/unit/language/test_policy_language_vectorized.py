@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from policy_language_strategies import extend_expressions
 
-from gpfskit.policy.language import (
+from gpfskit.language import (
     Attribute,
     Between,
     Binary,
@@ -31,20 +31,22 @@ from gpfskit.policy.language import (
     SqlInterval,
     SqlTimestamp,
     Unary,
-    batch_to_records,
     evaluate,
-    evaluate_column,
-    evaluate_mask,
     matches,
     parse_expression,
     parse_policy,
-    rule_mask,
     rule_matches,
-    show_column,
     show_text,
 )
-from gpfskit.policy.language.ast import iter_subexpressions
-from gpfskit.policy.language.timeutil import parse_timestamp
+from gpfskit.language.ast import iter_subexpressions
+from gpfskit.language.timeutil import parse_timestamp
+from gpfskit.language.vectorized import (
+    batch_to_records,
+    evaluate_column,
+    evaluate_mask,
+    rule_mask,
+    show_column,
+)
 
 NOW = parse_timestamp("2024-03-10 12:00:00")
 CTX = EvalContext(NOW)

@@ -8,7 +8,7 @@ from datetime import datetime
 
 import pytest
 
-from gpfskit.policy.language import (
+from gpfskit.language import (
     Attribute,
     EvalContext,
     Function,
@@ -27,7 +27,7 @@ from gpfskit.policy.language import (
     rule_matches,
     show_text,
 )
-from gpfskit.policy.language.timeutil import parse_timestamp
+from gpfskit.language.timeutil import parse_timestamp
 
 NOW = parse_timestamp("2024-03-10 12:00:00")  # a Sunday
 

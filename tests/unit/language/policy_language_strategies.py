@@ -6,7 +6,7 @@ import math
 
 from hypothesis import strategies as st
 
-from gpfskit.policy.language import (
+from gpfskit.language import (
     ATTRIBUTES,
     FUNCTIONS,
     Attribute,
@@ -27,7 +27,7 @@ from gpfskit.policy.language import (
     RuleKind,
     Unary,
 )
-from gpfskit.policy.language.parser import ALLOWED_CLAUSES
+from gpfskit.language.parser import ALLOWED_CLAUSES
 
 # Text with the characters most likely to upset quoting, comments and macros.
 _TRICKY = "'%_ []/*-$,()\n\\@#é€中"

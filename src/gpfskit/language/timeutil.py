@@ -17,18 +17,15 @@ import os
 import re
 import time
 
-import numpy as np
-
 __all__ = [
     "EPOCH_ORDINAL",
     "civil_from_days",
-    "civil_from_days_np",
+    "civil_parts",
     "days_from_civil",
-    "days_from_civil_np",
     "format_timestamp",
     "local_midnight",
     "local_offset",
-    "local_offsets",
+    "offset_table",
     "parse_timestamp",
     "to_epoch",
 ]
@@ -41,7 +38,7 @@ _TABLE_END = 4102444800  # 2100-01-01T00:00:00Z
 _STEP = 7 * 86400
 
 
-class _OffsetTable:
+class OffsetTable:
     """Piecewise-constant UTC offsets: ``offsets[k]`` applies from ``times[k-1]``."""
 
     def __init__(self) -> None:
@@ -71,35 +68,26 @@ class _OffsetTable:
             prev_t, prev_o = t, o
         self.times = times
         self.offsets = offsets
-        self.times_np = np.asarray(times, dtype=np.float64)
-        self.offsets_np = np.asarray(offsets, dtype=np.int64)
 
 
-_tables: dict[tuple, _OffsetTable] = {}
+_tables: dict[tuple, OffsetTable] = {}
 
 
-def _table() -> _OffsetTable:
+def offset_table() -> OffsetTable:
+    """The UTC-offset table of the current local time zone (built once per zone)."""
     key = (os.environ.get("TZ"), time.tzname, time.timezone, time.altzone)
     table = _tables.get(key)
     if table is None:
-        table = _tables[key] = _OffsetTable()
+        table = _tables[key] = OffsetTable()
     return table
 
 
 def local_offset(seconds: float) -> int:
     """UTC offset in seconds of local time at the instant ``seconds`` (epoch seconds)."""
-    table = _table()
+    table = offset_table()
     if not table.times:
         return table.offsets[0]
     return table.offsets[bisect.bisect_right(table.times, seconds)]
-
-
-def local_offsets(seconds: np.ndarray) -> np.ndarray | int:
-    """Vectorised :func:`local_offset`; returns a scalar when the zone has a fixed offset."""
-    table = _table()
-    if not table.times:
-        return table.offsets[0]
-    return table.offsets_np[np.searchsorted(table.times_np, seconds, side="right")]
 
 
 def to_epoch(local_seconds: float) -> float:
@@ -111,11 +99,12 @@ def to_epoch(local_seconds: float) -> float:
 # -- calendar ---------------------------------------------------------------------------------
 
 
-def _civil_parts(days):
+def civil_parts(days):
     """(era, year of era, March-based month, day) of day number ``days``.
 
-    The shared arithmetic of ``civil_from_days`` and its vectorised twin: only integer
-    operators, so it works on Python ints and int64 arrays alike.
+    The shared arithmetic of ``civil_from_days`` and its vectorised twin in
+    :mod:`.vectorized`: only integer operators, so it works on Python ints and int64 arrays
+    alike.
     """
     z = days + 719468
     era = z // 146097
@@ -129,7 +118,7 @@ def _civil_parts(days):
 
 def civil_from_days(days: int) -> tuple[int, int, int]:
     """(year, month, day) of day number ``days`` (0 = 1970-01-01)."""
-    era, yoe, mp, day = _civil_parts(days)
+    era, yoe, mp, day = civil_parts(days)
     month = mp + 3 if mp < 10 else mp - 9
     year = yoe + era * 400 + (1 if month <= 2 else 0)
     return year, month, day
@@ -141,24 +130,6 @@ def days_from_civil(year: int, month: int, day: int) -> int:
     era = year // 400
     yoe = year - era * 400
     doy = (153 * (month + (-3 if month > 2 else 9)) + 2) // 5 + day - 1
-    doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
-    return era * 146097 + doe - 719468
-
-
-def civil_from_days_np(days: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Vectorised :func:`civil_from_days` on an int64 array."""
-    era, yoe, mp, day = _civil_parts(days)
-    month = np.where(mp < 10, mp + 3, mp - 9)
-    year = yoe + era * 400 + (month <= 2)
-    return year, month, day
-
-
-def days_from_civil_np(year: np.ndarray, month: np.ndarray, day: np.ndarray) -> np.ndarray:
-    """Vectorised :func:`days_from_civil`."""
-    year = year - (month <= 2)
-    era = year // 400
-    yoe = year - era * 400
-    doy = (153 * (month + np.where(month > 2, -3, 9)) + 2) // 5 + day - 1
     doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
     return era * 146097 + doe - 719468
 
