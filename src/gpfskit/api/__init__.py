@@ -20,7 +20,7 @@ from gpfskit.api.nsd import Nsd, Nsds
 from gpfskit.api.pool import Pool, Pools
 from gpfskit.api.quotas import Quota, Quotas
 from gpfskit.api.snapshot import Snapshot
-from gpfskit.api.snapshots import Snapshots
+from gpfskit.api.snapshots import Snapshots, getRootFilesetSnapshots, setRootFilesetSnapshots
 from gpfskit.commands import GPFSError, GPFSExecuteException
 
 __all__ = [
@@ -29,5 +29,6 @@ __all__ = [
     "Filesets", "Filesystem", "Filesystems", "GPFSError", "GPFSExecuteException",
     "IndependentFileset", "IndependentFilesets", "Loader", "Node", "Nodeclass", "Nodeclasses",
     "Nodes", "NotFoundError", "Nsd", "Nsds", "Pool", "Pools", "Quota", "Quotas", "Snapshot",
-    "Snapshots", "XAttrs", "getTempFilePath", "setTempFilePath",
+    "Snapshots", "XAttrs", "getRootFilesetSnapshots", "getTempFilePath",
+    "setRootFilesetSnapshots", "setTempFilePath",
 ]

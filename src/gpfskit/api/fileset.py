@@ -497,10 +497,11 @@ class IndependentFileset(Fileset):
     @property
     def snapshots(self) -> Any:
         """Snapshots of this fileset (shares the file system's one ``mmlssnapshot``)."""
-        from gpfskit.api.snapshots import Snapshots
+        from gpfskit.api.snapshots import Snapshots, snapshot_scope
 
-        if self._snapshots is None or self._snapshots._fileset != self._name:
-            self._snapshots = Snapshots._attach(self._loader, self._fs, self._name)
+        scope = snapshot_scope(self._name)   # root: the global snapshots, by default
+        if self._snapshots is None or self._snapshots._fileset != scope:
+            self._snapshots = Snapshots._attach(self._loader, self._fs, scope)
         return self._snapshots
 
     def _create_args(self) -> list[str]:
