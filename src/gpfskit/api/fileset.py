@@ -40,12 +40,12 @@ class Fileset(APIObject):
 
     _independent = False
 
-    def __init__(self, filesystemName: str, name: str, comment: str = "",
+    def __init__(self, filesystemName: str, name: str, comment: Any = "",
                  _loader: Loader | None = None) -> None:
         super().__init__(_loader)
         self._fs = checks.device(filesystemName)
         self._name = fileset_name(name)
-        self._comment = checks.text(comment or "", "comment")
+        self._comment = checks.comment(comment)
         self._quotas: Any = None
         self._snapshots: Any = None
 
@@ -218,7 +218,7 @@ class Fileset(APIObject):
     # -- linking -----------------------------------------------------------------------------
     def link(self, junctionPath: str) -> CommandResult:
         """Link the fileset at ``junctionPath`` (``mmlinkfileset <fs> <name> -J <path>``)."""
-        junction = checks.path(junctionPath, "junction path")
+        junction = checks.local_path(junctionPath, "junction path")
         row = self._row()
         if row.get("status") == "Linked":
             raise ValueError(f"fileset {self._name} is already linked at {row.get('path')}")
@@ -280,9 +280,8 @@ class Fileset(APIObject):
         """
         row = self._row()
         new_name = fileset_name(kwargs.pop("name")) if "name" in kwargs else None
-        comment = checks.text(kwargs.pop("comment"), "comment") if "comment" in kwargs \
-            else None
-        path = checks.path(kwargs.pop("path"), "path") if "path" in kwargs else None
+        comment = checks.comment(kwargs.pop("comment")) if "comment" in kwargs else None
+        path = checks.local_path(kwargs.pop("path"), "path") if "path" in kwargs else None
         max_inodes = kwargs.pop("maxInodes", None)
         alloc_inodes = kwargs.pop("allocInodes", None)
         limits = {k: kwargs.pop(k) for k in _QUOTA_KEYWORDS if k in kwargs}
@@ -417,7 +416,7 @@ class DependentFileset(Fileset):
     independent fileset whose inode space it uses; a number is taken as an inode space.
     """
 
-    def __init__(self, filesystemName: str, name: str, comment: str = "",
+    def __init__(self, filesystemName: str, name: str, comment: Any = "",
                  inodeSpace: str | int | None = None,
                  _loader: Loader | None = None) -> None:
         super().__init__(filesystemName, name, comment, _loader=_loader)
@@ -467,7 +466,7 @@ class IndependentFileset(Fileset):
 
     _independent = True
 
-    def __init__(self, filesystemName: str, name: str, comment: str = "",
+    def __init__(self, filesystemName: str, name: str, comment: Any = "",
                  maxInodes: int | None = None, allocInodes: int | None = None,
                  _loader: Loader | None = None) -> None:
         super().__init__(filesystemName, name, comment, _loader=_loader)
@@ -547,7 +546,7 @@ class CacheFileset(IndependentFileset):
     """
 
     def __init__(self, filesystemName: str, name: str, remotePath: str,
-                 gateway: str | None = None, protocol: str = "nfs", comment: str = "",
+                 gateway: str | None = None, protocol: str = "nfs", comment: Any = "",
                  afmMode: str = "ro", maxInodes: int | None = None,
                  allocInodes: int | None = None,
                  _loader: Loader | None = None) -> None:

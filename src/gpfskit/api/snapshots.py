@@ -19,7 +19,6 @@ from gpfskit.api.loader import Loader
 from gpfskit.api.snapshot import Snapshot, snapshot_name
 from gpfskit.commands import CommandResult
 
-
 _root_fileset_snapshots = False
 
 
