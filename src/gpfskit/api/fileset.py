@@ -9,6 +9,7 @@ does not exist yet reports the values it was built with, and ``create()`` makes 
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from gpfskit.api import checks, listings
@@ -25,6 +26,25 @@ _QUOTA_KEYWORDS = ("blockSoftLimit", "blockHardLimit", "filesSoftLimit", "filesH
 def fileset_name(value: Any) -> str:
     """A valid fileset name (``root`` is one; ``new`` can never be)."""
     return checks.name(value, "fileset", reserved=("new",))
+
+
+def check_junction_is_free(listing: dict[str, dict[str, Any]], junction: str) -> None:
+    """Refuse a junction the cluster would refuse, as the fileset listing (dry run's changes
+    included) and the disk show it: in use, or in a directory that does not exist."""
+    linked = {row.get("path") for row in listing.values() if row.get("status") == "Linked"}
+    # A fileset this dry run unlinked keeps its former junction in the listing: the directory
+    # is still on disk, but would be gone.
+    vacated = {row.get("path") for row in listing.values() if row.get("status") == "Unlinked"}
+    if junction in linked:
+        raise ValueError(f"junction path {junction} already exists")
+    mount = (listing.get("root") or {}).get("path")   # the root fileset's junction
+    if not mount or not os.path.isdir(mount):
+        return  # not mounted on this node: the cluster checks the disk itself
+    if os.path.lexists(junction) and junction not in vacated:
+        raise ValueError(f"junction path {junction} already exists")
+    parent = os.path.dirname(junction)
+    if not os.path.isdir(parent) and parent not in linked:
+        raise ValueError(f"directory {parent} does not exist")
 
 
 @callbackable("fileset")
@@ -222,6 +242,7 @@ class Fileset(APIObject):
         row = self._row()
         if row.get("status") == "Linked":
             raise ValueError(f"fileset {self._name} is already linked at {row.get('path')}")
+        check_junction_is_free(self._listing(), junction)
 
         return self._change(["mmlinkfileset", self._fs, self._name, "-J", junction],
                             lambda: self._patch_row(status="Linked", path=junction))
@@ -236,7 +257,7 @@ class Fileset(APIObject):
 
         return self._change(["mmunlinkfileset", self._fs, self._name,
                              *(["-f"] if force else [])],
-                            lambda: self._patch_row(status="Unlinked", path=None))
+                            lambda: self._patch_row(status="Unlinked"))
 
     # -- deleting ----------------------------------------------------------------------------
     def delete(self, deleteNonEmpty: bool = False, unlink: bool = False,
@@ -250,6 +271,9 @@ class Fileset(APIObject):
         if self._name == "root":
             raise ValueError("the root fileset cannot be deleted")
         row = self._row()
+        if row.get("status") == "Linked" and not unlink:
+            raise ValueError(f"fileset {self._name} is linked; unlink it before deleting it "
+                             "(or pass unlink=True)")
         argv = ["mmdelfileset", self._fs, self._name]
         if deleteNonEmpty:
             argv.append("-f")

@@ -14,6 +14,7 @@ from gpfskit.api.fileset import (
     DependentFileset,
     Fileset,
     IndependentFileset,
+    check_junction_is_free,
     fileset_class,
 )
 from gpfskit.api.loader import Loader
@@ -86,6 +87,8 @@ class Filesets(Collection[Fileset]):
             plan = plan_limits(**limits)
         if name in self._listing():
             raise ValueError(f"fileset {name} already exists in file system {self._fs}")
+        if path is not None:
+            check_junction_is_free(self._listing(), path)
 
         fileset: Fileset
         if cache:

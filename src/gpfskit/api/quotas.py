@@ -116,6 +116,11 @@ def set_limits(obj: APIObject, fs: str, quota_type: str, owner: str, scope: str 
                  plan.files_hard if plan.files_hard is not None
                  else to_int((current or {}).get("filesLimit")) or 0)
         argv += ["--files", f"{files[0]}:{files[1]}"]
+    for what, pair in (("block", block and (block[0][1], block[1][1])), ("files", files)):
+        if pair and pair[1] and pair[0] > pair[1]:
+            unit = "K" if what == "block" else ""
+            raise ValueError(f"the {what} soft limit ({pair[0]}{unit}) would be above the "
+                             f"{what} hard limit ({pair[1]}{unit}) of {target}")
 
     def edit(table: list[dict[str, Any]]) -> None:
         rows = [r for r in table if _matches(r, quota_type, owner, scope)]
