@@ -19,6 +19,10 @@ for it. Placement is evaluated the way a real file system evaluates it at file c
   path, fileset, owner, group, mode and extended attributes are the file's current ones. So a
   file does not change pools by growing or ageing.
 * Directories are metadata: they are always in ``system``.
+* Placement happens once, when the file is created: a file keeps the pool of the placement
+  rules in force at its ``CREATION_TIME``, whatever is installed later (``mmchpolicy`` keeps
+  every placement it replaces in ``placement_history``). Only a migration, ``mmchattr -P``
+  or ``mmrestripefile`` move a file afterwards.
 
 Two entry points: ``placement_pool`` answers for one path (reference evaluator, one record),
 ``Placement.pool_column`` for a whole scan batch (vectorised, fills ``POOL_NAME``).
@@ -189,6 +193,64 @@ class Placement:
         return pc.coalesce(recorded, placed)
 
 
+@dataclass(frozen=True)
+class PlacementHistory:
+    """The placements a file system has had: each file is placed by the one in force when it
+    was created. Answers as :class:`Placement` does."""
+
+    eras: tuple[tuple[float, Placement], ...]   # (in force since, placement), oldest first
+
+    @property
+    def current(self) -> Placement:
+        return self.eras[-1][1]
+
+    @property
+    def columns(self) -> frozenset[str]:
+        names = frozenset().union(*(p.columns for _, p in self.eras))
+        return names | {"CREATION_TIME"} if len(self.eras) > 1 else names
+
+    @property
+    def needs_xattrs(self) -> bool:
+        return any(p.needs_xattrs for _, p in self.eras)
+
+    @property
+    def constant(self) -> str | None:
+        pools = {p.constant for _, p in self.eras}
+        return pools.pop() if len(pools) == 1 else None
+
+    def _era(self, created: Any) -> Placement:
+        if len(self.eras) == 1 or created is None:
+            return self.current
+        index = int(np.searchsorted([since for since, _ in self.eras], created, "right")) - 1
+        return self.eras[max(index, 0)][1]
+
+    def pool_for(self, record: Mapping[str, Any], ctx: EvalContext | None = None, *,
+                 occupancy: Mapping[str, float] | None = None) -> str:
+        return self._era(record.get("CREATION_TIME")).pool_for(record, ctx,
+                                                               occupancy=occupancy)
+
+    def pool_column(self, batch: pa.RecordBatch, ctx: EvalContext | None = None, *,
+                    recorded: pa.Array | None = None, directories: np.ndarray | None = None,
+                    occupancy: Mapping[str, float] | None = None) -> pa.Array:
+        if len(self.eras) == 1 or "CREATION_TIME" not in batch.schema.names:
+            return self.current.pool_column(batch, ctx, recorded=recorded,
+                                            directories=directories, occupancy=occupancy)
+        created = pc.fill_null(batch.column("CREATION_TIME").cast(pa.float64()), np.inf)
+        sinces = np.array([since for since, _ in self.eras])
+        era_of = np.maximum(np.searchsorted(sinces, np.asarray(created), "right") - 1, 0)
+        pools = np.empty(batch.num_rows, object)
+        for index in np.unique(era_of):
+            rows = np.flatnonzero(era_of == index)
+            take = pa.array(rows)
+            column = self.eras[index][1].pool_column(
+                batch.take(take), ctx,
+                recorded=recorded.take(take) if recorded is not None else None,
+                directories=directories[rows] if directories is not None else None,
+                occupancy=occupancy)
+            pools[rows] = column.to_numpy(zero_copy_only=False)
+        return pa.array(pools, pa.string())
+
+
 def _isin(column: pa.Array, values: tuple[str, ...]) -> np.ndarray:
     if pa.types.is_binary(column.type) or pa.types.is_large_binary(column.type):
         value_set = pa.array([v.encode() for v in values], column.type)
@@ -227,12 +289,14 @@ def default_pool(db: sqlite3.Connection, fs_name: str) -> str:
 
 # (id of the connection, fs) -> (version, the connection itself, placement); holding the
 # connection keeps its id from being reused by another one while the entry exists.
-_LOADED: dict[tuple[int, str], tuple[tuple[int, int], sqlite3.Connection, Placement]] = {}
+_LOADED: dict[tuple[int, str], tuple[tuple[int, int], sqlite3.Connection, PlacementHistory]] \
+    = {}
 
 
-def load(db: sqlite3.Connection, fs_name: str, policy_text: str | None = None) -> Placement:
-    """The placement in force for ``fs_name`` (``policy_text``: use this instead of the
-    installed policy).
+def load(db: sqlite3.Connection, fs_name: str, policy_text: str | None = None
+         ) -> PlacementHistory:
+    """The placements of ``fs_name``, each in force since it was installed
+    (``policy_text``: this one instead, for every file).
 
     The installed placement is cached per connection until the database changes (this
     connection's changes or another's commit), so per-file callers pay one PRAGMA.
@@ -242,23 +306,32 @@ def load(db: sqlite3.Connection, fs_name: str, policy_text: str | None = None) -
         cached = _LOADED.get((id(db), fs_name))
         if cached is not None and cached[0] == version and cached[1] is db:
             return cached[2]
-        placement = _load(db, fs_name, None)
+        history = _load(db, fs_name, None)
         if len(_LOADED) > 64:
             _LOADED.clear()
-        _LOADED[(id(db), fs_name)] = (version, db, placement)
-        return placement
+        _LOADED[(id(db), fs_name)] = (version, db, history)
+        return history
     return _load(db, fs_name, policy_text)
 
 
-def _load(db: sqlite3.Connection, fs_name: str, policy_text: str | None) -> Placement:
-    if policy_text is None:
-        row = db.execute("SELECT text FROM policies WHERE fs = ?", (fs_name,)).fetchone()
-        policy_text = row["text"] if row is not None else ""
+def _load(db: sqlite3.Connection, fs_name: str, policy_text: str | None
+          ) -> PlacementHistory:
+    if policy_text is not None:
+        texts = [(0.0, policy_text)]
+    else:
+        texts = [(r["since"], r["text"]) for r in db.execute(
+            "SELECT since, text FROM placement_history WHERE fs = ? ORDER BY since, rowid",
+            (fs_name,))]
+        if not texts:
+            row = db.execute("SELECT text FROM policies WHERE fs = ?", (fs_name,)).fetchone()
+            texts = [(0.0, row["text"] if row is not None else "")]
     data_pools = frozenset(r["pool"] for r in db.execute(
         "SELECT DISTINCT pool FROM nsds WHERE fs = ? AND data AND pool IS NOT NULL",
         (fs_name,)))
-    return Placement(fs_name, _placement_rules(policy_text), default_pool(db, fs_name),
-                     data_pools)
+    default = default_pool(db, fs_name)
+    return PlacementHistory(tuple(
+        (since, Placement(fs_name, _placement_rules(text), default, data_pools))
+        for since, text in texts))
 
 
 def fileset_junctions(root: Path, db: sqlite3.Connection, fs_row: sqlite3.Row
