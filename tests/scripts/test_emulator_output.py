@@ -4,6 +4,7 @@ emulated commands, run in fresh processes against the demo cluster."""
 from __future__ import annotations
 
 import json
+import subprocess
 
 from gpfskit.commands import yformat
 
@@ -65,3 +66,46 @@ def test_placement_happens_when_a_file_is_created(demo):
         total = next(r for r in rows if r.get("poolName") == pool)
         free[pool] = int(total["poolSize"]) - int(total["freeBlocks"])
     assert free["sas1"] >= 256 and free["sata1"] < 256   # early.raw stays in sas1
+
+
+# -- 16. emulated commands stream their output --------------------------------------------------
+
+SLOW_EXEC = """#!/bin/sh
+# Waits (at most 60 s) until the reader has seen the scan lines, then lets the run finish.
+if [ "$1" = LIST ]; then
+  i=0
+  while [ ! -e {go} ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i+1)); done
+fi
+exit 0
+"""
+
+
+def test_mmapplypolicy_streams_its_lines_as_it_goes(demo):
+    (demo.mp / "a.txt").write_text("a")
+    go = demo.root.parent / "go"
+    script = demo.root.parent / "slow.sh"
+    script.write_text(SLOW_EXEC.format(go=go))
+    script.chmod(0o755)
+    policy = demo.root.parent / "slow.pol"
+    policy.write_text(f"RULE EXTERNAL LIST 'slow' EXEC '{script}'\n"
+                      "RULE 'all' LIST 'slow'\n")
+    process = subprocess.Popen([str(demo.root / "bin" / "mmapplypolicy"), "mmfs1", "-P",
+                                str(policy)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True, env=demo.env)
+    try:
+        early = []
+        for line in process.stdout:
+            early.append(line)
+            if "Policy execution" in line or "Summary of Rule Applicability" in line:
+                break
+        released = process.poll() is None       # the command is still waiting for us
+        go.touch()
+        rest = process.stdout.read()
+        assert process.wait(timeout=60) == 0, process.stderr.read()
+    finally:
+        go.touch()
+        process.kill()
+        process.wait()
+    assert released, "the lines came only when the command had finished"
+    assert any("[I] Directories scan:" in line for line in early)
+    assert "[I] Policy execution. 1 files dispatched." in "".join(early) + rest

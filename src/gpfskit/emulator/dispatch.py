@@ -16,6 +16,7 @@ import sqlite3
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TextIO
 
 from gpfskit.emulator import args as mmargs
 from gpfskit.emulator import state
@@ -104,6 +105,20 @@ def _load(name: str) -> None:
         importlib.import_module(f"gpfskit.emulator.commands.{family}")
 
 
+class _Streamed(io.StringIO):
+    """Output kept for the Result and, as it is written, passed on to a stream (a shell user
+    sees each line of a long command when it happens)."""
+
+    def __init__(self, stream: TextIO) -> None:
+        super().__init__()
+        self.stream = stream
+
+    def write(self, text: str) -> int:
+        self.stream.write(text)
+        self.stream.flush()
+        return super().write(text)
+
+
 @dataclass
 class Invocation:
     """What a command handler works with."""
@@ -185,24 +200,40 @@ def _usage(spec: Spec, problem: str) -> str:
 
 
 def run_command(argv: Sequence[str], *, root: str | os.PathLike[str],
-                node: str | None = None) -> Result:
-    """Run one emulated command against the cluster under ``root``."""
+                node: str | None = None, stdout: TextIO | None = None,
+                stderr: TextIO | None = None) -> Result:
+    """Run one emulated command against the cluster under ``root``.
+
+    With ``stdout`` / ``stderr`` the output is also written there as the command goes, as a
+    real command's output reaches a terminal; the Result holds all of it either way.
+    """
+    out = _Streamed(stdout) if stdout is not None else io.StringIO()
+    err = _Streamed(stderr) if stderr is not None else io.StringIO()
+    returncode = _run(argv, root, node, out, err)
+    return Result(out.getvalue(), err.getvalue(), returncode)
+
+
+def _run(argv: Sequence[str], root: str | os.PathLike[str], node: str | None,
+         out: io.StringIO, err: io.StringIO) -> int:
     name = os.path.basename(argv[0]) if argv else ""
     _load(name)
     spec = _REGISTRY.get(name)
     if spec is None:
-        return Result("", f"{name}: command not found\n", 127)
+        err.write(f"{name}: command not found\n")
+        return 127
     try:
         parsed = (mmargs.parse(argv[1:], flags=spec.flags, valued=spec.valued,
                                min_operands=spec.min_operands, max_operands=spec.max_operands)
                   if spec.parse_args else mmargs.Parsed(list(argv[1:]), set()))
     except mmargs.UsageError as exc:
-        return Result("", _usage(spec, str(exc)), 1)
+        err.write(_usage(spec, str(exc)))
+        return 1
     try:
         db = state.connection(Path(root))
     except state.NoCluster as exc:
-        return Result("", f"{name}: {exc}\n", 1)
-    inv = Invocation(name, list(argv), Path(root), db, local_node(db, node))
+        err.write(f"{name}: {exc}\n")
+        return 1
+    inv = Invocation(name, list(argv), Path(root), db, local_node(db, node), out, err)
     try:
         with state.transaction(db, write=spec.changing):
             spec.handler(inv, parsed)
@@ -210,10 +241,11 @@ def run_command(argv: Sequence[str], *, root: str | os.PathLike[str],
         trailer = (f"{name}: Command failed. Examine previous error messages to determine "
                    "cause.\n") if exc.trailer else ""
         message = exc.message if exc.message.endswith("\n") else exc.message + "\n"
-        return Result(inv.out.getvalue(), inv.err.getvalue() + message + trailer,
-                      exc.returncode)
+        err.write(message + trailer)
+        return exc.returncode
     except mmargs.UsageError as exc:
-        return Result("", _usage(spec, str(exc)), 1)
+        err.write(_usage(spec, str(exc)))
+        return 1
     for action in inv.after_commit:
         action()
-    return Result(inv.out.getvalue(), inv.err.getvalue(), 0)
+    return 0
