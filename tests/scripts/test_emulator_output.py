@@ -4,7 +4,9 @@ emulated commands, run in fresh processes against the demo cluster."""
 from __future__ import annotations
 
 import json
+import re
 import subprocess
+from pathlib import Path
 
 from gpfskit.commands import yformat
 
@@ -108,4 +110,68 @@ def test_mmapplypolicy_streams_its_lines_as_it_goes(demo):
         process.wait()
     assert released, "the lines came only when the command had finished"
     assert any("[I] Directories scan:" in line for line in early)
-    assert "[I] Policy execution. 1 files dispatched." in "".join(early) + rest
+    assert " Policy execution. 1 files dispatched." in "".join(early) + rest
+
+
+# -- 17. output formats, against the captures of the reference ---------------------------------
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def _column_ends(line: str) -> list[int]:
+    """Where each blank-separated field of a table line ends."""
+    return [m.end() for m in re.finditer(r"\S+", line)]
+
+
+def test_mmlsquota_and_mmrepquota_lay_out_as_the_captures(demo):
+    demo.mm("mmcrfileset", "mmfs1", "data1", "--inode-space", "new")
+    demo.mm("mmsetquota", "mmfs1:data1", "--block", "1T:1T")
+    captured = (FIXTURES / "mmlsquota-human.txt").read_text().splitlines()
+    shown = demo.mm("mmlsquota", "-j", "data1", "mmfs1").stdout.splitlines()
+    assert shown[:2] == captured[:2]                                  # the titles, as captured
+    assert _column_ends(shown[2])[1:] == _column_ends(captured[2])[1:]
+    assert shown[2].split()[3:6] == ["1073741824", "1073741824", "0"]
+    # an entry without limits (the root fileset's) says so
+    root = demo.mm("mmlsquota", "-j", "root", "mmfs1").stdout.splitlines()
+    assert root[:2] == captured[:2]
+    assert root[2].split() == ["mmfs1", "FILESET", "no", "limits"]
+
+    report = (FIXTURES / "mmrepquota-human.txt").read_text().splitlines()
+    shown = demo.mm("mmrepquota", "mmfs1").stdout.splitlines()
+    assert shown[0] == "*** Report for USR GRP FILESET  quotas on mmfs1"
+    assert shown[1:3] == report[1:3]
+    data1 = next(line for line in shown if line.startswith("data1 "))
+    assert _column_ends(data1) == _column_ends(report[-1])
+    assert data1.split()[3:5] == report[-1].split()[3:5]
+    root_row = next(line for line in shown if line.startswith("root ") and "FILESET" in line)
+    assert root_row.split()[3:5] == ["0", "0"]                        # zeros here, as captured
+
+
+def test_mmapplypolicy_prints_timestamps_and_pool_utilization(demo):
+    (demo.mp / "move.raw").write_bytes(b"m" * 200_000)
+    policy = demo.root.parent / "move.pol"
+    policy.write_text("RULE 'mv' MIGRATE FROM POOL 'sata1' TO POOL 'sas1' "
+                      "WHERE NAME LIKE '%.raw'\n")
+    out = demo.mm("mmapplypolicy", "mmfs1", "-P", str(policy), "-I", "test", "-L",
+                  "2").stdout.splitlines()
+    stamp = r"\[I\] \d{4}-\d\d-\d\d@\d\d:\d\d:\d\d\.\d{3} "
+    for captured in (FIXTURES / "mmapplypolicy-phases.txt").read_text().splitlines():
+        text = re.escape(captured.removeprefix("[I] "))
+        pattern = re.sub(r"\d+", r"\\d+", text)
+        timed = "Directories scan" not in captured     # the scan counts have no time stamp
+        assert any(re.fullmatch((stamp if timed else r"\[I\] ") + pattern, line)
+                   for line in out), (captured, out)
+    current = out.index("[I] GPFS Current Data Pool Utilization in KB and %")
+    predicted = out.index("Predicted Data Pool Utilization in KB and %:")
+    header = "Pool_Name                   KB_Occupied        KB_Total  Percent_Occupied"
+    assert out[current + 1] == out[predicted + 1] == header
+    assert current < out.index(next(line for line in out if "Loaded policy rules" in line))
+
+    def used(at: int) -> dict[str, int]:
+        rows = [line.split() for line in out[at + 2:at + 5]]
+        return {row[0]: int(row[1]) for row in rows}
+
+    before, after = used(current), used(predicted)
+    assert after["sas1"] - before["sas1"] == before["sata1"] - after["sata1"] >= 196
+    assert after["system"] == before["system"]
+    assert all(len(line) == len(header) for line in out[current + 2:current + 5])

@@ -28,8 +28,8 @@ made, refused = [], {}
 for fset in fs.filesets.independent().values():
     try:
         made.append((fset.name, fset.snapshots.new('daily').location))
-    except GPFSExecuteException as exc:
-        refused[fset.name] = exc.stderr.strip()
+    except (GPFSExecuteException, ValueError) as exc:     # refused before it runs
+        refused[fset.name] = str(exc)
 fs.snapshots.new('weekly')
 root = Cluster().filesystems['mmfs1'].filesets['root']
 print(json.dumps({'made': made, 'refused': refused, 'root_lists': sorted(root.snapshots),

@@ -187,18 +187,22 @@ class Job:
 
         used: dict[str, float] = {}
         total: dict[str, float] = {}
-        rows = []
         for pool in storage.figures(self.inv, self.fs):
             disks = pool.data_disks
             size = sum(d.size_kb for d in disks)
             free = sum(d.free_kb for d in disks)
             total[pool.name] = float(size)
             used[pool.name] = float(size - free)
-            rows.append((pool.name, size - free, size))
+        occupancy = choosing.Occupancy(used, total, self.group_pools)
+        self._utilization(messages.CURRENT_UTILIZATION, occupancy)
+        return occupancy
+
+    def _utilization(self, title: str, occupancy: choosing.Occupancy) -> None:
         if self.level >= 1:
-            for line in messages.occupancy(rows):
+            rows = [(name, occupancy.used[name], occupancy.total[name])
+                    for name in occupancy.total]
+            for line in messages.utilization(title, rows):
                 self.say(line)
-        return choosing.Occupancy(used, total, self.group_pools)
 
     # The run ---------------------------------------------------------------------------------
     def run(self) -> None:
@@ -277,10 +281,14 @@ class Job:
 
     def _run(self, workdir: str) -> None:
         opts, target = self.opts, self.target
+        # Measuring pool usage walks the tree here: only when rules need it, or at -L 2 up
+        # for the utilization tables.
+        needed = self._needs_occupancy()
+        measured = self._occupancy() if needed or self.level >= 2 else None
+        occupancy = measured if needed else None
         self.info(f"[I] Loaded policy rules from {self.source}.")
         self.info("[I] Evaluating policy rules with CURRENT_TIMESTAMP = "
                   f"{messages.stamp(opts.now)}")
-        occupancy = self._occupancy() if self._needs_occupancy() else None
         plans, groups = self._plans(occupancy, workdir)
         evaluator = phases.Evaluator(
             plans=plans, groups=groups, ctx=self.ctx, placement_rules=self.placement,
@@ -333,6 +341,9 @@ class Job:
                 self.say(line)
             if self.level >= 6:
                 self.say(f"[I] Files with no applicable rule: {evaluator.no_rule}.")
+            if measured is not None:
+                self._utilization(messages.PREDICTED_UTILIZATION, choosing.predicted(
+                    measured, groups, choices, self.pools, external))
 
         # Phase 3
         outcome = Outcome()
