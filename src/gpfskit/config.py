@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import tempfile
 from collections.abc import Iterator, MutableMapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +33,21 @@ class Directive:
     default: Any
     type: type | tuple[type, ...]
     description: str
+    choices: tuple[Any, ...] = ()      # the only values allowed, when not empty
+    positive: bool = False             # a number that must be > 0
+
+    def problem(self, value: Any) -> str | None:
+        """Why ``value`` cannot be this directive's value, or None."""
+        if isinstance(value, bool) and bool not in _types(self.type):
+            return f"{self.name} takes {_type_names(self.type)}, not {json.dumps(value)}"
+        if not isinstance(value, self.type):
+            return f"{self.name} takes {_type_names(self.type)}, not {type(value).__name__}"
+        if self.choices and value not in self.choices:
+            return (f"{self.name} must be one of {', '.join(map(repr, self.choices))}, "
+                    f"not {value!r}")
+        if self.positive and value is not None and not value > 0:
+            return f"{self.name} must be a number greater than 0, not {value!r}"
+        return None
 
 
 def _default_emulator_root() -> str:
@@ -51,7 +65,8 @@ DIRECTIVES: dict[str, Directive] = {
     d.name: d
     for d in [
         Directive("gpfskit.cluster.backend", _default_backend, str,
-                  "which cluster the commands reach: 'scale' (real commands) or 'emulated'"),
+                  "which cluster the commands reach: 'scale' (real commands) or 'emulated'",
+                  choices=("scale", "emulated")),
         Directive("gpfskit.cluster.remote_node", None, (str, type(None)),
                   "run admin commands on this node through the remote shell (None = locally)"),
         Directive("gpfskit.commands.path", "/usr/lpp/mmfs/bin", str,
@@ -59,11 +74,14 @@ DIRECTIVES: dict[str, Directive] = {
         Directive("gpfskit.commands.sudo", False, bool,
                   "prefix real commands with sudo (for non-root administrators)"),
         Directive("gpfskit.commands.timeout", 3600.0, (int, float),
-                  "seconds before a running admin command is stopped"),
+                  "seconds before a running admin command is stopped", positive=True),
         Directive("gpfskit.commands.remote_shell", "/usr/bin/ssh", str,
                   "remote shell used to reach gpfskit.cluster.remote_node"),
         Directive("gpfskit.emulator.root", _default_emulator_root, str,
                   "directory holding the emulated cluster's state and file systems"),
+        Directive("gpfskit.emulator.lock_timeout", 60.0, (int, float),
+                  "seconds a changing emulated command waits for another one to finish",
+                  positive=True),
         Directive("gpfskit.emulator.node", None, (str, type(None)),
                   "the node this process acts as on the emulated cluster (None = first node)"),
         Directive("gpfskit.policy.tmpdir", None, (str, type(None)),
@@ -118,22 +136,29 @@ class Config(MutableMapping[str, Any]):
         except IsADirectoryError:
             raise KeyError(name) from None
         try:
-            return json.loads(text)
+            value = json.loads(text)
         except json.JSONDecodeError as exc:
             raise ConfigError(f"{path}: invalid JSON ({exc.msg} at line {exc.lineno}, "
                               f"column {exc.colno})") from None
+        problem = DIRECTIVES[name].problem(value) if name in DIRECTIVES else None
+        if problem:
+            raise ConfigError(f"{path}: {problem} (fix it with: gpfskit config set {name} "
+                              "VALUE, or gpfskit config unset it)")
+        return value
 
     def __setitem__(self, name: str, value: Any) -> None:
         directive = DIRECTIVES.get(name)
-        if directive is not None and not isinstance(value, directive.type):
-            raise ConfigError(f"{name} takes {_type_names(directive.type)}, "
-                              f"not {type(value).__name__}")
+        problem = directive.problem(value) if directive is not None else None
+        if problem:
+            raise ConfigError(problem)
         try:
             text = json.dumps(value, indent=None)
         except TypeError as exc:
             raise ConfigError(f"{name}: value is not JSON-serialisable ({exc})") from None
         path = self.path(name)
         path.parent.mkdir(parents=True, exist_ok=True)
+        import tempfile  # only writers need it; every command reads the configuration
+
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as handle:
@@ -170,8 +195,12 @@ class Config(MutableMapping[str, Any]):
         return len(set(DIRECTIVES) | set(self.stored()))
 
 
+def _types(types: type | tuple[type, ...]) -> tuple[type, ...]:
+    return types if isinstance(types, tuple) else (types,)
+
+
 def _type_names(types: type | tuple[type, ...]) -> str:
-    types = types if isinstance(types, tuple) else (types,)
+    types = _types(types)
     names = {"NoneType": "null", "str": "a string", "bool": "true/false", "int": "an integer",
              "float": "a number", "list": "a list"}
     return " or ".join(names.get(t.__name__, t.__name__) for t in types)
@@ -186,7 +215,7 @@ def parse_value(name: str, text: str) -> Any:
     directive = DIRECTIVES.get(name)
     if directive is not None and not isinstance(value, directive.type) and isinstance(
         text, str
-    ) and str in (directive.type if isinstance(directive.type, tuple) else (directive.type,)):
+    ) and str in _types(directive.type):
         value = text
     return value
 

@@ -44,6 +44,11 @@ def test_config_get_set_list_unset(_isolated_config):
     (("config", "set", "gpfskit.commands.timeout", '"soon"'), "takes an integer or a number"),
     (("config", "set", "../../etc/passwd", "1"), "invalid directive name"),
     (("config", "get", "no.such.thing"), "is not set and has no default"),
+    (("config", "set", "gpfskit.cluster.backend", "bogus"), "must be one of 'scale', 'emulated'"),
+    (("config", "set", "gpfskit.commands.timeout", "--", "-5"), "greater than 0, not -5"),
+    (("config", "set", "gpfskit.commands.timeout", "0"), "greater than 0, not 0"),
+    (("config", "set", "gpfskit.commands.timeout", "true"), "not true"),
+    (("config", "set", "gpfskit.emulator.lock_timeout", "--", "-1"), "greater than 0"),
     (("config", "unset", "no.such.thing"), "is not set"),
 ])
 def test_config_errors_are_clear(argv, message):
@@ -98,3 +103,29 @@ def test_tour_creates_the_demo_and_shows_it(tmp_path):
 def test_verbose_logs_every_command(emulator_root):
     result = cli("gpfskit", "--verbose", "tour")
     assert "gpfskit.commands: ran mmlscluster -Y: exit 0" in result.stderr
+
+
+def test_a_bad_stored_directive_is_one_clear_line_at_use(_isolated_config, tmp_path):
+    stored = _isolated_config / "gpfskit" / "cluster" / "backend"
+    stored.parent.mkdir(parents=True)
+    stored.write_text('"bogus"\n')
+    result = cli("gpfskit", "tour")
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+    assert "gpfskit.cluster.backend must be one of 'scale', 'emulated', not 'bogus'" in \
+        result.stderr and str(stored) in result.stderr
+    assert not (tmp_path / "cluster").exists()
+
+
+def test_mm_help_lists_the_emulated_commands():
+    for argv in (("gpfskit", "mm", "--help"), ("gpfskit", "mm")):
+        result = cli(*argv)
+        assert result.returncode == 0, result.stderr
+        assert "Usage: gpfskit mm COMMAND" in result.stdout
+        assert "mmlsfileset" in result.stdout and "mmapplypolicy" in result.stdout
+        assert "not found" not in result.stdout + result.stderr
+
+
+def test_an_emulated_commands_help_is_its_synopsis(emulator_root):
+    result = cli("gpfskit", "mm", "mmcrfileset", "--help")
+    assert result.returncode == 0 and result.stdout.startswith("Usage:\n  mmcrfileset Device")

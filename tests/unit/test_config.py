@@ -64,7 +64,7 @@ def test_bad_names_refused(name):
 
 def test_atomic_write_leaves_no_temp_files(_isolated_config):
     for i in range(5):
-        config["gpfskit.commands.timeout"] = float(i)
+        config["gpfskit.commands.timeout"] = float(i + 1)
     files = os.listdir(_isolated_config / "gpfskit" / "commands")
     assert files == ["timeout"]
     mode = os.stat(_isolated_config / "gpfskit" / "commands" / "timeout").st_mode
@@ -85,3 +85,16 @@ def test_iteration_lists_known_and_stored():
     assert len(config) == len(names)
     del config["custom.directive"]
     assert "custom.directive" not in config
+
+
+def test_choices_and_ranges_checked_when_set_and_when_read(_isolated_config):
+    with pytest.raises(ConfigError, match="must be one of 'scale', 'emulated'"):
+        config["gpfskit.cluster.backend"] = "bogus"
+    with pytest.raises(ConfigError, match="greater than 0"):
+        config["gpfskit.commands.timeout"] = -5
+    assert not (_isolated_config / "gpfskit" / "commands" / "timeout").exists()
+    stored = _isolated_config / "gpfskit" / "commands" / "timeout"
+    stored.parent.mkdir(parents=True)
+    stored.write_text("-5\n")
+    with pytest.raises(ConfigError, match=f"{stored}: .*greater than 0, not -5"):
+        config["gpfskit.commands.timeout"]

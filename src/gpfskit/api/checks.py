@@ -12,12 +12,18 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-MAX_NAME = 255
+MAX_NAME = 255          # bytes of UTF-8, as the file system counts a name
+MAX_NUMBER = 2**63 - 1  # the commands' counters are signed 64-bit
 
-# Names of filesets, snapshots, node classes, pools...: letters, digits and a few marks.
+# Names of filesets, snapshots, node classes, pools...: letters, digits and a few marks;
+# beyond ASCII, letters and digits of any script (the emulated commands' rule too).
 _NAME = re.compile(r"^[A-Za-z0-9_.@+-]+$")
 # Node and device names: host-name characters.
 _HOST = re.compile(r"^[A-Za-z0-9_.-]+$")
+
+
+def _name_char(char: str) -> bool:
+    return bool(_NAME.match(char)) or (not char.isascii() and char.isalnum())
 
 
 def name(value: Any, kind: str, *, reserved: Iterable[str] = ()) -> str:
@@ -26,14 +32,15 @@ def name(value: Any, kind: str, *, reserved: Iterable[str] = ()) -> str:
         raise TypeError(f"{kind} name must be a string, not {type(value).__name__}")
     if not value:
         raise ValueError(f"{kind} name must not be empty")
-    if len(value) > MAX_NAME:
-        raise ValueError(f"{kind} name is {len(value)} characters long; at most {MAX_NAME} "
-                         "are allowed")
-    if not _NAME.match(value):
-        bad = sorted({c for c in value if not _NAME.match(c)})
+    bad = sorted({c for c in value if not _name_char(c)})
+    if bad:
         shown = ", ".join(repr(c) for c in bad)
         raise ValueError(f"invalid {kind} name {value!r}: it may not contain {shown} "
                          "(use letters, digits, '_', '-', '.', '+' or '@')")
+    size = len(value.encode("utf-8"))
+    if size > MAX_NAME:
+        raise ValueError(f"{kind} name is {size} bytes long (in UTF-8); at most {MAX_NAME} "
+                         "are allowed")
     if value.startswith("-") or value in (".", ".."):
         raise ValueError(f"invalid {kind} name {value!r}")
     if value in set(reserved):
@@ -68,10 +75,18 @@ def path(value: Any, what: str = "path") -> str:
         raise TypeError(f"{what} must be a string, not {type(value).__name__}")
     if not value.startswith("/"):
         raise ValueError(f"{what} must be an absolute path, not {value!r}")
-    if any(c in value for c in "\0\n\r"):
+    if any(ord(c) < 32 or ord(c) == 127 for c in value):
         raise ValueError(f"{what} {value!r} contains a control character")
-    if len(value) > 4096:
-        raise ValueError(f"{what} is longer than 4096 characters")
+    try:
+        size = len(os.fsencode(value))
+    except UnicodeError:
+        raise ValueError(f"{what} {value!r} is not valid text") from None
+    if size > 4095:
+        raise ValueError(f"{what} is {size} bytes long; at most 4095 are allowed")
+    longest = max(len(os.fsencode(part)) for part in value.split("/"))
+    if longest > MAX_NAME:
+        raise ValueError(f"{what} has a component of {longest} bytes; at most {MAX_NAME} "
+                         "are allowed")
     return value
 
 
@@ -106,15 +121,17 @@ def comment(value: Any) -> str:
     return text("" if value is None else str(value), "comment", max_len=MAX_COMMENT)
 
 
-def count(value: Any, what: str, *, minimum: int = 0) -> int:
-    """A whole number >= ``minimum``; a string of digits (read from a configuration file)
-    counts as the number it writes."""
+def count(value: Any, what: str, *, minimum: int = 0, maximum: int = MAX_NUMBER) -> int:
+    """A whole number from ``minimum`` to ``maximum``; a string of digits (read from a
+    configuration file) counts as the number it writes."""
     if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
         value = int(value)
     if isinstance(value, bool) or not isinstance(value, int):
         raise ValueError(f"{what} must be a whole number, not {value!r}")
     if value < minimum:
         raise ValueError(f"{what} must be at least {minimum}, not {value}")
+    if value > maximum:
+        raise ValueError(f"{what} must be at most {maximum}, not {value}")
     return value
 
 

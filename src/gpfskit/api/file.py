@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import errno
 import os
+from collections.abc import Callable
 from datetime import datetime
 from functools import cached_property
 from typing import Any
@@ -50,8 +51,8 @@ def _replica_count(value: Any, what: str) -> int:
     return number
 
 
-# change() keyword -> (mmchattr option, value check, mmlsattr label, how the label shows it)
-_CHANGES = {
+#: change() keyword -> (mmchattr option, value check, mmlsattr label)
+_CHANGES: dict[str, tuple[str, Callable[[Any], Any], str]] = {
     "storagepoolName": ("-P", lambda v: checks.name(v, "storage pool"), "storagepoolname"),
     "metadataReplication": ("-m", lambda v: _replica_count(v, "metadataReplication"),
                             "metadatareplication"),

@@ -16,8 +16,10 @@ from gpfskit.api.fileset import (
     IndependentFileset,
     check_junction_is_free,
     fileset_class,
+    set_fileset_quota,
 )
 from gpfskit.api.loader import Loader
+from gpfskit.api.quotas import plan_limits
 from gpfskit.commands import CommandResult
 
 _CACHE_KEYWORDS = ("remotePath", "gateway", "protocol", "afmMode")
@@ -82,8 +84,6 @@ class Filesets(Collection[Fileset]):
             allocInodes = checks.count(allocInodes, "allocInodes", minimum=1)
         plan = None
         if limits:
-            from gpfskit.api.quotas import plan_limits
-
             plan = plan_limits(**limits)
         if name in self._listing():
             raise ValueError(f"fileset {name} already exists in file system {self._fs}")
@@ -119,8 +119,6 @@ class Filesets(Collection[Fileset]):
             if path is not None:
                 fileset.link(path)
             if plan is not None:
-                from gpfskit.api.quotas import set_fileset_quota
-
                 set_fileset_quota(fileset, plan, new=True)
         return fileset
 

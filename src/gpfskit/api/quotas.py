@@ -146,12 +146,6 @@ def _new_row(fs: str, quota_type: str, owner: str, scope: str | None) -> dict[st
             "defQuota": "off", "fid": None, "filesetname": scope}
 
 
-def set_fileset_quota(fileset: Any, plan: LimitPlan, *, new: bool = False) -> CommandResult:
-    """Set the FILESET quota of ``fileset`` (a Fileset object)."""
-    return set_limits(fileset, fileset.filesystemName, "FILESET", fileset.name, None, plan,
-                      new=new)
-
-
 class Quota(APIObject):
     """One quota entry, with the figures ``mmrepquota`` reports.
 
@@ -193,10 +187,10 @@ class Quota(APIObject):
         return f"Quota({self._fs!r}, {self._type!r}, {self._owner!r}{scope})"
 
     def _row(self) -> dict[str, Any]:
-        version = self._loader.version
+        version = self._loader.version  # before the read (see Collection._members)
         if self._cached is None or self._cached[0] != version:
             row = _find(self._loader, self._fs, self._type, self._owner, self._scope)
-            self._cached = (self._loader.version, row)
+            self._cached = (version, row)
         row = self._cached[1]
         if row is None:
             raise NotFoundError(f"no {_KIND[self._type]} quota for {self._owner} in file "
@@ -228,20 +222,60 @@ class Quota(APIObject):
     def _number(self, column: str) -> int | None:
         return to_int(self._row().get(column))
 
-    blockUsage = property(lambda self: self._number("blockUsage"))
-    blockQuota = property(lambda self: self._number("blockQuota"))
-    blockLimit = property(lambda self: self._number("blockLimit"))
-    blockInDoubt = property(lambda self: self._number("blockInDoubt"))
-    blockGrace = property(lambda self: self._row().get("blockGrace"))
-    filesUsage = property(lambda self: self._number("filesUsage"))
-    filesQuota = property(lambda self: self._number("filesQuota"))
-    filesLimit = property(lambda self: self._number("filesLimit"))
-    filesInDoubt = property(lambda self: self._number("filesInDoubt"))
-    filesGrace = property(lambda self: self._row().get("filesGrace"))
-    remarks = property(lambda self: self._row().get("remarks"))
+    @property
+    def blockUsage(self) -> int | None:
+        return self._number("blockUsage")
+
+    @property
+    def blockQuota(self) -> int | None:
+        return self._number("blockQuota")
+
+    @property
+    def blockLimit(self) -> int | None:
+        return self._number("blockLimit")
+
+    @property
+    def blockInDoubt(self) -> int | None:
+        return self._number("blockInDoubt")
+
+    @property
+    def blockGrace(self) -> str | None:
+        return self._row().get("blockGrace")
+
+    @property
+    def filesUsage(self) -> int | None:
+        return self._number("filesUsage")
+
+    @property
+    def filesQuota(self) -> int | None:
+        return self._number("filesQuota")
+
+    @property
+    def filesLimit(self) -> int | None:
+        return self._number("filesLimit")
+
+    @property
+    def filesInDoubt(self) -> int | None:
+        return self._number("filesInDoubt")
+
+    @property
+    def filesGrace(self) -> str | None:
+        return self._row().get("filesGrace")
+
+    @property
+    def remarks(self) -> str | None:
+        return self._row().get("remarks")
+
     entryType = remarks
-    quota = property(lambda self: self._row().get("quota"))
-    defQuota = property(lambda self: self._row().get("defQuota"))
+
+    @property
+    def quota(self) -> str | None:
+        return self._row().get("quota")
+
+    @property
+    def defQuota(self) -> str | None:
+        return self._row().get("defQuota")
+
     blockSoftLimit = blockQuota
     blockHardLimit = blockLimit
     filesSoftLimit = filesQuota

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from gpfskit.api import checks, listings
-from gpfskit.api.base import APIObject, NotFoundError
+from gpfskit.api.base import APIObject, NotFoundError, node_args
 from gpfskit.api.loader import Loader
 from gpfskit.api.values import ctime, to_datetime, to_int
 from gpfskit.commands import CommandResult
@@ -180,8 +180,6 @@ class Snapshot(APIObject):
 
     def delete(self, qosClass: str | None = None, nodes: Any = None) -> CommandResult:
         """``mmdelsnapshot <fs> <name> [-j <fileset>] [-N nodes] [--qos class]``."""
-        from gpfskit.api.base import node_args
-
         self._row()
         argv = ["mmdelsnapshot", self._fs, self._name]
         if self._fileset:

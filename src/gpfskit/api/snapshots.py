@@ -11,7 +11,7 @@ to the root fileset's own snapshots (``mmcrsnapshot <fs> <name> -j root``).
 from __future__ import annotations
 
 import warnings
-from typing import Any
+from typing import Any, Self
 
 from gpfskit.api import checks, listings
 from gpfskit.api.collection import Collection
@@ -55,7 +55,7 @@ class Snapshots(Collection[Snapshot]):
             else None
 
     @classmethod
-    def _attach(cls, loader: Loader, fs: str, fileset: str | None) -> Snapshots:
+    def _attach(cls, loader: Loader, fs: str, fileset: str | None) -> Self:
         """The collection for names read from a listing (not checked again)."""
         obj = cls.__new__(cls)
         Collection.__init__(obj, loader)
@@ -86,3 +86,21 @@ class Snapshots(Collection[Snapshot]):
         if not isinstance(name, str) or name not in self:
             raise ValueError(f"no snapshot named {name!r} {self._where()}")
         return self[name].delete(qosClass=qosClass, nodes=nodes)
+
+
+class DependentSnapshots(Snapshots):
+    """The snapshots of a dependent fileset, which are none: it has no inode space of its
+    own, so it cannot be snapshotted alone; snapshots of the independent fileset owning its
+    inode space (and global snapshots) capture it. Listing gives an empty collection;
+    ``new`` raises ValueError saying which fileset to snapshot instead."""
+
+    owner: str | None = None   # the independent fileset whose inode space it shares
+
+    def _build(self) -> dict[str, Snapshot]:
+        return {}
+
+    def new(self, name: str, **kwargs: Any) -> Snapshot:
+        instead = f"fileset {self.owner}" if self.owner else "its inode space's fileset"
+        raise ValueError(f"fileset {self._fileset} is a dependent fileset and has no "
+                         f"snapshots of its own; snapshot {instead} (or the file system) "
+                         "to capture it")

@@ -6,6 +6,8 @@ import re
 import time
 from datetime import datetime
 
+from gpfskit.api.checks import MAX_NUMBER
+
 _CTIME_FORMATS = ("%a %b %d %H:%M:%S %Y", "%a %b %d %H:%M:%S %Z %Y", "%Y-%m-%d %H:%M:%S")
 
 
@@ -87,7 +89,8 @@ def block_limit(value: int | str, what: str) -> tuple[str, int]:
 def files_limit(value: int | str, what: str) -> int:
     """An inode (files) quota limit: a non-negative whole number."""
     number = value if isinstance(value, int) and not isinstance(value, bool) else (
-        int(value) if isinstance(value, str) and value.strip().isdigit() else None)
-    if number is None or number < 0:
-        raise ValueError(f"{what} must be a whole number of files, not {value!r}")
+        int(value) if isinstance(value, str) and re.fullmatch(r"\s*[0-9]+\s*", value) else None)
+    if number is None or not 0 <= number <= MAX_NUMBER:
+        raise ValueError(f"{what} must be a whole number of files up to {MAX_NUMBER}, "
+                         f"not {value!r}")
     return number

@@ -15,7 +15,7 @@ The directory holds:
 * ``gpfskit-callback``: the driver wrapper, an executable script that runs
   ``<python> -m gpfskit.callbacks.driver "$@"`` with the interpreter (and gpfskit) that wrote
   it; it is the ``--command`` of every Python handler's callback.
-* ``<callback id>.handler``: one handler, a cloudpickle of a ``HandlerRecord``.
+* ``<callback id>.handler``: one handler, a ``HandlerRecord`` written by :mod:`gpfskit.shipping`.
 * ``callbacks.log``: what every run did (``driver``).
 
 A callback's ``--parms`` are ``<handler file> %eventName %myNode <filters> <handler
@@ -27,7 +27,6 @@ last.
 
 from __future__ import annotations
 
-import io
 import os
 import stat
 import sys
@@ -39,6 +38,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from gpfskit import shipping
 from gpfskit.commands import GPFSError
 
 REAL_DEFAULT = "/var/mmfs/etc/gpfskit-callbacks"
@@ -212,26 +212,8 @@ def _by_value_modules(handler: Any) -> list[types.ModuleType]:
 
 
 def dumps(record: HandlerRecord) -> bytes:
-    import cloudpickle
-
     modules = _by_value_modules(record.handler) if record.handler is not None else []
-    registered = []
-    try:
-        for module in modules:
-            try:
-                cloudpickle.register_pickle_by_value(module)
-                registered.append(module)
-            except (ValueError, TypeError):
-                pass
-        buffer = io.BytesIO()
-        cloudpickle.dump(record, buffer)
-        return buffer.getvalue()
-    finally:
-        for module in registered:
-            try:
-                cloudpickle.unregister_pickle_by_value(module)
-            except ValueError:
-                pass
+    return shipping.dumps(record, by_value=modules)
 
 
 def save(directory: Path, record: HandlerRecord) -> Path:
@@ -253,12 +235,10 @@ def check(path: Path) -> None:
 
 def load(path: Path) -> HandlerRecord:
     """The record in ``path``, after ``check``; ``GPFSError`` if it cannot be read."""
-    import pickle
-
     check(path)
     try:
         with open(path, "rb") as handle:
-            record = pickle.load(handle)
+            record = shipping.loads(handle.read())
     except Exception as exc:
         raise GPFSError(f"cannot load handler {path}: {exc}") from exc
     if not isinstance(record, HandlerRecord):

@@ -11,23 +11,30 @@ import typer
 
 from gpfskit.config import config
 from gpfskit.emulator.dispatch import commands
-from gpfskit.emulator.setup import DEMO, ClusterSpec, init_cluster
+from gpfskit.emulator.setup import DEMO, ClusterSpec, add_demo_files, init_cluster
 from gpfskit.emulator.state import DB_NAME
 
 app = typer.Typer(help="Create and use an emulated cluster (mm* commands over a directory tree).",
-                  no_args_is_help=True)
+                  no_args_is_help=True, rich_markup_mode=None)
 
 REAL_COMMANDS = Path("/usr/lpp/mmfs/bin/mmlscluster")
 
 
+_SHIM_CODE = "from gpfskit.cli.mm import main; main()"
+
+
 def write_shims(root: Path) -> Path:
-    """Create ``<root>/bin`` with one small script per emulated command, named like it."""
+    """Create ``<root>/bin`` with one small script per emulated command, named like it.
+
+    A shim starts Python with ``-P`` (nothing from the current directory is importable) and
+    ``-c`` rather than ``-m``, which would load runpy first: a shell's command starts faster.
+    """
     bin_dir = root / "bin"
     bin_dir.mkdir(parents=True, exist_ok=True)
     for name in commands():
         shim = bin_dir / name
         shim.write_text("#!/bin/sh\n"
-                        f"exec {shlex.quote(sys.executable)} -m gpfskit.cli.mm "
+                        f"exec {shlex.quote(sys.executable)} -P -c {shlex.quote(_SHIM_CODE)} "
                         f"{shlex.quote('--root=' + str(root))} {shlex.quote(name)} \"$@\"\n")
         shim.chmod(0o755)
     return bin_dir
@@ -36,7 +43,8 @@ def write_shims(root: Path) -> Path:
 @app.command("init")
 def init(
     demo: bool = typer.Option(False, "--demo", help="create the demo cluster (democluster: "
-                              "node1-3, mmfs1 with pools system/sas1/sata1, mmfs2)"),
+                              "node1-3, mmfs1 with pools system/sas1/sata1 and a small "
+                              "tree of files, mmfs2)"),
     root: Path = typer.Option(None, "--root", help="directory for the cluster's state and file "
                               "systems [default: gpfskit.emulator.root]"),
     mount_prefix: Path = typer.Option(None, "--mount-prefix", help="file systems mount at "
@@ -48,6 +56,8 @@ def init(
         typer.echo(f"error: {root} already holds an emulated cluster", err=True)
         raise typer.Exit(1)
     init_cluster(root, DEMO if demo else ClusterSpec(filesystems=()), mount_prefix=mount_prefix)
+    if demo:
+        add_demo_files(root)
     write_shims(root)
     config["gpfskit.emulator.root"] = str(root)
     config["gpfskit.cluster.backend"] = "emulated"

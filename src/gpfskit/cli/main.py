@@ -1,16 +1,23 @@
-"""The ``gpfskit`` command."""
+"""The ``gpfskit`` command (its entry point is ``launch.main``).
+
+Help is click's plain text (``rich_markup_mode=None``): rendering it with rich would load
+rich's Markdown and syntax-highlighting modules, most of the time ``--help`` takes.
+"""
 
 from __future__ import annotations
 
 import logging
+import sys
 
 import typer
 
 from gpfskit.cli import config_cmd, emulator_cmd, tour
-from gpfskit.cli.mm import run_emulated
+from gpfskit.cli.mm import emulated_usage, run_emulated
+from gpfskit.config import ConfigError
 
 app = typer.Typer(help="gpfskit: manage IBM Storage Scale clusters, real or emulated.",
-                  no_args_is_help=True, pretty_exceptions_enable=False)
+                  no_args_is_help=True, pretty_exceptions_enable=False,
+                  rich_markup_mode=None)
 app.add_typer(config_cmd.app, name="config")
 app.add_typer(emulator_cmd.app, name="emulator")
 app.command("tour")(tour.tour)
@@ -27,10 +34,18 @@ def _options(verbose: bool = typer.Option(False, "--verbose", "-v",
                                      "ignore_unknown_options": True,
                                      "help_option_names": []})
 def mm(ctx: typer.Context,
-       command: str = typer.Argument(..., help="an mm* command, e.g. mmlsfileset")) -> None:
+       command: str = typer.Argument("--help", help="an mm* command, e.g. mmlsfileset")
+       ) -> None:
     """Run an emulated admin command: gpfskit mm mmlsfileset mmfs1 -L"""
+    if command in ("--help", "-h"):
+        typer.echo(emulated_usage())
+        raise typer.Exit(0)
     raise typer.Exit(run_emulated([command, *ctx.args]))
 
 
 def main() -> None:
-    app()
+    try:
+        app()
+    except ConfigError as exc:
+        print(f"gpfskit: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None

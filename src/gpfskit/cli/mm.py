@@ -8,16 +8,31 @@ from __future__ import annotations
 
 import os
 import sys
+import textwrap
 from collections.abc import Sequence
 
-from gpfskit.config import config
+from gpfskit.config import ConfigError, config
 from gpfskit.emulator.dispatch import run_command
+
+
+def emulated_usage() -> str:
+    """What ``gpfskit mm --help`` prints: the synopsis and the emulated commands."""
+    from gpfskit.emulator.commands import FAMILIES
+
+    names = sorted({name for members in FAMILIES.values() for name in members})
+    lines = textwrap.wrap("  ".join(names), width=88, initial_indent="  ",
+                          subsequent_indent="  ", break_on_hyphens=False)
+    return ("Usage: gpfskit mm COMMAND [ARGS...]\n\n"
+            "Run one command of the emulated cluster (gpfskit.emulator.root), as the real\n"
+            "command would run on a Storage Scale node. COMMAND --help shows its synopsis.\n\n"
+            "Emulated commands:\n" + "\n".join(lines))
 
 
 def run_emulated(argv: Sequence[str], root: str | None = None) -> int:
     """Run one emulated command, printing its output as it goes; return its exit code."""
     result = run_command(list(argv), root=root or config["gpfskit.emulator.root"],
-                         node=config["gpfskit.emulator.node"], stdout=sys.stdout,
+                         node=config["gpfskit.emulator.node"],
+                         lock_wait=config["gpfskit.emulator.lock_timeout"], stdout=sys.stdout,
                          stderr=sys.stderr)
     return result.returncode
 
@@ -31,7 +46,12 @@ def main() -> None:
     if not args:
         sys.stderr.write("usage: python -m gpfskit.cli.mm [--root=DIR] COMMAND [ARGS...]\n")
         raise SystemExit(2)
-    raise SystemExit(run_emulated([os.path.basename(args[0]), *args[1:]], root))
+    try:
+        code = run_emulated([os.path.basename(args[0]), *args[1:]], root)
+    except ConfigError as exc:
+        sys.stderr.write(f"{os.path.basename(args[0])}: {exc}\n")
+        code = 2
+    raise SystemExit(code)
 
 
 if __name__ == "__main__":

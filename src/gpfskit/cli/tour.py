@@ -7,13 +7,15 @@ machine has something to look at.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
 from gpfskit.config import config
 from gpfskit.emulator.state import DB_NAME
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 
 def _ensure_demo(console: Console) -> None:
@@ -24,9 +26,10 @@ def _ensure_demo(console: Console) -> None:
         console.print(f"Emulated cluster: [bold]{root}[/bold]")
         return
     from gpfskit.cli.emulator_cmd import write_shims
-    from gpfskit.emulator.setup import init_cluster
+    from gpfskit.emulator.setup import add_demo_files, init_cluster
 
     init_cluster(root)
+    add_demo_files(root)
     write_shims(root)
     config["gpfskit.emulator.root"] = str(root)
     config["gpfskit.cluster.backend"] = "emulated"
@@ -35,6 +38,9 @@ def _ensure_demo(console: Console) -> None:
 
 def tour() -> None:
     """Show the cluster: nodes, file systems, pools and filesets (creating the demo if needed)."""
+    from rich.console import Console
+    from rich.table import Table
+
     from gpfskit.api import Cluster
 
     console = Console()

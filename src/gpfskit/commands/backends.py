@@ -77,11 +77,12 @@ class EmulatorBackend:
 
     root: str
     node: str | None = None
+    lock_wait: float | None = None
 
     def execute(self, argv: Sequence[str], timeout: float | None) -> Outcome:
         from gpfskit.emulator.dispatch import run_command
 
-        result = run_command(argv, root=self.root, node=self.node)
+        result = run_command(argv, root=self.root, node=self.node, lock_wait=self.lock_wait)
         return Outcome(result.stdout, result.stderr, result.returncode)
 
 
@@ -89,7 +90,8 @@ def configured_backend() -> Backend:
     """The backend the configuration directives select, read afresh on every call."""
     kind = config["gpfskit.cluster.backend"]
     if kind == "emulated":
-        return EmulatorBackend(config["gpfskit.emulator.root"], config["gpfskit.emulator.node"])
+        return EmulatorBackend(config["gpfskit.emulator.root"], config["gpfskit.emulator.node"],
+                               config["gpfskit.emulator.lock_timeout"])
     if kind != "scale":
         from gpfskit.commands.errors import GPFSError
 

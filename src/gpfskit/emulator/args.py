@@ -8,8 +8,14 @@ dispatcher turns into the command's ``Usage:`` text.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from fractions import Fraction
+
+# The largest number a command stores: the state database's integers (and the real
+# commands' counters) are signed 64-bit.
+MAX_NUMBER = 2**63 - 1
 
 
 class UsageError(Exception):
@@ -80,6 +86,33 @@ def _is_number(text: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+def is_digits(text: str) -> bool:
+    """Only the digits 0-9 (``str.isdigit`` also takes ``¹`` and ``١``, which ``int`` refuses
+    or reads differently)."""
+    return text.isascii() and text.isdigit()
+
+
+def scaled_number(text: str, units: dict[str, int | Fraction], *, fractions: bool = False,
+                  maximum: int | None = MAX_NUMBER) -> int:
+    """``500``, ``2M``, ``1.5G`` (with ``fractions``): the number times its unit, rounded up.
+
+    ``units`` maps each accepted suffix (upper case, ``""`` for none) to its multiplier.
+    Digits are ASCII only and the arithmetic is exact, so a 400-digit number is refused as
+    too large instead of overflowing; ValueError says what is wrong.
+    """
+    number = r"[0-9]+(?:\.[0-9]+)?" if fractions else r"[0-9]+"
+    pattern = rf"({number})\s*([A-Za-z]*)"
+    match = re.fullmatch(pattern, text.strip())
+    if not match or match.group(2).upper() not in units:
+        raise ValueError("it is not a number" + (
+            f" with one of the units {', '.join(u for u in units if u)}" if len(units) > 1
+            else ""))
+    value = -(-Fraction(match.group(1)) * units[match.group(2).upper()] // 1)
+    if maximum is not None and value > maximum:
+        raise ValueError(f"it is larger than the maximum of {maximum}")
+    return int(value)
 
 
 def node_list(text: str) -> list[str]:

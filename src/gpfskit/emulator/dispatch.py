@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import importlib
 import io
+import logging
 import os
-import pkgutil
 import sqlite3
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -23,6 +23,8 @@ from gpfskit.emulator import state
 from gpfskit.emulator.nodesets import system_classes
 
 Handler = Callable[["Invocation", mmargs.Parsed], None]
+logger = logging.getLogger(__name__)
+_FAILED = "{name}: Command failed. Examine previous error messages to determine cause.\n"
 
 
 @dataclass(frozen=True)
@@ -85,6 +87,8 @@ def _load_all() -> None:
     global _loaded
     if _loaded:
         return
+    import pkgutil
+
     from gpfskit.emulator import commands as package
 
     for module in pkgutil.iter_modules(package.__path__):
@@ -199,28 +203,51 @@ def _usage(spec: Spec, problem: str) -> str:
     return f"{spec.name}: {problem}\nUsage:\n{synopsis}\n"
 
 
+def _not_utf8(argv: Sequence[str]) -> str | None:
+    """The first word that is not UTF-8 text, as its bytes (a shell can pass any bytes; the
+    cluster's names, paths and records are UTF-8), or None."""
+    for word in argv:
+        try:
+            word.encode("utf-8")
+        except UnicodeEncodeError:
+            try:
+                return repr(os.fsencode(word))[2:-1]
+            except UnicodeError:
+                return word.encode("utf-8", "backslashreplace").decode("ascii")
+    return None
+
+
 def run_command(argv: Sequence[str], *, root: str | os.PathLike[str],
-                node: str | None = None, stdout: TextIO | None = None,
-                stderr: TextIO | None = None) -> Result:
+                node: str | None = None, lock_wait: float | None = None,
+                stdout: TextIO | None = None, stderr: TextIO | None = None) -> Result:
     """Run one emulated command against the cluster under ``root``.
 
-    With ``stdout`` / ``stderr`` the output is also written there as the command goes, as a
-    real command's output reaches a terminal; the Result holds all of it either way.
+    A changing command waits up to ``lock_wait`` seconds (default: the connection's 120)
+    for another one to finish, then gives up with exit code 16 (EBUSY). With ``stdout`` /
+    ``stderr`` the output is also written there as the command goes, as a real command's
+    output reaches a terminal; the Result holds all of it either way.
     """
     out = _Streamed(stdout) if stdout is not None else io.StringIO()
     err = _Streamed(stderr) if stderr is not None else io.StringIO()
-    returncode = _run(argv, root, node, out, err)
+    returncode = _run(argv, root, node, lock_wait, out, err)
     return Result(out.getvalue(), err.getvalue(), returncode)
 
 
 def _run(argv: Sequence[str], root: str | os.PathLike[str], node: str | None,
-         out: io.StringIO, err: io.StringIO) -> int:
+         lock_wait: float | None, out: io.StringIO, err: io.StringIO) -> int:
     name = os.path.basename(argv[0]) if argv else ""
     _load(name)
     spec = _REGISTRY.get(name)
     if spec is None:
         err.write(f"{name}: command not found\n")
         return 127
+    if list(argv[1:]) == ["--help"]:
+        out.write(_usage(spec, "").split("\n", 1)[1])
+        return 0
+    bad = _not_utf8(argv)
+    if bad is not None:
+        err.write(f"{name}: Incorrect argument {bad}: it is not UTF-8 text.\n")
+        return 22
     try:
         parsed = (mmargs.parse(argv[1:], flags=spec.flags, valued=spec.valued,
                                min_operands=spec.min_operands, max_operands=spec.max_operands)
@@ -234,12 +261,32 @@ def _run(argv: Sequence[str], root: str | os.PathLike[str], node: str | None,
         err.write(f"{name}: {exc}\n")
         return 1
     inv = Invocation(name, list(argv), Path(root), db, local_node(db, node), out, err)
+    if lock_wait is not None:
+        state.set_lock_wait(db, lock_wait)
     try:
         with state.transaction(db, write=spec.changing):
             spec.handler(inv, parsed)
+    except sqlite3.OperationalError as exc:
+        if "locked" not in str(exc):
+            raise
+        waited = f" {lock_wait:g} s" if lock_wait is not None else ""
+        err.write(f"{name}: Waited{waited} for another command changing the cluster at {root} "
+                  "to finish (its state database is locked); nothing was changed. Try again "
+                  "later.\n")
+        return 16
+    except OverflowError:
+        err.write(f"{name}: A number in the arguments is too large (the limit is "
+                  f"{mmargs.MAX_NUMBER}).\n{_FAILED.format(name=name)}")
+        return 22
+    except OSError as exc:
+        # The host refused a file operation (no space, permissions, a path too long...):
+        # the transaction is rolled back; say which file and why, with its errno as the code.
+        logger.debug("%s failed on the host", name, exc_info=True)
+        where = f": {exc.filename}" if exc.filename else ""
+        err.write(f"{name}: {exc.strerror or exc}{where}\n{_FAILED.format(name=name)}")
+        return exc.errno if exc.errno and 0 < exc.errno < 256 else 1
     except CommandError as exc:
-        trailer = (f"{name}: Command failed. Examine previous error messages to determine "
-                   "cause.\n") if exc.trailer else ""
+        trailer = _FAILED.format(name=name) if exc.trailer else ""
         message = exc.message if exc.message.endswith("\n") else exc.message + "\n"
         err.write(message + trailer)
         return exc.returncode

@@ -10,8 +10,11 @@ import re
 import time
 from collections.abc import Iterable, Sequence
 
-# The characters the real commands percent-encode in -Y values (plus '%' itself).
-_ENCODED = "%!#$&'()*+,/:;=?@[]"
+# The characters the real commands percent-encode in -Y values (plus '%' itself), and the
+# control characters, which URL encoding also encodes: a newline must not split a record
+# (NUL is left out: it cannot occur in a value, and ytable uses it as a stand-in for ':').
+_CONTROL = "".join(map(chr, [*range(1, 32), 127]))
+_ENCODED = "%!#$&'()*+,/:;=?@[]" + _CONTROL
 _CODES = {c: f"%{ord(c):02X}" for c in _ENCODED}
 _SPECIAL = re.compile("[" + re.escape(_ENCODED) + "]")
 

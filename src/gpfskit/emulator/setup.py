@@ -2,7 +2,9 @@
 
 The demo is cluster ``democluster`` with nodes node1..node3, file system ``mmfs1`` (pools
 ``system``, ``sas1``, ``sata1``, placement default ``sata1``) and ``mmfs2`` (pool ``system``),
-two NSDs per pool, every file system mounted on every node.
+two NSDs per pool, every file system mounted on every node. ``add_demo_files`` gives mmfs1 a
+small tree of files (what ``gpfskit emulator init --demo`` creates), so that scans, quotas and
+the README's examples have something to show.
 """
 
 from __future__ import annotations
@@ -132,3 +134,34 @@ def _add_filesystem(root: Path, db: sqlite3.Connection, fs: FilesystemSpec, moun
     mountpoint.mkdir(parents=True, exist_ok=True)
     os.chmod(mountpoint, 0o755)
     return disk_id
+
+
+# The demo tree: (directory under the mount point, number of files, size of each, age in days).
+DEMO_FILES = (
+    ("home/alice", 6, 24_576, 3),
+    ("home/bob", 4, 1_048_576, 40),
+    ("labs/genomics/raw", 8, 262_144, 400),
+    ("labs/genomics/results", 3, 65_536, 10),
+    ("scratch", 5, 4_096, 200),
+)
+
+
+def add_demo_files(root: Path, fs: str = "mmfs1") -> int:
+    """Write the demo tree into file system ``fs`` (owned by the caller); returns the number
+    of files. Each file's modification time is its age in days ago."""
+    db = state.connection(Path(root))
+    mountpoint = Path(db.execute("SELECT mounted_at FROM filesystems WHERE name = ?",
+                                 (fs,)).fetchone()[0])
+    now = time.time()
+    written = 0
+    for directory, count, size, age_days in DEMO_FILES:
+        target = mountpoint / directory
+        target.mkdir(parents=True, exist_ok=True)
+        for index in range(count):
+            path = target / f"file{index:02d}.dat"
+            with open(path, "wb") as handle:
+                handle.write(bytes([index % 251]) * size)
+            stamp = now - age_days * 86400 - index * 3600
+            os.utime(path, (stamp, stamp))
+            written += 1
+    return written

@@ -206,6 +206,11 @@ def create(root: Path) -> sqlite3.Connection:
     return connection(root)
 
 
+def set_lock_wait(db: sqlite3.Connection, seconds: float) -> None:
+    """How long a command waits for another one's write lock before giving up."""
+    db.execute(f"PRAGMA busy_timeout = {max(int(seconds * 1000), 0)}")
+
+
 @contextmanager
 def transaction(db: sqlite3.Connection, *, write: bool) -> Iterator[sqlite3.Connection]:
     """One command's transaction; ``write`` takes the write lock before anything is read."""

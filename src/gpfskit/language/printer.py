@@ -134,11 +134,18 @@ def _show(items: tuple[Expr, ...]) -> str:
         text, level = _fmt(item)
         if index > 0 and level < _PRIMARY:
             text = f"({text})"
-        if text.startswith("(") and texts and (texts[-1][-1].isalnum() or texts[-1][-1] == "_"):
-            # "NAME (x)" would read as a call of NAME.
-            texts[-1] = f"({texts[-1]})"
         texts.append(text)
+        # "NAME (x)" would read as a call of NAME: parenthesise NAME, which may in turn
+        # follow another NAME.
+        at = len(texts) - 1
+        while at > 0 and texts[at].startswith("(") and _ends_in_word(texts[at - 1]):
+            texts[at - 1] = f"({texts[at - 1]})"
+            at -= 1
     return " ".join(texts)
+
+
+def _ends_in_word(text: str) -> bool:
+    return text[-1].isalnum() or text[-1] == "_"
 
 
 def _strings(values: tuple[str, ...]) -> str:

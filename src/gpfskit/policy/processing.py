@@ -52,8 +52,8 @@ from gpfskit.language import Rule as SyntaxRule
 from gpfskit.policy.attributes import DEFAULT_SHOW, RECORD_FIELDS
 from gpfskit.policy.filelist import SEPARATOR, FileList, Layout, sort_attribute
 from gpfskit.policy.rule import (
-    _SELECTING_OPTIONS,
-    _SelectingRule,
+    SELECTING_OPTIONS,
+    SelectingRule,
     concat,
     show_attribute_names,
     show_items,
@@ -61,11 +61,11 @@ from gpfskit.policy.rule import (
 from gpfskit.policy.workspace import GATHER, MAPREDUCE, Functions, Workspace, merge_partials
 
 
-class ProcessingRule(_SelectingRule):
+class ProcessingRule(SelectingRule):
     """Common part of ListProcessingRule and MapReduceRule."""
 
     kind = RuleKind.LIST
-    options = (*(o for o in _SELECTING_OPTIONS if o != "show"), "directories_plus")
+    options = (*(o for o in SELECTING_OPTIONS if o != "show"), "directories_plus")
     mode = GATHER
 
     def __init__(self, name: str, criteria: Any = None, show: Any = None, sort: Any = None,

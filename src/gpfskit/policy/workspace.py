@@ -8,7 +8,7 @@ bucket of files, possibly on several nodes at once; they all meet in this direct
         policy.pol             the policy text handed to mmapplypolicy (-P)
         tmp/                   mmapplypolicy's local work directory (-s)
         rule-<id>/spec.json    what the driver does for the rule (mode, SHOW layout, timeout)
-        rule-<id>/functions.pkl   the map-reduce functions (cloudpickle)
+        rule-<id>/functions.pkl   the map-reduce functions (gpfskit.shipping)
         rule-<id>/list-*.txt   gathered file lists (list processing)
         rule-<id>/part-*.pkl   partial results (map-reduce)
         rule-<id>/error-*.txt  tracebacks of failed buckets
@@ -47,6 +47,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote, unquote
 
+from gpfskit import shipping
 from gpfskit.policy.filelist import FileList, Layout, descending, order_of
 
 GATHER, MAPREDUCE = "gather", "mapreduce"
@@ -173,10 +174,7 @@ class Workspace:
         directory = self.rule_dir(rule_id)
         os.makedirs(directory, exist_ok=True)
         if functions is not None:
-            import cloudpickle
-
-            _write_atomic(os.path.join(directory, "functions.pkl"),
-                          cloudpickle.dumps(functions, protocol=pickle.HIGHEST_PROTOCOL))
+            _write_atomic(os.path.join(directory, "functions.pkl"), shipping.dumps(functions))
         spec = {"rule": rule_id, "mode": mode, "layout": layout.to_json(), "timeout": timeout}
         _write_atomic(os.path.join(directory, "spec.json"), json.dumps(spec).encode())
 
@@ -311,7 +309,7 @@ def process_bucket(workdir: str, rule_id: str, filelist: str) -> int:
             os.replace(target + ".tmp", target)
         else:
             with open(os.path.join(directory, "functions.pkl"), "rb") as handle:
-                functions = pickle.load(handle)
+                functions = shipping.loads(handle.read())
             gc.freeze()  # what is loaded so far is never garbage: keep collections short
             with open(filelist, "rb") as handle:
                 layout = Layout.from_json(spec["layout"])

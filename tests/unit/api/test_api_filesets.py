@@ -48,7 +48,11 @@ def test_new_dependent_and_independent(fs, mm):
     assert plain.path is None and plain.status == "Unlinked"
     assert list(fs.filesets) == ["root", "proj", "sub", "plain"]
     assert list(fs.filesets.independent()) == ["root", "proj"]
-    assert not hasattr(dependent, "snapshots") and len(independent.snapshots) == 0
+    assert len(independent.snapshots) == 0
+    # A dependent fileset has no snapshots of its own: an empty collection that says so.
+    assert len(dependent.snapshots) == 0
+    with pytest.raises(ValueError, match="no snapshots of its own; snapshot fileset proj"):
+        dependent.snapshots.new("s")
 
 
 def test_directly_built_filesets_create(emulator_root, mm):
@@ -80,6 +84,15 @@ def test_cache_fileset(fs, mm):
     assert direct.remotePath == "/remote/x"
     direct.create()
     assert _real(mm)["cache2"]["afmTarget"] == "gpfs:///remote/x"
+    # A fileset read from the listing was built with nothing: once deleted it reports
+    # nothing of its own, and it cannot be created again without a remotePath.
+    listed = fs.filesets["cache"]
+    listed.delete()
+    assert listed.remotePath is None and listed.protocol == "nfs" and listed.maxInodes is None
+    assert listed.comment == "" and not listed.exists()
+    with pytest.raises(ValueError, match="not built with a remotePath"):
+        listed.create()
+    assert "cache" not in _real(mm)
 
 
 def test_link_unlink_delete(fs, mm):
@@ -184,6 +197,11 @@ def test_root_fileset_is_protected(fs):
         root.change(name="other")
     with pytest.raises(ValueError, match="reserved"):
         fs.filesets.new("root")
+    other = fs.filesets.new("other")
+    with pytest.raises(ValueError, match="fileset root already exists"):
+        other.change(name="root")
+    with pytest.raises(ValueError, match="reserved name"):
+        other.change(name="new")
 
 
 @pytest.mark.parametrize("name", ["with space", "a/b", "quote'd", 'dq"x', "semi;colon",

@@ -22,13 +22,13 @@ file frees it):
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from gpfskit.emulator.applypolicy.phases import Group, Plan
+from gpfskit.emulator.applypolicy.plans import Group, Plan
 from gpfskit.language import RuleKind
 
 
@@ -208,13 +208,3 @@ def _room_in_group(state: Occupancy, group: str, kb: float) -> str | None:
         if (state.used.get(member, 0.0) + kb) * 100.0 <= cap * total:
             return member
     return None
-
-
-def group_pools(rules: Sequence, names: Mapping[str, str] | None = None
-                ) -> dict[str, tuple[tuple[str, float | None], ...]]:
-    """GROUP POOL name -> ((member, LIMIT), ...) from a policy's rules."""
-    result: dict[str, tuple[tuple[str, float | None], ...]] = {}
-    for rule in rules:
-        if rule.kind is RuleKind.GROUP_POOL and rule.pool:
-            result[rule.pool] = tuple((m, lim) for m, lim in rule.group_members)
-    return result

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import sys
 import time
 from collections.abc import Sequence
 
@@ -152,3 +153,30 @@ def utilization(title: str, rows: Sequence[tuple[str, float, float]]) -> list[st
         pct = used * 100.0 / total if total else 0.0
         lines.append(f"{pool:<19}{round(used):>20}{round(total):>16}{pct:>17.9f}%")
     return lines
+
+
+def stderr_is_tty() -> bool:
+    try:
+        return sys.stderr.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+class Progress:
+    """Files scanned and the rate, on one refreshed stderr line (terminals only)."""
+
+    def __init__(self) -> None:
+        self.start = time.monotonic()
+        self.shown = False
+
+    def __call__(self, files: int, directories: int, problems: int) -> None:
+        elapsed = max(time.monotonic() - self.start, 1e-6)
+        sys.stderr.write(f"\r[I] Scanning: {files} files, {directories} directories, "
+                         f"{problems} errors, {files / elapsed:,.0f} files/s ")
+        sys.stderr.flush()
+        self.shown = True
+
+    def done(self) -> None:
+        if self.shown:
+            sys.stderr.write("\n")
+            sys.stderr.flush()

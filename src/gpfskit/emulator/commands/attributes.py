@@ -19,7 +19,7 @@ import sqlite3
 from dataclasses import dataclass
 
 from gpfskit.emulator import fileattrs, layout
-from gpfskit.emulator.args import Parsed, UsageError
+from gpfskit.emulator.args import Parsed, UsageError, is_digits
 from gpfskit.emulator.commands.filesystems import MAX_REPLICAS, fs_attrs
 from gpfskit.emulator.dispatch import Invocation, command
 from gpfskit.emulator.output import ctime
@@ -264,7 +264,7 @@ def mmchattr(inv: Invocation, args: Parsed) -> None:
             value = args.get(option)
             if value is None:
                 continue
-            if not value.isdigit() or not max(current, 1) <= int(value) <= MAX_REPLICAS:
+            if not is_digits(value) or not max(current, 1) <= int(value) <= MAX_REPLICAS:
                 raise inv.fail(f"Incorrect value for the {option} option: {value!r}. It must "
                                f"be between the file's current replicas ({current}) and "
                                f"{MAX_REPLICAS}.", 22)
@@ -274,7 +274,7 @@ def mmchattr(inv: Invocation, args: Parsed) -> None:
             if value is None:
                 continue
             maximum = min(replicas.get(limit_option, maximum), MAX_REPLICAS)
-            if not value.isdigit() or not 1 <= int(value) <= maximum:
+            if not is_digits(value) or not 1 <= int(value) <= maximum:
                 raise inv.fail(f"Incorrect value for the {option} option: {value!r}. It must "
                                f"be between 1 and the maximum number of replicas ({maximum}).",
                                22)

@@ -42,7 +42,7 @@ import time
 from pathlib import Path
 
 from gpfskit.emulator import events
-from gpfskit.emulator.args import Parsed, UsageError, parse
+from gpfskit.emulator.args import MAX_NUMBER, Parsed, UsageError, parse
 from gpfskit.emulator.commands.daemon import propagating
 from gpfskit.emulator.dispatch import CommandError, Invocation, command
 from gpfskit.emulator.output import ytable
@@ -86,7 +86,7 @@ def _number(inv: Invocation, option: str, text: str, *, positive: bool = False) 
         value = float(text)
     except ValueError:
         value = float("nan")
-    if value != value or value in (float("inf"), float("-inf")) or (positive and value <= 0):
+    if value != value or abs(value) > MAX_NUMBER or (positive and value <= 0):
         raise inv.fail(f"Incorrect value for {option}: {text}", 22)
     return int(value) if value == int(value) else value
 

@@ -19,7 +19,7 @@ import re
 import sqlite3
 
 from gpfskit.emulator import events
-from gpfskit.emulator.args import Parsed, UsageError
+from gpfskit.emulator.args import Parsed, UsageError, is_digits
 from gpfskit.emulator.dispatch import CommandError, Invocation, command
 from gpfskit.emulator.mounting import Mounter, MountProblem
 from gpfskit.emulator.output import banner_time
@@ -147,7 +147,7 @@ def _order(inv: Invocation, names: set[str]) -> list[str]:
          flags=("-a", "--accept"), valued=("-N", "-t"), max_operands=0, changing=True)
 def mmshutdown(inv: Invocation, args: Parsed) -> None:
     timeout = args.get("-t")
-    if timeout is not None and (not timeout.isdigit() or int(timeout) > 86400):
+    if timeout is not None and (not is_digits(timeout) or int(timeout) > 86400):
         raise inv.fail(f"Incorrect unmount timeout {timeout!r}: expected seconds.", 22)
     nodes = target_nodes(inv, args)
     everyone = _nodes(inv.db)

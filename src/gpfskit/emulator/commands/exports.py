@@ -21,7 +21,7 @@ import re
 import sqlite3
 
 from gpfskit.emulator import layout
-from gpfskit.emulator.args import Parsed, UsageError
+from gpfskit.emulator.args import Parsed, UsageError, is_digits
 from gpfskit.emulator.args import parse as parse_args
 from gpfskit.emulator.dispatch import Invocation, command
 from gpfskit.emulator.output import text_table, ytable
@@ -263,7 +263,7 @@ def _nfs_change(inv: Invocation, rest: list[str]) -> None:
                            17)
         at = None
         if position is not None:
-            if position.isdigit():
+            if is_digits(position):
                 at = int(position)
             elif position in current:
                 at = order.index(position)

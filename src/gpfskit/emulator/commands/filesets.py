@@ -48,16 +48,14 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import sqlite3
 import time
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from gpfskit.emulator import events, layout, names, snapcopy, usage
-from gpfskit.emulator.args import Parsed, UsageError
+from gpfskit.emulator.args import Parsed, UsageError, scaled_number
 from gpfskit.emulator.dispatch import CommandError, Invocation, command
 from gpfskit.emulator.output import ctime, encode, ytable
 
@@ -155,13 +153,12 @@ def capturing_snapshots(db: sqlite3.Connection, fs: str, fileset: sqlite3.Row,
     return found
 
 
+COUNT_UNITS = {"": 1, "K": 1024, "M": 1024 ** 2, "G": 1024 ** 3}
+
+
 def parse_count(text: str) -> int:
     """An inode count: digits with an optional K/M/G suffix (powers of 1024)."""
-    match = re.fullmatch(r"(\d+)([KkMmGg]?)", text.strip())
-    if not match:
-        raise ValueError(text)
-    scale = {"": 1, "k": 1024, "m": 1024 ** 2, "g": 1024 ** 3}[match.group(2).lower()]
-    return int(match.group(1)) * scale
+    return scaled_number(text, COUNT_UNITS)
 
 
 def _inode_limit(inv: Invocation, text: str) -> tuple[int, int | None]:
@@ -169,10 +166,10 @@ def _inode_limit(inv: Invocation, text: str) -> tuple[int, int | None]:
     try:
         limit = parse_count(maximum)
         alloc = parse_count(prealloc) if prealloc else None
-    except ValueError:
-        raise inv.fail(f"Incorrect inode limit: {text}", 22) from None
+    except ValueError as exc:
+        raise inv.fail(f"Incorrect inode limit {names.shown(text)}: {exc}.", 22) from None
     if limit < 1:
-        raise inv.fail(f"Incorrect inode limit: {text}", 22)
+        raise inv.fail(f"Incorrect inode limit {names.shown(text)}: it must be at least 1.", 22)
     if alloc is not None and alloc > limit:
         raise inv.fail(f"The number of inodes to preallocate ({alloc}) exceeds the inode "
                        f"limit ({limit}).", 22)
@@ -199,7 +196,7 @@ def _afm_attributes(inv: Invocation, items: list[str]) -> dict[str, str]:
 
 def _discard(path: Path) -> tuple[Callable[[], None], Callable[[], None]]:
     """Move ``path`` aside; returns (undo, finish) to restore it or delete it for good."""
-    trash = path.parent / f".deleting-{path.name}-{uuid.uuid4().hex[:8]}"
+    trash = path.parent / f".deleting-{path.name}-{os.urandom(4).hex()}"
     os.rename(path, trash)
 
     def undo() -> None:
@@ -233,6 +230,9 @@ def plan_link(inv: Invocation, fs_row: sqlite3.Row, rows: list[sqlite3.Row],
     elif not os.path.isabs(junction):
         junction = os.path.join(os.getcwd(), junction)
     shown = os.path.normpath(junction)
+    problem = names.path_problem(junction)
+    if problem:
+        raise inv.fail(f"Incorrect junction path {names.shown(shown)}: {problem}.", 22)
     rel = layout.relative_to_fs(fs_row, junction)
     if rel is None:
         raise inv.fail(f"Junction path {shown} is not in file system {fs}.", 22)

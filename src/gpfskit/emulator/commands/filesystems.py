@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gpfskit.emulator import layout
-from gpfskit.emulator.args import Parsed, UsageError
+from gpfskit.emulator.args import Parsed, UsageError, is_digits
 from gpfskit.emulator.dispatch import CommandError, Invocation, command
 from gpfskit.emulator.mounting import Mounter, MountProblem
 from gpfskit.emulator.output import banner_time, ctime, ytable
@@ -332,7 +332,7 @@ def mmchfs(inv: Invocation, args: Parsed) -> None:
         if value is None:
             continue
         maximum = int(attrs.get(maximum_field, 2) or 2)
-        if not value.isdigit() or not 1 <= int(value) <= min(maximum, MAX_REPLICAS):
+        if not is_digits(value) or not 1 <= int(value) <= min(maximum, MAX_REPLICAS):
             raise inv.fail(f"Incorrect value for the {option} option: {value!r}. It must be "
                            f"between 1 and the maximum number of replicas ({maximum}).", 22)
         attrs[field] = int(value)
@@ -343,7 +343,7 @@ def mmchfs(inv: Invocation, args: Parsed) -> None:
         value = args.get(option)
         if value is None:
             continue
-        if not value.isdigit() or not low <= int(value) <= high:
+        if not is_digits(value) or not low <= int(value) <= high:
             raise inv.fail(f"Incorrect value for the {option} option: {value!r}. It must be "
                            f"an integer between {low} and {high}.", 22)
         attrs[field] = int(value)

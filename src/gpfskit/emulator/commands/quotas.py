@@ -1,7 +1,8 @@
 """Quotas: mmsetquota, mmlsquota, mmrepquota (storage-scale.md §2.10).
 
 Limits are stored in the ``quotas`` table in KiB (blocks) and inodes (files); usage is never
-stored: every report walks the real files (usage.py). A fileset's usage is its own tree, a
+stored: every report walks the real files (usage.py). The commands read and keep that state
+through the file system's ``QuotaLedger`` (quota_ledger.py). A fileset's usage is its own tree, a
 user's or group's usage is every file of the file system they own (linked and unlinked
 filesets). Grace periods start when a report or ``mmsetquota`` first sees usage above the soft
 limit (``block_over_since``/``files_over_since``) and end when usage drops back. Those
@@ -12,10 +13,13 @@ Where the reference is silent:
 * ``--block``: a number with a suffix K, M, G, T or P (case-insensitive, powers of 1024, a
   decimal fraction allowed) is that many KiB, MiB...; a bare number is bytes, rounded up to
   KiB. ``--files``: a count, optionally with K, M or G (powers of 1024). An omitted hard limit
-  means none (0). Limits above 999999999999999 KiB and a soft limit above a non-zero hard
-  limit are refused (exit 22). Options left out keep their current values.
+  means none (0). Limits above 999999999999999 KiB, file counts above 2^63-1 and a soft
+  limit above a non-zero hard limit are refused (exit 22), as are uids and gids above
+  2^32-2. Numbers are read exactly (ASCII digits only). Options left out keep their current
+  values.
 * ``--grace`` periods are ``N`` followed by ``days``, ``hours``, ``minutes`` or ``seconds``
-  (singular, plural or the first letter); a bare number is seconds. The default is 7 days.
+  (singular, plural or the first letter); a bare number is seconds, at most 2^31-1. The
+  default is 7 days.
 * ``--default user|group|fileset`` stores default limits (a row with id -1 in ``quotas``):
   entries without limits of their own then take them, with entry type ``d_fsys`` (``d_fset``
   for per-fileset defaults) and ``defQuota`` ``on``. All-zero limits remove an entry.
@@ -42,29 +46,34 @@ Where the reference is silent:
 from __future__ import annotations
 
 import grp
-import math
 import os
 import pwd
 import re
 import sqlite3
-import time
-from dataclasses import dataclass
+from fractions import Fraction
 
-from gpfskit.emulator import events, usage
-from gpfskit.emulator.args import Parsed, UsageError
+from gpfskit.emulator import events, names, usage
+from gpfskit.emulator.args import Parsed, UsageError, scaled_number
 from gpfskit.emulator.commands.filesets import find_fileset, parse_count
 from gpfskit.emulator.dispatch import Invocation, command
 from gpfskit.emulator.output import ytable
+from gpfskit.emulator.quota_ledger import (
+    DEFAULT_ID,
+    TYPES,
+    QuotaEntry,
+    QuotaKey,
+    QuotaLedger,
+    format_period,
+    limits_of,
+    over_since,
+    owner_name,
+)
 
 Y_COLUMNS = ["filesystemName", "quotaType", "id", "name", "blockUsage", "blockQuota",
              "blockLimit", "blockInDoubt", "blockGrace", "filesUsage", "filesQuota",
              "filesLimit", "filesInDoubt", "filesGrace", "remarks", "quota", "defQuota", "fid",
              "filesetname"]
-TYPES = ("USR", "GRP", "FILESET")
 MAX_BLOCK_KB = 999_999_999_999_999
-DEFAULT_GRACE = 7 * 24 * 3600
-DEFAULT_ID = -1
-_ENFORCED = {"USR": "user", "GRP": "group", "FILESET": "fileset"}
 _TYPE_OF = {"user": "USR", "group": "GRP", "fileset": "FILESET"}
 
 _REP_TITLE = ("        Block Limits                                    |"
@@ -74,41 +83,28 @@ _LS_TITLE = "Block Limits                                    |     File Limits"
 
 # Parsing -------------------------------------------------------------------------------
 
+BLOCK_UNITS = {"": Fraction(1, 1024), "K": 1, "M": 1024, "G": 1024 ** 2, "T": 1024 ** 3,
+               "P": 1024 ** 4}
+GRACE_UNITS = {unit.upper(): seconds
+               for names_, seconds in ((("", "s", "sec", "secs", "second", "seconds"), 1),
+                                       (("m", "min", "mins", "minute", "minutes"), 60),
+                                       (("h", "hour", "hours"), 3600),
+                                       (("d", "day", "days"), 86400))
+               for unit in names_}
+# A grace period longer than this (about 68 years, a signed 32-bit count of seconds) is
+# certainly a mistake.
+MAX_GRACE = 2**31 - 1
+MAX_ID = 2**32 - 2   # uid_t and gid_t; 2**32 - 1 is (uid_t) -1, "no user"
+
+
 def parse_block(text: str) -> int:
-    """A block limit in KiB (see the module docstring)."""
-    match = re.fullmatch(r"(\d+(?:\.\d+)?)([KkMmGgTtPp]?)", text.strip())
-    if not match:
-        raise ValueError(text)
-    number = float(match.group(1)) if "." in match.group(1) else int(match.group(1))
-    if not match.group(2):
-        return math.ceil(number / 1024)
-    return math.ceil(number * 1024 ** "KMGTP".index(match.group(2).upper()))
+    """A block limit in KiB (see the module docstring; the caller checks the maximum)."""
+    return scaled_number(text, BLOCK_UNITS, fractions=True, maximum=None)
 
 
 def parse_grace(text: str) -> int:
     """A grace period in seconds."""
-    match = re.fullmatch(r"(\d+)\s*([A-Za-z]*)", text.strip())
-    if not match:
-        raise ValueError(text)
-    unit = match.group(2).lower()
-    for names_, seconds in ((("", "s", "sec", "secs", "second", "seconds"), 1),
-                            (("m", "min", "mins", "minute", "minutes"), 60),
-                            (("h", "hour", "hours"), 3600),
-                            (("d", "day", "days"), 86400)):
-        if unit in names_:
-            return int(match.group(1)) * seconds
-    raise ValueError(text)
-
-
-def format_period(seconds: float) -> str:
-    """``7 days``, ``5 hours``, ``12 minutes``: the largest unit that fits, rounded up
-    (a clock within a minute of a whole day or hour counts as that day or hour)."""
-    for unit, size, slack in (("day", 86400, 60), ("hour", 3600, 60), ("minute", 60, 0)):
-        if seconds >= size - slack:
-            count = max(1, math.ceil((seconds - slack) / size))
-            return f"{count} {unit}{'s' if count != 1 else ''}"
-    count = max(math.ceil(seconds), 1)
-    return f"{count} second{'s' if count != 1 else ''}"
+    return scaled_number(text, GRACE_UNITS, maximum=MAX_GRACE)
 
 
 def _limit_pair(inv: Invocation, option: str, text: str) -> tuple[int, int]:
@@ -117,10 +113,12 @@ def _limit_pair(inv: Invocation, option: str, text: str) -> tuple[int, int]:
     try:
         soft = parse(soft_text)
         hard = parse(hard_text) if hard_text else 0
-    except ValueError:
-        raise inv.fail(f"Incorrect value for {option}: {text}", 22) from None
+    except ValueError as exc:
+        raise inv.fail(f"Incorrect value for {option} {names.shown(text)}: {exc}.",
+                       22) from None
     if option == "--block" and max(soft, hard) > MAX_BLOCK_KB:
-        raise inv.fail(f"The {option} limit {text} exceeds the maximum of {MAX_BLOCK_KB}K.", 22)
+        raise inv.fail(f"The {option} limit {names.shown(text)} exceeds the maximum of "
+                       f"{MAX_BLOCK_KB}K.", 22)
     if hard and soft > hard:
         raise inv.fail(f"The soft limit ({soft_text}) is greater than the hard limit "
                        f"({hard_text}) for {option}.", 22)
@@ -129,7 +127,11 @@ def _limit_pair(inv: Invocation, option: str, text: str) -> tuple[int, int]:
 
 def resolve_owner(inv: Invocation, kind: str, text: str) -> int:
     """A user (``USR``) or group (``GRP``) name or numeric id -> its id."""
-    if re.fullmatch(r"\d+", text):
+    if re.fullmatch(r"[0-9]+", text):
+        if int(text) > MAX_ID:
+            word = "user" if kind == "USR" else "group"
+            raise inv.fail(f"Incorrect {word} ID {names.shown(text)}: IDs go up to {MAX_ID}.",
+                           22)
         return int(text)
     try:
         return pwd.getpwnam(text).pw_uid if kind == "USR" else grp.getgrnam(text).gr_gid
@@ -138,208 +140,13 @@ def resolve_owner(inv: Invocation, kind: str, text: str) -> int:
         raise inv.fail(f"Incorrect {word} name or ID: {text}", 22) from None
 
 
-def owner_name(kind: str, ident: int, numeric: bool = False) -> str:
-    if numeric:
-        return str(ident)
-    try:
-        return pwd.getpwuid(ident).pw_name if kind == "USR" else grp.getgrgid(ident).gr_name
-    except (KeyError, OverflowError):
-        return str(ident)
-
-
-# Building entries ----------------------------------------------------------------------
-
-@dataclass
-class Entry:
-    type: str
-    id: int
-    name: str
-    scope: str                  # the fileset name of a per-fileset USR/GRP entry, else ''
-    fid: int | None             # its fileset id
-    kb: int
-    files: int
-    block_soft: int
-    block_hard: int
-    files_soft: int
-    files_hard: int
-    remarks: str
-    block_grace: str
-    files_grace: str
-    quota: str
-    def_quota: str
-
-    def over(self) -> bool:
-        return ((self.block_soft and self.kb > self.block_soft)
-                or (self.block_hard and self.kb > self.block_hard)
-                or (self.files_soft and self.files > self.files_soft)
-                or (self.files_hard and self.files > self.files_hard))
-
-    def y_row(self, fs: str) -> list[object]:
-        return [fs, self.type, self.id, self.name, self.kb, self.block_soft, self.block_hard, 0,
-                self.block_grace, self.files, self.files_soft, self.files_hard, 0,
-                self.files_grace, self.remarks, self.quota, self.def_quota,
-                "" if self.fid is None else self.fid, self.scope]
-
-
-class Book:
-    """The quota state of one file system: limits, defaults, grace periods and usage."""
-
-    def __init__(self, inv: Invocation, fs_row: sqlite3.Row, measured: usage.Usage | None = None):
-        self.inv = inv
-        self.fs_row = fs_row
-        self.fs = fs_row["name"]
-        self.perfileset = bool(fs_row["perfileset_quota"])
-        self.filesets = usage.live_filesets(inv.db, self.fs)
-        self.by_name = {r["name"]: r for r in self.filesets}
-        self.by_id = {r["id"]: r for r in self.filesets}
-        self.rows = {(r["type"], r["id"], r["fileset"]): r for r in inv.db.execute(
-            "SELECT * FROM quotas WHERE fs = ?", (self.fs,))}
-        self.grace = {t: (DEFAULT_GRACE, DEFAULT_GRACE) for t in TYPES}
-        for r in inv.db.execute("SELECT * FROM grace_periods WHERE fs = ?", (self.fs,)):
-            self.grace[r["type"]] = (r["block_seconds"], r["files_seconds"])
-        enforced = (fs_row["quotas_enforced"] or "").split(";")
-        self.enforced = {t: _ENFORCED[t] in enforced for t in TYPES}
-        self.usage = measured if measured is not None else usage.measure(inv.root, inv.db,
-                                                                         fs_row)
-        self.now = time.time()
-        self.updates: list[tuple[tuple[str, int, str], float | None, float | None]] = []
-
-    # Which entries exist ---------------------------------------------------------------
-    def owner_keys(self, kind: str, scope_fid: int | None) -> list[tuple[int, int | None]]:
-        """(owner id, fileset id or None) of every USR/GRP entry with usage or limits."""
-        keys: set[tuple[int, int | None]] = set()
-        if scope_fid is not None or self.perfileset:
-            table = self.usage.fileset_users if kind == "USR" else self.usage.fileset_groups
-            keys |= {(owner, fid) for fid, owner in table
-                     if scope_fid is None or fid == scope_fid}
-            for (t, ident, scope) in self.rows:
-                fileset = self.by_name.get(scope or "root")
-                if t == kind and ident != DEFAULT_ID and fileset is not None and (
-                        scope_fid is None or fileset["id"] == scope_fid) and (
-                        scope or self.perfileset):
-                    keys.add((ident, fileset["id"]))
-        else:
-            table = self.usage.users if kind == "USR" else self.usage.groups
-            keys |= {(owner, None) for owner in table}
-            keys |= {(ident, None) for (t, ident, scope) in self.rows
-                     if t == kind and ident != DEFAULT_ID and scope == ""}
-        return sorted(keys, key=lambda k: (k[0], -1 if k[1] is None else k[1]))
-
-    def scope_of(self, fid: int | None) -> str:
-        if fid is None:
-            return ""
-        return self.by_id[fid]["name"]
-
-    def entry(self, kind: str, ident: int, fid: int | None = None, *, numeric: bool = False
-              ) -> Entry:
-        """One USR/GRP (``fid``: per fileset) or FILESET (``ident`` = fileset id) entry."""
-        if kind == "FILESET":
-            counts = self.usage.filesets.get(ident, usage.Counts(0, 0))
-            name = self.by_id[ident]["name"]
-            key = ("FILESET", ident, "")
-            default_keys = [(("FILESET", DEFAULT_ID, ""), "d_fsys")]
-            fid = None
-        else:
-            if fid is None:
-                table = self.usage.users if kind == "USR" else self.usage.groups
-                counts = table.get(ident, usage.Counts(0, 0))
-            else:
-                table = (self.usage.fileset_users if kind == "USR"
-                         else self.usage.fileset_groups)
-                counts = table.get((fid, ident), usage.Counts(0, 0))
-            name = owner_name(kind, ident, numeric)
-            scope = self.scope_of(fid)
-            key = (kind, ident, scope)
-            if fid == 0 and key not in self.rows and (kind, ident, "") in self.rows \
-                    and self.perfileset:
-                key = (kind, ident, "")
-            default_keys = [((kind, DEFAULT_ID, scope), "d_fset" if scope else "d_fsys")]
-            if scope:
-                default_keys.append(((kind, DEFAULT_ID, ""), "d_fsys"))
-        row = self.rows.get(key)
-        limits = _limits(row)
-        remarks = "e" if any(limits) else "i"
-        def_quota = "off"
-        for default_key, label in default_keys:
-            default_row = self.rows.get(default_key)
-            if default_row is not None and any(_limits(default_row)):
-                def_quota = "on"
-                if remarks == "i":
-                    limits, remarks = _limits(default_row), label
-                break
-        block_grace, block_since = self._grace(kind, 0, counts.kb, limits[0], limits[1],
-                                               row["block_over_since"] if row else None)
-        files_grace, files_since = self._grace(kind, 1, counts.inodes, limits[2], limits[3],
-                                               row["files_over_since"] if row else None)
-        if (block_since, files_since) != ((row["block_over_since"], row["files_over_since"])
-                                          if row else (None, None)):
-            self.updates.append((key, block_since, files_since))
-        return Entry(kind, ident, name, "" if kind == "FILESET" else self.scope_of(fid), fid,
-                     counts.kb, counts.inodes, *limits, remarks, block_grace, files_grace,
-                     "on" if self.enforced[kind] else "off", def_quota)
-
-    def _grace(self, kind: str, which: int, used: int, soft: int, hard: int,
-               since: float | None) -> tuple[str, float | None]:
-        if not soft or used <= soft:
-            return "none", None
-        since = since if since is not None else self.now
-        left = since + self.grace[kind][which] - self.now
-        if left <= 0 or (hard and used > hard):
-            return "expired", since
-        return format_period(left), since
-
-    def fileset_entries(self, only: int | None = None) -> list[Entry]:
-        return [self.entry("FILESET", r["id"]) for r in self.filesets
-                if only is None or r["id"] == only]
-
-    def owner_entries(self, kind: str, scope_fid: int | None, numeric: bool) -> list[Entry]:
-        return [self.entry(kind, ident, fid, numeric=numeric)
-                for ident, fid in self.owner_keys(kind, scope_fid)]
-
-    def save_grace_clocks(self) -> None:
-        """Record when usage went over (or back under) a soft limit; best effort when the
-        command only reads (another writer may hold the database)."""
-        if not self.updates:
-            return
-        try:
-            for (kind, ident, scope), block_since, files_since in self.updates:
-                row = self.rows.get((kind, ident, scope))
-                if (row is None or not any(_limits(row))) and (
-                        block_since is None and files_since is None):
-                    self.inv.db.execute(
-                        "DELETE FROM quotas WHERE fs = ? AND type = ? AND id = ? "
-                        "AND fileset = ?", (self.fs, kind, ident, scope))
-                    continue
-                self.inv.db.execute(
-                    "INSERT INTO quotas (fs, type, id, fileset, block_over_since, "
-                    "files_over_since) VALUES (?, ?, ?, ?, ?, ?) "
-                    "ON CONFLICT (fs, type, id, fileset) DO UPDATE SET "
-                    "block_over_since = excluded.block_over_since, "
-                    "files_over_since = excluded.files_over_since",
-                    (self.fs, kind, ident, scope, block_since, files_since))
-        except sqlite3.OperationalError:
-            pass
-        self.updates = []
-
-    def default_state(self, kind: str) -> str:
-        on = any(t == kind and ident == DEFAULT_ID and any(_limits(r))
-                 for (t, ident, _), r in self.rows.items())
-        return "on" if on else "off"
-
-
-def _limits(row: sqlite3.Row | None) -> tuple[int, int, int, int]:
-    if row is None:
-        return (0, 0, 0, 0)
-    return (row["block_soft"], row["block_hard"], row["files_soft"], row["files_hard"])
-
-
 # Human tables --------------------------------------------------------------------------
 
 def _kb(value: int, block_size: int | str | None) -> str:
     return usage.format_kb(value, block_size)
 
 
-def _numbers(e: Entry, block_size: int | str | None) -> str:
+def _numbers(e: QuotaEntry, block_size: int | str | None) -> str:
     return (f"{_kb(e.kb, block_size):>12} {_kb(e.block_soft, block_size):>10} "
             f"{_kb(e.block_hard, block_size):>10} {0:>10} {e.block_grace:>8} | "
             f"{e.files:>8} {e.files_soft:>7} {e.files_hard:>8} {0:>8} {e.files_grace:>8}")
@@ -382,15 +189,15 @@ def mmrepquota(inv: Invocation, args: Parsed) -> None:
         targets += [(row, fileset or None) for row in inv.filesystems(device)]
     numeric = args.has("-n")
     for fs_row, fileset in targets:
-        book = Book(inv, fs_row)
+        ledger = QuotaLedger(inv.root, inv.db, fs_row)
         only = find_fileset(inv, fs_row["name"], fileset)["id"] if fileset else None
-        entries: list[Entry] = []
+        entries: list[QuotaEntry] = []
         for kind in kinds:
             if kind == "FILESET":
-                entries += book.fileset_entries(only)
+                entries += ledger.fileset_entries(only)
             else:
-                entries += book.owner_entries(kind, only, numeric)
-        events.save_quota_clocks(inv, book)
+                entries += ledger.owner_entries(kind, only, numeric)
+        events.save_quota_clocks(inv, ledger)
         fs = fs_row["name"]
         if args.has("-Y"):
             inv.say(f"*** Report for {' '.join(kinds)} quotas on {fs}")
@@ -399,12 +206,12 @@ def mmrepquota(inv: Invocation, args: Parsed) -> None:
         inv.say(f"*** Report for {''.join(k + ' ' for k in kinds)} quotas on {fs}")
         if args.has("-t"):
             for kind in kinds:
-                block, files = book.grace[kind]
+                block, files = ledger.grace[kind]
                 inv.say(f"{kind} grace periods: block {format_period(block)}, "
                         f"files {format_period(files)}")
         if args.has("-q"):
             for kind in kinds:
-                inv.say(f"{kind} default quota is {book.default_state(kind)}")
+                inv.say(f"{kind} default quota is {ledger.default_state(kind)}")
         per_fileset = any(e.scope for e in entries)
         inv.say(_REP_TITLE)
         name_head = "Name       fileset    " if per_fileset else "Name       "
@@ -442,17 +249,17 @@ def mmlsquota(inv: Invocation, args: Parsed) -> None:
     if kind != "FILESET":
         ident = (resolve_owner(inv, kind, who) if who is not None
                  else (os.geteuid() if kind == "USR" else os.getegid()))
-    rows: list[tuple[str, Entry]] = []
+    rows: list[tuple[str, QuotaEntry]] = []
     for fs_row, fileset in targets:
         fs = fs_row["name"]
-        book = Book(inv, fs_row)
+        ledger = QuotaLedger(inv.root, inv.db, fs_row)
         if kind == "FILESET":
-            entry = book.entry("FILESET", find_fileset(inv, fs, who)["id"])
+            entry = ledger.entry("FILESET", find_fileset(inv, fs, who)["id"])
         else:
             fid = find_fileset(inv, fs, fileset)["id"] if fileset else (
-                0 if book.perfileset else None)
-            entry = book.entry(kind, ident, fid)
-        events.save_quota_clocks(inv, book)
+                0 if ledger.perfileset else None)
+            entry = ledger.entry(kind, ident, fid)
+        events.save_quota_clocks(inv, ledger)
         if not args.has("-q") or entry.over():
             rows.append((fs, entry))
     if args.has("-Y"):
@@ -505,7 +312,7 @@ def mmsetquota(inv: Invocation, args: Parsed) -> None:
     block = _limit_pair(inv, "--block", args.get("--block")) if args.get("--block") else None
     files = _limit_pair(inv, "--files", args.get("--files")) if args.get("--files") else None
     perfileset = bool(fs_row["perfileset_quota"])
-    keys: list[tuple[str, int, str]] = []
+    keys: list[QuotaKey] = []
     if args.get("--default") is not None:
         if args.get("--user") is not None or args.get("--group") is not None:
             raise UsageError("--default cannot be combined with --user or --group.")
@@ -517,7 +324,7 @@ def mmsetquota(inv: Invocation, args: Parsed) -> None:
                 raise inv.fail("Default fileset quotas are set for the whole file system "
                                f"(mmsetquota {fs} --default fileset).", 1)
             _need_perfileset(inv, fs_row)
-        keys.append((kind, DEFAULT_ID, fileset["name"] if fileset is not None else ""))
+        keys.append(QuotaKey(kind, DEFAULT_ID, fileset["name"] if fileset is not None else ""))
     elif args.get("--user") is not None or args.get("--group") is not None:
         if fileset is not None:
             _need_perfileset(inv, fs_row)
@@ -525,15 +332,15 @@ def mmsetquota(inv: Invocation, args: Parsed) -> None:
         for kind, option in (("USR", "--user"), ("GRP", "--group")):
             for who in (args.get(option) or "").split(","):
                 if who:
-                    keys.append((kind, resolve_owner(inv, kind, who), scope))
+                    keys.append(QuotaKey(kind, resolve_owner(inv, kind, who), scope))
     elif fileset is not None:
-        keys.append(("FILESET", fileset["id"], ""))
+        keys.append(QuotaKey("FILESET", fileset["id"], ""))
     else:
         raise UsageError("Specify --user, --group, Device:Fileset, --default or --grace.")
-    book = Book(inv, fs_row)
+    ledger = QuotaLedger(inv.root, inv.db, fs_row)
     for key in keys:
-        row = book.rows.get(key)
-        limits = list(_limits(row))
+        row = ledger.rows.get(key)
+        limits = list(limits_of(row))
         if block is not None:
             limits[0:2] = block
         if files is not None:
@@ -545,11 +352,11 @@ def mmsetquota(inv: Invocation, args: Parsed) -> None:
                            "AND fileset = ?", (fs, *key))
             continue
         since = (None, None)
-        if key[1] != DEFAULT_ID:
-            kind, ident, scope = key
-            counts = _usage_of(book, kind, ident, scope)
-            since = (_since(counts.kb, limits[0], row["block_over_since"] if row else None),
-                     _since(counts.inodes, limits[2], row["files_over_since"] if row else None))
+        if key.id != DEFAULT_ID:
+            counts = ledger.usage_of(key)
+            since = (over_since(counts.kb, limits[0], row["block_over_since"] if row else None),
+                     over_since(counts.inodes, limits[2],
+                                row["files_over_since"] if row else None))
         inv.db.execute(
             "INSERT INTO quotas (fs, type, id, fileset, block_soft, block_hard, files_soft, "
             "files_hard, block_over_since, files_over_since) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
@@ -558,33 +365,13 @@ def mmsetquota(inv: Invocation, args: Parsed) -> None:
             " files_hard = excluded.files_hard, block_over_since = excluded.block_over_since,"
             " files_over_since = excluded.files_over_since",
             (fs, *key, *limits, *since))
-        events.quota_limits_set(inv, book, key, row, limits, since)
+        events.quota_limits_set(inv, ledger, key, row, limits, since)
 
 
 def _need_perfileset(inv: Invocation, fs_row: sqlite3.Row) -> None:
     if not fs_row["perfileset_quota"]:
         raise inv.fail(f"Per-fileset quotas are not enabled on file system {fs_row['name']}; "
                        "enable them with mmchfs --perfileset-quota.", 1)
-
-
-def _usage_of(book: Book, kind: str, ident: int, scope: str) -> usage.Counts:
-    zero = usage.Counts(0, 0)
-    if kind == "FILESET":
-        return book.usage.filesets.get(ident, zero)
-    if scope:
-        fileset = book.by_name.get(scope)
-        if fileset is None:
-            return zero
-        table = book.usage.fileset_users if kind == "USR" else book.usage.fileset_groups
-        return table.get((fileset["id"], ident), zero)
-    table = book.usage.users if kind == "USR" else book.usage.groups
-    return table.get(ident, zero)
-
-
-def _since(used: int, soft: int, before: float | None) -> float | None:
-    if not soft or used <= soft:
-        return None
-    return before if before is not None else time.time()
 
 
 def _set_grace(inv: Invocation, args: Parsed, fs: str, fileset: sqlite3.Row | None) -> None:
@@ -601,9 +388,9 @@ def _set_grace(inv: Invocation, args: Parsed, fs: str, fileset: sqlite3.Row | No
         if args.get(option) is not None:
             try:
                 periods[column] = parse_grace(args.get(option))
-            except ValueError:
-                raise inv.fail(f"Incorrect grace period for {option}: {args.get(option)}",
-                               22) from None
+            except ValueError as exc:
+                raise inv.fail(f"Incorrect grace period for {option} "
+                               f"{names.shown(args.get(option))}: {exc}.", 22) from None
     inv.db.execute("INSERT OR IGNORE INTO grace_periods (fs, type) VALUES (?, ?)", (fs, kind))
     for column, seconds in periods.items():
         inv.db.execute(f"UPDATE grace_periods SET {column} = ? WHERE fs = ? AND type = ?",

@@ -160,6 +160,10 @@ def mmcrsnapshot(inv: Invocation, args: Parsed) -> None:
                      and next(r for r in rows if r["id"] == fid)["inode_space"]
                      != fileset["inode_space"]}
         destination = source / SNAPDIR / target.name
+        problem = names.path_problem(str(destination))
+        if problem:
+            raise inv.fail(f"Snapshot {target.label} cannot be created at {destination}: "
+                           f"{problem}.", 22)
         if os.path.lexists(destination) or any(plan[2] == destination for plan in plans):
             raise inv.fail(f"Snapshot directory {destination} already exists.", 17)
         plans.append((target, source, destination, skip, empty))
