@@ -266,7 +266,24 @@ def _join(op: str, conditions: tuple[Any, ...]) -> Expr:
 
 
 class CriteriaList:
-    """A rule's conditions (``rule.criteria``); all must hold (they are ANDed)."""
+    """A rule's conditions (``rule.criteria``); all must hold (they are ANDed).
+
+    It offers the Criteria builders too, as scripts use them:
+    ``r.criteria.new(r.criteria.like('path', '/mmfs1/somedir/*'))``.
+    """
+
+    raw = staticmethod(Criteria.raw)
+    like = staticmethod(Criteria.like)
+    unlike = staticmethod(Criteria.unlike)
+    eq = staticmethod(Criteria.eq)
+    ne = staticmethod(Criteria.ne)
+    gt = staticmethod(Criteria.gt)
+    lt = staticmethod(Criteria.lt)
+    ge = staticmethod(Criteria.ge)
+    le = staticmethod(Criteria.le)
+    And = staticmethod(Criteria.And)
+    Or = staticmethod(Criteria.Or)
+    Not = staticmethod(Criteria.Not)
 
     def __init__(self, conditions: Any = None) -> None:
         self._items: list[Criteria] = []
