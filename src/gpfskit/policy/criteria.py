@@ -272,18 +272,13 @@ class CriteriaList:
     ``r.criteria.new(r.criteria.like('path', '/mmfs1/somedir/*'))``.
     """
 
-    raw = staticmethod(Criteria.raw)
-    like = staticmethod(Criteria.like)
-    unlike = staticmethod(Criteria.unlike)
-    eq = staticmethod(Criteria.eq)
-    ne = staticmethod(Criteria.ne)
-    gt = staticmethod(Criteria.gt)
-    lt = staticmethod(Criteria.lt)
-    ge = staticmethod(Criteria.ge)
-    le = staticmethod(Criteria.le)
-    And = staticmethod(Criteria.And)
-    Or = staticmethod(Criteria.Or)
-    Not = staticmethod(Criteria.Not)
+    BUILDERS = frozenset({"raw", "like", "unlike", "eq", "ne", "gt", "lt", "ge", "le", "And",
+                          "Or", "Not"})
+
+    def __getattr__(self, name: str) -> Any:
+        if name in CriteriaList.BUILDERS:
+            return getattr(Criteria, name)
+        raise AttributeError(f"'CriteriaList' object has no attribute {name!r}")
 
     def __init__(self, conditions: Any = None) -> None:
         self._items: list[Criteria] = []

@@ -319,8 +319,12 @@ class Rule:
             label = f"rule {self.name!r}" if self.name is not None else "an unnamed rule"
             raise PolicyError(f"{label} ({self}) {problem}")
 
+    def _check(self) -> None:
+        """Raise ValueError when the rule cannot even be written (see also ``problem``)."""
+
     def to_ast(self) -> SyntaxRule:
         """The rule as a syntax-tree node."""
+        self._check()
         assert self.kind is not None
         return SyntaxRule(kind=self.kind, name=self.name, where=self.criteria.expression(),
                           **{**self.implied, **self._fields})
