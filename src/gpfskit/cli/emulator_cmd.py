@@ -10,8 +10,6 @@ from pathlib import Path
 import typer
 
 from gpfskit.config import config
-from gpfskit.emulator.dispatch import commands
-from gpfskit.emulator.setup import DEMO, ClusterSpec, add_demo_files, init_cluster
 from gpfskit.emulator.state import DB_NAME
 
 app = typer.Typer(help="Create and use an emulated cluster (mm* commands over a directory tree).",
@@ -31,6 +29,8 @@ def write_shims(root: Path) -> Path:
     """
     bin_dir = root / "bin"
     bin_dir.mkdir(parents=True, exist_ok=True)
+    from gpfskit.emulator.dispatch import commands  # every family: only when writing shims
+
     for name in commands():
         shim = bin_dir / name
         shim.write_text("#!/bin/sh\n"
@@ -55,6 +55,8 @@ def init(
     if (root / DB_NAME).exists():
         typer.echo(f"error: {root} already holds an emulated cluster", err=True)
         raise typer.Exit(1)
+    from gpfskit.emulator.setup import DEMO, ClusterSpec, add_demo_files, init_cluster
+
     init_cluster(root, DEMO if demo else ClusterSpec(filesystems=()), mount_prefix=mount_prefix)
     if demo:
         add_demo_files(root)
@@ -81,3 +83,30 @@ def env(force: bool = typer.Option(False, "--force", help="also when real Storag
     bin_dir = write_shims(root)
     path = os.environ.get("PATH", "")
     typer.echo(f"export PATH={shlex.quote(str(bin_dir))}:{shlex.quote(path)}")
+
+
+@app.command("fsck")
+def fsck(
+    repair: bool = typer.Option(False, "--repair", help="fix what can be fixed (interrupted "
+                                "commands settled, leftover copies removed, records of lost "
+                                "data corrected) and say what cannot"),
+    root: Path = typer.Option(None, "--root", help="the cluster's directory "
+                              "[default: gpfskit.emulator.root]"),
+) -> None:
+    """Check the emulated cluster's database against its directory tree.
+
+    Exit codes (as fsck(8)): 0 nothing wrong, 1 problems found and all repaired, 4 problems
+    left (found without --repair, or not repairable), 8 the check could not run.
+    """
+    from gpfskit.emulator import fsck as checker
+    from gpfskit.emulator import journal, state
+
+    root = (root or Path(config["gpfskit.emulator.root"])).absolute()
+    try:
+        report = checker.check(root, repair=repair)
+    except (state.NoCluster, journal.Busy) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(checker.FAILED) from None
+    for line in report.lines():
+        typer.echo(line)
+    raise typer.Exit(report.exit_code)
