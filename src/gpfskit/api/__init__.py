@@ -20,7 +20,7 @@ from gpfskit.api.nodeclass import Nodeclass, Nodeclasses
 from gpfskit.api.pool import Pool, Pools
 from gpfskit.api.quotas import Quota, Quotas
 from gpfskit.api.snapshot import Snapshot
-from gpfskit.api.snapshots import Snapshots
+from gpfskit.api.snapshots import Snapshots, getRootFilesetSnapshots, setRootFilesetSnapshots
 from gpfskit.commands import GPFSError, GPFSExecuteException
 
 __all__ = [
@@ -30,5 +30,6 @@ __all__ = [
     "IndependentFileset", "IndependentFilesets", "Loader", "NfsClient", "NfsExport",
     "NfsExports", "Node", "Nodeclass", "Nodeclasses", "Nodes", "NotFoundError", "Nsd", "Nsds",
     "Pool", "Pools", "Quota", "Quotas", "SmbShare", "SmbShares", "Snapshot", "Snapshots",
-    "XAttrs", "getTempFilePath", "setTempFilePath",
+    "XAttrs", "getRootFilesetSnapshots", "getTempFilePath", "setRootFilesetSnapshots",
+    "setTempFilePath",
 ]

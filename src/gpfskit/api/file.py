@@ -104,8 +104,7 @@ class File(APIObject):
 
     def __init__(self, path: str | os.PathLike[str], _loader: Loader | None = None) -> None:
         super().__init__(_loader)
-        self._path = checks.path(path, "file path") if not isinstance(path, str) or \
-            path.startswith("/") else checks.path(os.path.abspath(path), "file path")
+        self._path = checks.local_path(path, "file path")
         if not os.path.lexists(self._path):
             raise FileNotFoundError(errno.ENOENT, "No such file or directory", self._path)
 

@@ -9,15 +9,16 @@ does not exist yet reports the values it was built with, and ``create()`` makes 
 
 from __future__ import annotations
 
+import os
 from datetime import datetime
 from typing import Any, Self, TypeAlias
 
 from gpfskit.api import checks, listings
-from gpfskit.api.base import APIObject, NotFoundError, Steps
+from gpfskit.api.base import APIObject, NotFoundError, Steps, refused
 from gpfskit.api.callbacks import callbackable
 from gpfskit.api.loader import Loader
 from gpfskit.api.quotas import LimitPlan, Quotas, plan_limits, set_limits
-from gpfskit.api.snapshots import DependentSnapshots, Snapshots
+from gpfskit.api.snapshots import DependentSnapshots, Snapshots, snapshot_scope
 from gpfskit.api.values import ctime, to_bool, to_datetime, to_int
 from gpfskit.commands import CommandResult
 
@@ -30,6 +31,26 @@ _QUOTA_KEYWORDS = ("blockSoftLimit", "blockHardLimit", "filesSoftLimit", "filesH
 def fileset_name(value: Any) -> str:
     """A valid fileset name (``root`` is one; ``new`` can never be)."""
     return checks.name(value, "fileset", reserved=("new",))
+
+
+def check_junction_is_free(listing: dict[str, dict[str, Any]], argv: list[str],
+                           junction: str) -> None:
+    """Refuse a junction the cluster would refuse for ``argv``, as the fileset listing (dry
+    run's changes included) and the disk show it: in use, or in a missing directory."""
+    linked = {row.get("path") for row in listing.values() if row.get("status") == "Linked"}
+    # A fileset this dry run unlinked keeps its former junction in the listing: the directory
+    # is still on disk, but would be gone.
+    vacated = {row.get("path") for row in listing.values() if row.get("status") == "Unlinked"}
+    if junction in linked:
+        raise refused(argv, f"Junction path {junction} already exists.", 17)
+    mount = (listing.get("root") or {}).get("path")   # the root fileset's junction
+    if not mount or not os.path.isdir(mount):
+        return  # not mounted on this node: the cluster checks the disk itself
+    if os.path.lexists(junction) and junction not in vacated:
+        raise refused(argv, f"Junction path {junction} already exists.", 17)
+    parent = os.path.dirname(junction)
+    if not os.path.isdir(parent) and parent not in linked:
+        raise refused(argv, f"Directory {parent} does not exist.", 2)
 
 
 @callbackable("fileset")
@@ -48,10 +69,10 @@ class Fileset(APIObject):
     #: A fileset read from a listing reads its row instead and keeps these class defaults.
     _comment = ""
 
-    def __init__(self, filesystemName: str, name: str, comment: str = "",
+    def __init__(self, filesystemName: str, name: str, comment: Any = "",
                  _loader: Loader | None = None) -> None:
         self._start(_loader, checks.device(filesystemName), fileset_name(name))
-        self._comment = checks.text(comment or "", "comment")
+        self._comment = checks.comment(comment)
 
     @classmethod
     def _attach(cls, loader: Loader, fs: str, name: str) -> Self:
@@ -227,12 +248,13 @@ class Fileset(APIObject):
     # -- linking -----------------------------------------------------------------------------
     def link(self, junctionPath: str) -> CommandResult:
         """Link the fileset at ``junctionPath`` (``mmlinkfileset <fs> <name> -J <path>``)."""
-        junction = checks.path(junctionPath, "junction path")
+        junction = checks.local_path(junctionPath, "junction path")
         row = self._row()
         if row.get("status") == "Linked":
             raise ValueError(f"fileset {self._name} is already linked at {row.get('path')}")
-
-        return self._change(["mmlinkfileset", self._fs, self._name, "-J", junction],
+        argv = ["mmlinkfileset", self._fs, self._name, "-J", junction]
+        check_junction_is_free(self._listing(), argv, junction)
+        return self._change(argv,
                             lambda: self._patch_row(status="Linked", path=junction))
 
     def unlink(self, force: bool = False) -> CommandResult:
@@ -245,7 +267,7 @@ class Fileset(APIObject):
 
         return self._change(["mmunlinkfileset", self._fs, self._name,
                              *(["-f"] if force else [])],
-                            lambda: self._patch_row(status="Unlinked", path=None))
+                            lambda: self._patch_row(status="Unlinked"))
 
     # -- deleting ----------------------------------------------------------------------------
     def delete(self, deleteNonEmpty: bool = False, unlink: bool = False,
@@ -260,6 +282,9 @@ class Fileset(APIObject):
             raise ValueError("the root fileset cannot be deleted")
         row = self._row()
         argv = ["mmdelfileset", self._fs, self._name]
+        if row.get("status") == "Linked" and not unlink:
+            raise refused(argv, f"Fileset {self._name} is linked; unlink it before deleting "
+                          "it.")
         if deleteNonEmpty:
             argv.append("-f")
         if qosClass is not None:
@@ -289,9 +314,8 @@ class Fileset(APIObject):
         """
         row = self._row()
         new_name = fileset_name(kwargs.pop("name")) if "name" in kwargs else None
-        comment = checks.text(kwargs.pop("comment"), "comment") if "comment" in kwargs \
-            else None
-        path = checks.path(kwargs.pop("path"), "path") if "path" in kwargs else None
+        comment = checks.comment(kwargs.pop("comment")) if "comment" in kwargs else None
+        path = checks.local_path(kwargs.pop("path"), "path") if "path" in kwargs else None
         max_inodes = kwargs.pop("maxInodes", None)
         alloc_inodes = kwargs.pop("allocInodes", None)
         limits = {k: kwargs.pop(k) for k in _QUOTA_KEYWORDS if k in kwargs}
@@ -430,7 +454,7 @@ class DependentFileset(Fileset):
 
     _inodeSpace: InodeSpace | None = None
 
-    def __init__(self, filesystemName: str, name: str, comment: str = "",
+    def __init__(self, filesystemName: str, name: str, comment: Any = "",
                  inodeSpace: InodeSpace | None = None,
                  _loader: Loader | None = None) -> None:
         super().__init__(filesystemName, name, comment, _loader=_loader)
@@ -494,7 +518,7 @@ class IndependentFileset(Fileset):
     _maxInodes: int | None = None
     _allocInodes: int | None = None
 
-    def __init__(self, filesystemName: str, name: str, comment: str = "",
+    def __init__(self, filesystemName: str, name: str, comment: Any = "",
                  maxInodes: int | None = None, allocInodes: int | None = None,
                  _loader: Loader | None = None) -> None:
         super().__init__(filesystemName, name, comment, _loader=_loader)
@@ -523,8 +547,9 @@ class IndependentFileset(Fileset):
     @property
     def snapshots(self) -> Snapshots:
         """Snapshots of this fileset (shares the file system's one ``mmlssnapshot``)."""
-        if self._snapshots is None or self._snapshots._fileset != self._name:
-            self._snapshots = Snapshots._attach(self._loader, self._fs, self._name)
+        scope = snapshot_scope(self._name)   # root: the global snapshots, by default
+        if self._snapshots is None or self._snapshots._fileset != scope:
+            self._snapshots = Snapshots._attach(self._loader, self._fs, scope)
         return self._snapshots
 
     def _create_args(self) -> list[str]:
@@ -575,7 +600,7 @@ class CacheFileset(IndependentFileset):
     _afmMode = "ro"
 
     def __init__(self, filesystemName: str, name: str, remotePath: str,
-                 gateway: str | None = None, protocol: str = "nfs", comment: str = "",
+                 gateway: str | None = None, protocol: str = "nfs", comment: Any = "",
                  afmMode: str = "ro", maxInodes: int | None = None,
                  allocInodes: int | None = None,
                  _loader: Loader | None = None) -> None:

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from gpfskit.api import checks, listings
-from gpfskit.api.base import APIObject, NotFoundError, node_args
+from gpfskit.api.base import APIObject, NotFoundError, node_args, refused
 from gpfskit.api.loader import Loader
 from gpfskit.api.values import ctime, to_datetime, to_int
 from gpfskit.commands import CommandResult
@@ -145,6 +145,7 @@ class Snapshot(APIObject):
         argv = ["mmcrsnapshot", self._fs, self._name]
         if self._fileset:
             argv += ["-j", self._fileset]
+            self._check_fileset_can_be_snapshotted(argv)
         if expirationTime is not None:
             argv += ["--expiration-time", expiration_argument(expirationTime)]
 
@@ -159,6 +160,20 @@ class Snapshot(APIObject):
                 "fileset": self._fileset, "snapType": None})
 
         return self._change(argv, lambda: self._patch(add))
+
+    def _check_fileset_can_be_snapshotted(self, argv: list[str]) -> None:
+        """Refuse what the cluster would refuse, as the listing (dry run's changes included)
+        shows the fileset: missing, dependent or unlinked."""
+        name = self._fileset or ""
+        row = listings.filesets(self._loader, self._fs).get(name)
+        if row is None:
+            raise refused(argv, f"Fileset named {name} does not exist.", 2)
+        if to_int(row.get("isInodeSpaceOwner")) != 1:
+            raise refused(argv, f"Fileset {name} is a dependent fileset; snapshots can be "
+                          "created only for independent filesets.")
+        if row.get("status") != "Linked":
+            raise refused(argv, f"Fileset {name} is not linked; a snapshot of an unlinked "
+                          "fileset cannot be created.")
 
     def _patch(self, fn: Any) -> None:
         self._loader.patch([listings.snapshots_key(self._fs)], fn)

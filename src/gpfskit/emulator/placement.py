@@ -19,6 +19,10 @@ for it. Placement is evaluated the way a real file system evaluates it at file c
   path, fileset, owner, group, mode and extended attributes are the file's current ones. So a
   file does not change pools by growing or ageing.
 * Directories are metadata: they are always in ``system``.
+* Placement happens once, when the file is created: a file keeps the pool of the placement
+  rules in force at its ``CREATION_TIME``, whatever is installed later (``mmchpolicy`` keeps
+  every placement it replaces in ``placement_history``). Only a migration, ``mmchattr -P``
+  or ``mmrestripefile`` move a file afterwards.
 
 Two entry points: ``placement_pool`` answers for one path (reference evaluator, one record),
 ``placement_vectorized.pool_column`` for a whole scan batch (vectorised, fills
@@ -27,6 +31,7 @@ Two entry points: ``placement_pool`` answers for one path (reference evaluator, 
 
 from __future__ import annotations
 
+import bisect
 import functools
 import os
 import sqlite3
@@ -135,6 +140,51 @@ class Placement:
         return self.default
 
 
+@dataclass(frozen=True)
+class PlacementHistory:
+    """The placements a file system has had: each file is placed by the one in force when it
+    was created. Answers as :class:`Placement` does (``placement_vectorized.pool_column``
+    for a batch)."""
+
+    eras: tuple[tuple[float, Placement], ...]   # (in force since, placement), oldest first
+
+    @property
+    def current(self) -> Placement:
+        return self.eras[-1][1]
+
+    @property
+    def sinces(self) -> list[float]:
+        return [since for since, _ in self.eras]
+
+    @property
+    def columns(self) -> frozenset[str]:
+        names = frozenset().union(*(p.columns for _, p in self.eras))
+        return names | {"CREATION_TIME"} if len(self.eras) > 1 else names
+
+    @property
+    def needs_xattrs(self) -> bool:
+        return any(p.needs_xattrs for _, p in self.eras)
+
+    @property
+    def constant(self) -> str | None:
+        pools = {p.constant for _, p in self.eras}
+        return pools.pop() if len(pools) == 1 else None
+
+    def era(self, created: Any) -> Placement:
+        """The placement in force at ``created`` (a file made in the tick of an install
+        counts as made after it)."""
+        if len(self.eras) == 1 or created is None:
+            return self.current
+        return self.eras[max(bisect.bisect_right(self.sinces, created) - 1, 0)][1]
+
+    def pool_for(self, record: Mapping[str, Any], ctx: EvalContext | None = None, *,
+                 occupancy: Mapping[str, float] | None = None) -> str:
+        return self.era(record.get("CREATION_TIME")).pool_for(record, ctx,
+                                                              occupancy=occupancy)
+
+
+# Loading ------------------------------------------------------------------------------------
+
 def default_pool(db: sqlite3.Connection, fs_name: str) -> str:
     """The first non-system pool holding data disks, else ``system``."""
     row = db.execute(
@@ -146,12 +196,14 @@ def default_pool(db: sqlite3.Connection, fs_name: str) -> str:
 
 # (id of the connection, fs) -> (version, the connection itself, placement); holding the
 # connection keeps its id from being reused by another one while the entry exists.
-_LOADED: dict[tuple[int, str], tuple[tuple[int, int], sqlite3.Connection, Placement]] = {}
+_LOADED: dict[tuple[int, str], tuple[tuple[int, int], sqlite3.Connection, PlacementHistory]] \
+    = {}
 
 
-def load(db: sqlite3.Connection, fs_name: str, policy_text: str | None = None) -> Placement:
-    """The placement in force for ``fs_name`` (``policy_text``: use this instead of the
-    installed policy).
+def load(db: sqlite3.Connection, fs_name: str, policy_text: str | None = None
+         ) -> PlacementHistory:
+    """The placements of ``fs_name``, each in force since it was installed
+    (``policy_text``: this one instead, for every file).
 
     The installed placement is cached per connection until the database changes (this
     connection's changes or another's commit), so per-file callers pay one PRAGMA.
@@ -161,23 +213,32 @@ def load(db: sqlite3.Connection, fs_name: str, policy_text: str | None = None) -
         cached = _LOADED.get((id(db), fs_name))
         if cached is not None and cached[0] == version and cached[1] is db:
             return cached[2]
-        placement = _load(db, fs_name, None)
+        history = _load(db, fs_name, None)
         if len(_LOADED) > 64:
             _LOADED.clear()
-        _LOADED[(id(db), fs_name)] = (version, db, placement)
-        return placement
+        _LOADED[(id(db), fs_name)] = (version, db, history)
+        return history
     return _load(db, fs_name, policy_text)
 
 
-def _load(db: sqlite3.Connection, fs_name: str, policy_text: str | None) -> Placement:
-    if policy_text is None:
-        row = db.execute("SELECT text FROM policies WHERE fs = ?", (fs_name,)).fetchone()
-        policy_text = row["text"] if row is not None else ""
+def _load(db: sqlite3.Connection, fs_name: str, policy_text: str | None
+          ) -> PlacementHistory:
+    if policy_text is not None:
+        texts = [(0.0, policy_text)]
+    else:
+        texts = [(r["since"], r["text"]) for r in db.execute(
+            "SELECT since, text FROM placement_history WHERE fs = ? ORDER BY since, rowid",
+            (fs_name,))]
+        if not texts:
+            row = db.execute("SELECT text FROM policies WHERE fs = ?", (fs_name,)).fetchone()
+            texts = [(0.0, row["text"] if row is not None else "")]
     data_pools = frozenset(r["pool"] for r in db.execute(
         "SELECT DISTINCT pool FROM nsds WHERE fs = ? AND data AND pool IS NOT NULL",
         (fs_name,)))
-    return Placement(fs_name, _placement_rules(policy_text), default_pool(db, fs_name),
-                     data_pools)
+    default = default_pool(db, fs_name)
+    return PlacementHistory(tuple(
+        (since, Placement(fs_name, _placement_rules(text), default, data_pools))
+        for since, text in texts))
 
 
 def fileset_junctions(root: Path, db: sqlite3.Connection, fs_row: sqlite3.Row

@@ -13,14 +13,44 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from gpfskit.emulator.placement import SYSTEM, TIMES_AT_CREATION, ZERO_AT_CREATION, Placement
+from gpfskit.emulator.placement import (
+    SYSTEM,
+    TIMES_AT_CREATION,
+    ZERO_AT_CREATION,
+    Placement,
+    PlacementHistory,
+)
 from gpfskit.language import EvalContext
 from gpfskit.language.vectorized import evaluate_mask
 
 
-def pool_column(placement: Placement, batch: pa.RecordBatch, ctx: EvalContext | None = None,
-                *, recorded: pa.Array | None = None, directories: np.ndarray | None = None,
+def pool_column(history: PlacementHistory, batch: pa.RecordBatch,
+                ctx: EvalContext | None = None, *, recorded: pa.Array | None = None,
+                directories: np.ndarray | None = None,
                 occupancy: Mapping[str, float] | None = None) -> pa.Array:
+    """POOL_NAME for every row of a scan batch: each file as the placement in force at its
+    CREATION_TIME placed it (see :func:`placed_by`)."""
+    if len(history.eras) == 1 or "CREATION_TIME" not in batch.schema.names:
+        return placed_by(history.current, batch, ctx, recorded=recorded,
+                         directories=directories, occupancy=occupancy)
+    created = pc.fill_null(batch.column("CREATION_TIME").cast(pa.float64()), np.inf)
+    era_of = np.maximum(np.searchsorted(np.array(history.sinces), np.asarray(created),
+                                        "right") - 1, 0)
+    pools = np.empty(batch.num_rows, object)
+    for index in np.unique(era_of):
+        rows = np.flatnonzero(era_of == index)
+        take = pa.array(rows)
+        column = placed_by(history.eras[index][1], batch.take(take), ctx,
+                           recorded=recorded.take(take) if recorded is not None else None,
+                           directories=directories[rows] if directories is not None else None,
+                           occupancy=occupancy)
+        pools[rows] = column.to_numpy(zero_copy_only=False)
+    return pa.array(pools, pa.string())
+
+
+def placed_by(placement: Placement, batch: pa.RecordBatch, ctx: EvalContext | None = None,
+              *, recorded: pa.Array | None = None, directories: np.ndarray | None = None,
+              occupancy: Mapping[str, float] | None = None) -> pa.Array:
     """POOL_NAME for every row of a scan batch, as ``placement`` places them.
 
     ``recorded`` is the pool recorded on each file (null where none), ``directories`` a

@@ -27,7 +27,9 @@ restricts it to what the functions read (the scan then writes and the drivers pa
 ``show_performance()`` drops it (files then carry path, name, inode, generation and snapshot
 id only), and ``show='<SQL>'`` appends custom text whose ``key=value`` pairs become
 attributes. Files come in inode order unless ``sort=`` says otherwise: an attribute name
-(``'-size'`` for descending), a key function of the file, or ``False`` for list order.
+(``'-size'`` for descending), any SQL expression (``'CURRENT_TIMESTAMP -
+MODIFICATION_TIME'``, evaluated by the policy engine and carried in the SHOW text), a key
+function of the file, or ``False`` for list order.
 """
 
 from __future__ import annotations
@@ -35,15 +37,26 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from gpfskit.language import Attribute, Expr, Literal, RuleKind
+from gpfskit.language import (
+    Attribute,
+    Case,
+    Expr,
+    Function,
+    IsNull,
+    Literal,
+    PolicySyntaxError,
+    RuleKind,
+    parse_expression,
+)
 from gpfskit.language import Rule as SyntaxRule
 from gpfskit.policy.attributes import DEFAULT_SHOW, RECORD_FIELDS
-from gpfskit.policy.filelist import SEPARATOR, FileList, Layout
+from gpfskit.policy.filelist import SEPARATOR, FileList, Layout, sort_attribute
 from gpfskit.policy.rule import (
     SELECTING_OPTIONS,
     SelectingRule,
     concat,
     show_attribute_names,
+    show_builder,
     show_items,
 )
 from gpfskit.policy.workspace import GATHER, MAPREDUCE, Functions, Workspace, merge_partials
@@ -60,7 +73,7 @@ class ProcessingRule(SelectingRule):
                  **options: Any) -> None:
         self.show_fields: tuple[str, ...] = DEFAULT_SHOW
         self.show_custom: tuple[Expr, ...] = ()
-        self.sort = sort
+        self.sort = _checked_sort(sort)
         super().__init__(name, criteria, **options)
         if show is not None:
             self.change(show=show)
@@ -73,7 +86,7 @@ class ProcessingRule(SelectingRule):
     # -- options ----------------------------------------------------------------------------
     def change(self, **options: Any) -> ProcessingRule:
         if "sort" in options:
-            self.sort = options.pop("sort")
+            self.sort = _checked_sort(options.pop("sort"))
         if "show" in options:
             show = options.pop("show")
             if show is None:
@@ -82,27 +95,37 @@ class ProcessingRule(SelectingRule):
                 self.show_custom = show_items(show)
             elif isinstance(show, Expr):
                 self.show_custom = (show,)
+            elif isinstance(show, ProcessingRule):   # show=r.show_performance(): as that rule
+                self.show_fields, self.show_custom = show.show_fields, show.show_custom
             else:
                 self.show_fields = _fields(show)
                 self.show_custom = ()
         super().change(**options)
         return self
 
-    def show_attributes(self, *names: str) -> ProcessingRule:
+    @show_builder
+    def show_attributes(cls, *names: str) -> Any:
         """SHOW just these attributes (path, name, inode and generation are always there)."""
-        if len(names) == 1 and not isinstance(names[0], str):
-            names = tuple(names[0])
-        self.show_fields = _fields(names)
-        return self
+        return _fields(names)
 
-    def show_performance(self) -> ProcessingRule:
+    @show_builder
+    def show_performance(cls) -> Any:
         """No SHOW clause: the fastest scan; files carry path, name, inode and generation."""
-        self.show_fields, self.show_custom = (), ()
-        return self
+        return ()
 
     @property
     def layout(self) -> Layout:
-        return Layout(self.show_fields, bool(self.show_custom))
+        return Layout(self.show_fields, bool(self.show_custom),
+                      sort=self._sort_expression() is not None)
+
+    def _sort_expression(self) -> Expr | None:
+        """What the policy engine computes for ``sort=``, when the SHOW fields lack it."""
+        if not isinstance(self.sort, str):
+            return None
+        attribute = sort_attribute(self.sort)
+        if attribute in RECORD_FIELDS or attribute in self.show_fields:
+            return None
+        return Attribute(attribute) if attribute is not None else parse_expression(self.sort)
 
     def _show_expression(self) -> Expr | None:
         items: list[Expr] = []
@@ -110,6 +133,12 @@ class ProcessingRule(SelectingRule):
             if index:
                 items.append(Literal(SEPARATOR))
             items.append(Attribute(name))
+        sort = self._sort_expression()
+        if sort is not None:
+            if items:
+                items.append(Literal(SEPARATOR))
+            # NULL would blank the whole SHOW text: an empty key instead (sorted last)
+            items.append(Case(((IsNull(sort), Literal("")),), Function("VARCHAR", (sort,))))
         if self.show_custom:
             if items:
                 items.append(Literal(SEPARATOR))
@@ -149,6 +178,20 @@ class ProcessingRule(SelectingRule):
     def empty_result(self) -> Any:
         """The result when no file reached the rule (dry run, test or defer runs)."""
         raise NotImplementedError
+
+
+def _checked_sort(sort: Any) -> Any:
+    """``sort`` as given, once a string that names no attribute parses as SQL."""
+    if isinstance(sort, str) and sort_attribute(sort) is None:
+        try:
+            parse_expression(sort)
+        except PolicySyntaxError as exc:
+            raise ValueError(f"sort={sort!r} is neither an attribute nor an SQL expression: "
+                             f"{exc}") from None
+    elif not (sort is None or sort is False or callable(sort) or isinstance(sort, str)):
+        raise TypeError(f"sort= takes an attribute name, an SQL expression, a key function "
+                        f"or False, not {sort!r}")
+    return sort
 
 
 def _fields(names: Any) -> tuple[str, ...]:

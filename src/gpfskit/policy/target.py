@@ -53,8 +53,8 @@ def resolve(target: Any) -> Target:
         target = getattr(target, "deviceName", None) or getattr(target, "name", None)
     if not isinstance(target, str) or not target:
         raise TypeError(f"a policy target is a file system name or a directory, not {target!r}")
-    if target.startswith("/dev/"):
-        target = target[len("/dev/"):]
+    if target.startswith("/dev/") and "/" not in target[len("/dev/"):]:
+        target = target[len("/dev/"):]   # /dev/mmfs1 names the device; /dev/shm/... is a path
     if not target.startswith("/"):
         return Target(target, target, Filesystem(target).mountPoint)
     path = os.path.abspath(target)

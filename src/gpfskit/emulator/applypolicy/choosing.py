@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -110,6 +111,28 @@ def choose(group: Group, *, algorithm: str, pool_names: Sequence[str],
         plan.chosen += int(counts[k])
         plan.kb_chosen += int(kbs[k])
     return choice
+
+
+def predicted(occupancy: Occupancy, groups: Sequence[Group], choices: dict[Any, Choice],
+              pool_names: Sequence[str], external: set[str]) -> Occupancy:
+    """Pool usage once the chosen files are migrated or deleted (premigrations and moves to
+    external pools leave the data where it is)."""
+    after = occupancy.copy()
+    for group in groups:
+        choice = choices.get(group.key)
+        if choice is None or not len(choice.order):
+            continue
+        _, sizes, rules, pools = group.arrays()
+        for i, j in enumerate(choice.order.tolist()):
+            rule = group.plans[int(rules[j])].rule
+            source = pool_names[pools[j]] if pools[j] >= 0 else None
+            if rule.kind is RuleKind.DELETE:
+                after.move(source, None, float(sizes[j]))
+            elif rule.kind is RuleKind.MIGRATE and not choice.premigrate[i]:
+                target = (choice.targets[i] if choice.targets else None) or rule.to_pool
+                if target not in external:
+                    after.move(source, target, float(sizes[j]))
+    return after
 
 
 def _serial(plans: list[Plan], constrained: list[bool], order: np.ndarray, sizes: np.ndarray,

@@ -137,7 +137,10 @@ class Job:
         self.group_pools = group_pools(rules)
         snaps = {r["name"]: r["snap_id"] for r in inv.db.execute(
             "SELECT name, snap_id FROM snapshots WHERE fs = ?", (self.fs["name"],))}
-        self.ctx = EvalContext(current_timestamp=opts.now, snap_id=snaps, xattr=_read_xattr)
+        # SetXattr in WHERE or SHOW acts as the rules are evaluated (not under -I test)
+        self.ctx = EvalContext(current_timestamp=opts.now, snap_id=snaps, xattr=_read_xattr,
+                               xattrs=_read_xattrs,
+                               setxattr=_evaluation_setxattr if opts.action != "test" else None)
         self.placement = placement.load(inv.db, self.fs["name"])
         self.level = opts.level
 
@@ -211,18 +214,22 @@ class Job:
 
         used: dict[str, float] = {}
         total: dict[str, float] = {}
-        rows = []
         for pool in capacity.figures(self.inv.root, self.inv.db, self.fs):
             disks = pool.data_disks
             size = sum(d.size_kb for d in disks)
             free = sum(d.free_kb for d in disks)
             total[pool.name] = float(size)
             used[pool.name] = float(size - free)
-            rows.append((pool.name, size - free, size))
+        occupancy = choosing.Occupancy(used, total, self.group_pools)
+        self._utilization(messages.CURRENT_UTILIZATION, occupancy)
+        return occupancy
+
+    def _utilization(self, title: str, occupancy: choosing.Occupancy) -> None:
         if self.level >= 1:
-            for line in messages.occupancy(rows):
+            rows = [(name, occupancy.used[name], occupancy.total[name])
+                    for name in occupancy.total]
+            for line in messages.utilization(title, rows):
                 self.say(line)
-        return choosing.Occupancy(used, total, self.group_pools)
 
     # The run ---------------------------------------------------------------------------------
     def run(self) -> None:
@@ -303,18 +310,21 @@ class Job:
     def _run(self, workdir: str) -> None:
         """The three phases of a run: evaluate the rules over every file, choose among the
         candidates, then act on the chosen files (or only list them)."""
+        # Measuring pool usage walks the tree here: only when rules need it, or at -L 2 and
+        # up for the utilization tables.
+        needed = self._needs_occupancy()
+        measured = self._occupancy() if needed or self.level >= 2 else None
         self.info(f"[I] Loaded policy rules from {self.source}.")
         self.info("[I] Evaluating policy rules with CURRENT_TIMESTAMP = "
                   f"{messages.stamp(self.opts.now)}")
-        evaluation = self._evaluate(workdir)
-        choices = self._choose(evaluation)
+        evaluation = self._evaluate(workdir, measured if needed else None)
+        choices = self._choose(evaluation, measured)
         self._execute(evaluation, choices, workdir)
 
-    def _evaluate(self, workdir: str) -> Evaluation:
+    def _evaluate(self, workdir: str, occupancy: choosing.Occupancy | None) -> Evaluation:
         """Phase 1: scan the tree and evaluate the rules; the plans count their hits and the
         groups hold their candidates."""
         opts, target = self.opts, self.target
-        occupancy = self._occupancy() if self._needs_occupancy() else None
         plans, groups = self._plans(occupancy, workdir)
         lean = direct.applies(plans, groups, self.ctx, level=self.level, action=opts.action,
                               maxdepth=opts.maxdepth)
@@ -363,9 +373,11 @@ class Job:
             pa.default_memory_pool().release_unused()
         return Evaluation(plans, groups, occupancy, evaluator.no_rule, lean)
 
-    def _choose(self, evaluation: Evaluation) -> dict[str, choosing.Choice]:
+    def _choose(self, evaluation: Evaluation, measured: choosing.Occupancy | None
+                ) -> dict[str, choosing.Choice]:
         """Phase 2: choose among each weighed group's candidates (streaming lists need no
-        choice) and report what every rule matched and chose."""
+        choice) and report what every rule matched and chose, and (``measured``: the pool
+        usage at the start) the pool usage predicted once they are acted on."""
         external = set(self.external_pools)
         choices = {}
         for group in evaluation.groups:
@@ -383,6 +395,11 @@ class Job:
                 self.say(line)
             if self.level >= 6:
                 self.say(f"[I] Files with no applicable rule: {evaluation.no_rule}.")
+        if measured is not None:
+            from gpfskit.emulator.applypolicy import choosing
+
+            self._utilization(messages.PREDICTED_UTILIZATION, choosing.predicted(
+                measured, evaluation.groups, choices, self.pools, external))
         return choices
 
     def _execute(self, evaluation: Evaluation, choices: dict[str, choosing.Choice],
@@ -447,18 +464,14 @@ class Job:
 
     def _action_context(self, outcome: Outcome) -> EvalContext:
         def setxattr(record, name: str, value: str) -> None:
-            path = record.get("PATH_NAME")
-            if isinstance(path, str):
-                path = path.encode("utf-8", "surrogateescape")
             try:
-                with fileattrs.writable(path):
-                    os.setxattr(path, name, value.encode("utf-8", "surrogateescape"),
-                                follow_symlinks=False)
+                _write_xattr(record, name, value)
             except OSError as exc:
                 outcome.add(errors=1)
                 with outcome.lock:
                     outcome.problems.append(
-                        f"[E] SetXattr({name}) on {messages.show_path(path or b'')} failed: "
+                        f"[E] SetXattr({name}) on "
+                        f"{messages.show_path(record.get('PATH_NAME') or b'')} failed: "
                         f"{exc.strerror}.")
 
         return dataclasses.replace(self.ctx, setxattr=setxattr, actions=[])
@@ -500,4 +513,36 @@ def _read_xattr(record, name: str) -> bytes | None:
         return os.getxattr(path, name, follow_symlinks=False)
     except OSError:
         return None
+
+
+def _write_xattr(record, name: str, value: str) -> None:
+    path = record.get("PATH_NAME")
+    if isinstance(path, str):
+        path = path.encode("utf-8", "surrogateescape")
+    with fileattrs.writable(path):
+        os.setxattr(path, name, value.encode("utf-8", "surrogateescape"), follow_symlinks=False)
+
+
+def _evaluation_setxattr(record, name: str, value: str) -> None:
+    """SetXattr met while evaluating WHERE or SHOW; a file it cannot change is left as is
+    (the function still yields TRUE, as its ACTION form reports errors only)."""
+    with contextlib.suppress(OSError):
+        _write_xattr(record, name, value)
+
+
+def _read_xattrs(record) -> dict[str, bytes]:
+    """Every extended attribute of the record's file that can be read (for GetXattrs)."""
+    path = record.get("PATH_NAME") if hasattr(record, "get") else None
+    if path is None:
+        return {}
+    try:
+        names = os.listxattr(path, follow_symlinks=False)
+    except OSError:
+        return {}
+    values = {}
+    for name in names:
+        value = _read_xattr(record, name)
+        if value is not None:
+            values[name] = value
+    return values
 

@@ -58,7 +58,7 @@ class Evaluator:
     """Runs phase 1 over a scan and fills the plans' and groups' phase-1 results."""
 
     def __init__(self, *, plans: list[Plan], groups: list[Group], ctx: EvalContext,
-                 placement_rules: placement.Placement, pool_names: list[str], level: int,
+                 placement_rules: placement.PlacementHistory, pool_names: list[str], level: int,
                  say: Callable[[str], None], snap_id: int, workdir: str, write_lists: bool,
                  maxdepth: int | None, visible: str, occupancy: Mapping[str, float] | None):
         self.plans = plans

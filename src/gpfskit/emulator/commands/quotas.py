@@ -35,7 +35,11 @@ Where the reference is silent:
 * ``mmlsquota`` without ``-u``/``-g``/``-j`` shows the invoking user's USR quota; the human
   table is preceded by ``Disk quotas for user NAME (uid N):`` (``group``/``gid``) for user and
   group queries; ``-q`` keeps only entries over a limit; without a Device it covers every file
-  system. ``-d`` (default quotas) and ``mmsetquota -F`` are not emulated.
+  system. An entry without any limit reads ``no limits`` in the human table (as the real
+  command prints it; ``mmrepquota`` prints its zeros, as the captures show). The title line
+  ``Block Limits ... | File Limits`` is flush-left in ``mmlsquota`` and indented in
+  ``mmrepquota``, as in the captures of the reference. ``-d`` (default quotas) and
+  ``mmsetquota -F`` are not emulated.
 * Exit codes: unknown user or group 22, unknown fileset 2, per-fileset quotas off 1.
 """
 
@@ -273,7 +277,10 @@ def mmlsquota(inv: Invocation, args: Parsed) -> None:
             "    grace |    files   quota    limit in_doubt    grace  Remarks")
     for fs, e in rows:
         label = f"{fs:<10} {e.scope:<10} " if per_fileset else f"{fs:<10} "
-        inv.say(f"{label}{e.type:<7}{_numbers(e, block_size)} ")
+        if not (e.block_soft or e.block_hard or e.files_soft or e.files_hard):
+            inv.say(f"{label}{e.type:<7}{'no limits':>12}")   # as the real command says
+        else:
+            inv.say(f"{label}{e.type:<7}{_numbers(e, block_size)} ")
 
 
 # mmsetquota ----------------------------------------------------------------------------
