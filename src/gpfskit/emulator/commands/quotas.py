@@ -37,9 +37,10 @@ Where the reference is silent:
   group queries; ``-q`` keeps only entries over a limit; without a Device it covers every file
   system. An entry without any limit reads ``no limits`` in the human table (as the real
   command prints it; ``mmrepquota`` prints its zeros, as the captures show). The title line
-  ``Block Limits ... | File Limits`` is flush-left in ``mmlsquota`` and indented in
-  ``mmrepquota``, as in the captures of the reference. ``-d`` (default quotas) and
-  ``mmsetquota -F`` are not emulated.
+  ``Block Limits ... | File Limits`` is indented by 25 columns in ``mmlsquota``, as in the
+  walkthrough's capture of ``mmlsquota -j sas1-sleepy-snake mmfs1`` (a test mock's copy in
+  the reference has it flush-left, stripped), and by 8 in ``mmrepquota``. ``-d`` (default
+  quotas) and ``mmsetquota -F`` are not emulated.
 * Exit codes: unknown user or group 22, unknown fileset 2, per-fileset quotas off 1.
 """
 
@@ -78,7 +79,7 @@ _TYPE_OF = {"user": "USR", "group": "GRP", "fileset": "FILESET"}
 
 _REP_TITLE = ("        Block Limits                                    |"
               "                     File Limits")
-_LS_TITLE = "Block Limits                                    |     File Limits"
+_LS_TITLE = " " * 25 + "Block Limits                                    |     File Limits"
 
 
 # Parsing -------------------------------------------------------------------------------
