@@ -247,7 +247,8 @@ def test_lsquota(mm, mp):
     assert (row["quotaType"], row["name"], row["blockLimit"], row["remarks"]) == (
         "FILESET", "fset1", str(12 * 1024 ** 2), "e")
     human = ok(mm("mmlsquota", "-j", "fset1", "mmfs1")).stdout.splitlines()
-    assert human[0] == " " * 25 + "Block Limits                                    |     File Limits"
+    assert human[0] == (" " * 25 + "Block Limits                                    |"
+                        "     File Limits")
     assert human[1] == ("Filesystem type             KB      quota      limit   in_doubt    "
                         "grace |    files   quota    limit in_doubt    grace  Remarks")
     assert human[2].startswith("mmfs1      FILESET ") and human[2][73] == "|"
