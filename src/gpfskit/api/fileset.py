@@ -20,7 +20,7 @@ from gpfskit.api.loader import Loader
 from gpfskit.api.quotas import LimitPlan, Quotas, plan_limits, set_limits
 from gpfskit.api.snapshots import DependentSnapshots, Snapshots, snapshot_scope
 from gpfskit.api.values import ctime, to_bool, to_datetime, to_int
-from gpfskit.commands import CommandResult
+from gpfskit.commands import CommandResult, dryrun
 
 RESERVED_NAMES = ("root", "new")
 #: What names the inode space of a dependent fileset: a fileset (or its name) or a number.
@@ -49,7 +49,7 @@ def check_junction_is_free(listing: dict[str, dict[str, Any]], argv: list[str],
     if os.path.lexists(junction) and junction not in vacated:
         raise refused(argv, f"Junction path {junction} already exists.", 17)
     parent = os.path.dirname(junction)
-    if not os.path.isdir(parent) and parent not in linked:
+    if not dryrun.assumed_directory(parent) and parent not in linked:
         raise refused(argv, f"Directory {parent} does not exist.", 2)
 
 
@@ -254,8 +254,10 @@ class Fileset(APIObject):
             raise ValueError(f"fileset {self._name} is already linked at {row.get('path')}")
         argv = ["mmlinkfileset", self._fs, self._name, "-J", junction]
         check_junction_is_free(self._listing(), argv, junction)
-        return self._change(argv,
-                            lambda: self._patch_row(status="Linked", path=junction))
+        result = self._change(argv,
+                              lambda: self._patch_row(status="Linked", path=junction))
+        dryrun.assume_directory(junction)  # under dry run, later links may nest inside it
+        return result
 
     def unlink(self, force: bool = False) -> CommandResult:
         """Unlink the fileset (``mmunlinkfileset <fs> <name> [-f]``)."""

@@ -34,6 +34,7 @@ class _Mode:
     enabled: bool = False
     records: list[tuple[int, str]] = field(default_factory=list)  # (time_ns, command line)
     blocks: list[list[str]] = field(default_factory=list)         # lists of open blocks
+    directories: set[str] = field(default_factory=set)            # see assume_directory()
 
 
 @dataclass
@@ -75,6 +76,7 @@ def _set_process_mode(enabled: bool, *, clear: bool) -> None:
         _process.enabled = enabled
         if clear:
             _process.records.clear()
+            _process.directories.clear()
             if _shared is not None and _shared.owned:
                 open(_shared.path, "w").close()
             else:
@@ -127,6 +129,7 @@ def clearCmdCache() -> None:
     mode = _current()
     with _lock:
         mode.records.clear()
+        mode.directories.clear()
         if mode is _process and _shared is not None and _shared.owned:
             open(_shared.path, "w").close()
 
@@ -145,6 +148,29 @@ def record(argv: Sequence[str]) -> None:
             mode.records.append((stamp, line))
         for commands in mode.blocks:
             commands.append(line)
+
+
+def assume_directory(path: str) -> None:
+    """Note that the work being dry-run would have created the host directory ``path`` (and
+    its parents), so that later checks of the same dry run see it as there. Outside dry run
+    it does nothing."""
+    mode = _current()
+    if not mode.enabled:
+        return
+    path = os.path.normpath(path)
+    with _lock:
+        while path not in mode.directories and not os.path.isdir(path):
+            mode.directories.add(path)
+            path = os.path.dirname(path)
+
+
+def assumed_directory(path: str) -> bool:
+    """True when ``path`` is a directory, or this dry run would have created it."""
+    if os.path.isdir(path):
+        return True
+    mode = _current()
+    with _lock:
+        return mode.enabled and os.path.normpath(path) in mode.directories
 
 
 class _Block(contextlib.ContextDecorator):

@@ -130,3 +130,19 @@ def test_quota_change_and_mount_changes(dry):
     assert getCmdCache() == ["mmsetquota mmfs1:root --block 1G:2G", "mmumount mmfs1 -N node2,node3",
                              "mmmount mmfs1 -a"]
     assert Filesystem("mmfs1").quotas.fileset["root"].blockSoftLimit == 0
+
+
+def test_a_dry_run_link_inside_a_directory_the_dry_run_would_create(emulator_root):
+    """Linking a fileset at a junction inside another fileset linked by the same dry run
+    (whose directory does not exist yet) is recorded, not refused."""
+    fs = Filesystem("mmfs1")
+    with dry_run() as commands:
+        outer = fs.filesets.new("outer", maxInodes=10000)
+        outer.link(fs.mountPoint + "/outer")
+        inner = fs.filesets.new("inner")
+        inner.link(fs.mountPoint + "/outer/inner")
+    assert commands[-1] == f"mmlinkfileset mmfs1 inner -J {fs.mountPoint}/outer/inner"
+    assert "outer" not in Filesystem("mmfs1").filesets
+    with pytest.raises(Exception, match="does not exist"):
+        with dry_run():
+            fs.filesets.new("lost").link(fs.mountPoint + "/nowhere/lost")

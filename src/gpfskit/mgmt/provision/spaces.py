@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from gpfskit.api import DependentFileset, Fileset, IndependentFileset
-from gpfskit.commands import GPFSExecuteException, getDryRun
+from gpfskit.commands import GPFSExecuteException, dryrun, getDryRun
 from gpfskit.mgmt.provision import recorded
 from gpfskit.mgmt.provision.errors import FieldError, ProvisionError, RefusedError
 from gpfskit.mgmt.provision.names import object_name, relative_path, size_bytes
@@ -197,7 +197,10 @@ def _make_parents(path: str, undo: UndoLog) -> None:
     while not os.path.isdir(parent):
         missing.append(parent)
         parent = os.path.dirname(parent)
-    if not missing or getDryRun():
+    if not missing:
+        return
+    if getDryRun():
+        dryrun.assume_directory(missing[0])
         return
     undo.record("make_dirs", paths=missing)
     for directory in reversed(missing):
