@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import tempfile
 from collections.abc import Iterator, MutableMapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -158,6 +157,8 @@ class Config(MutableMapping[str, Any]):
             raise ConfigError(f"{name}: value is not JSON-serialisable ({exc})") from None
         path = self.path(name)
         path.parent.mkdir(parents=True, exist_ok=True)
+        import tempfile  # only writers need it; every command reads the configuration
+
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as handle:

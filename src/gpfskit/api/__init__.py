@@ -8,7 +8,7 @@ object, however many objects read it) and change the cluster only through
 from gpfskit.api.base import NotFoundError
 from gpfskit.api.callbacks import Callback, Callbacks
 from gpfskit.api.cluster import Cluster
-from gpfskit.api.disk import Disk, Disks
+from gpfskit.api.disk import Disk, Disks, Nsd, Nsds
 from gpfskit.api.file import File, XAttrs
 from gpfskit.api.fileset import CacheFileset, DependentFileset, Fileset, IndependentFileset
 from gpfskit.api.filesets import Filesets, IndependentFilesets
@@ -16,11 +16,10 @@ from gpfskit.api.filesystem import Filesystem, Filesystems, getTempFilePath, set
 from gpfskit.api.loader import Loader
 from gpfskit.api.node import Node, Nodes
 from gpfskit.api.nodeclass import Nodeclass, Nodeclasses
-from gpfskit.api.nsd import Nsd, Nsds
 from gpfskit.api.pool import Pool, Pools
 from gpfskit.api.quotas import Quota, Quotas
 from gpfskit.api.snapshot import Snapshot
-from gpfskit.api.snapshots import Snapshots
+from gpfskit.api.snapshots import Snapshots, getRootFilesetSnapshots, setRootFilesetSnapshots
 from gpfskit.commands import GPFSError, GPFSExecuteException
 
 __all__ = [
@@ -29,5 +28,6 @@ __all__ = [
     "Filesets", "Filesystem", "Filesystems", "GPFSError", "GPFSExecuteException",
     "IndependentFileset", "IndependentFilesets", "Loader", "Node", "Nodeclass", "Nodeclasses",
     "Nodes", "NotFoundError", "Nsd", "Nsds", "Pool", "Pools", "Quota", "Quotas", "Snapshot",
-    "Snapshots", "XAttrs", "getTempFilePath", "setTempFilePath",
+    "Snapshots", "XAttrs", "getRootFilesetSnapshots", "getTempFilePath",
+    "setRootFilesetSnapshots", "setTempFilePath",
 ]

@@ -60,8 +60,9 @@ class APIObject:
 
 
 def node_args(nodes: Any, *, all_flag: bool = True) -> list[str]:
-    """Command arguments naming ``nodes``: None -> [] (the local node), 'all' -> ['-a'],
-    a name, a Node or Nodeclass, or a list of them -> ['-N', 'a,b']."""
+    """Command arguments naming ``nodes``: None -> [] (the local node), 'all' -> ['-a']
+    (``['-N', 'all']`` without ``all_flag``), a name (or several, comma-separated), a Node
+    or Nodeclass, or a list of them -> ['-N', 'a,b']. Every name is checked."""
     if nodes is None:
         return []
     if isinstance(nodes, str) and nodes == "all" and all_flag:
@@ -71,7 +72,8 @@ def node_args(nodes: Any, *, all_flag: bool = True) -> list[str]:
     names = []
     for item in items:
         label = item.name if hasattr(item, "name") and not isinstance(item, str) else item
-        names.append(checks.host(label, "node or node class"))
+        parts = label.split(",") if isinstance(label, str) else [label]
+        names += [checks.host(part, "node or node class") for part in parts]
     if not names:
         raise ValueError("an empty list of nodes was given")
     return ["-N", ",".join(names)]

@@ -52,6 +52,9 @@ from gpfskit.api.loader import Loader
 from gpfskit.callbacks import store
 from gpfskit.commands import CommandResult, GPFSError, getDryRun, yformat
 
+#: What a callback runs: a Python callable (run by gpfskit's callback driver) or a script path.
+Handler = Callable[..., Any] | str
+
 LISTING = ("mmlscallback", "all", "-Y")
 MAX_IDENTIFIER = 255
 _BAD_ID = re.compile(r"[:;, \t\x00-\x1f\x7f]")
@@ -303,10 +306,14 @@ class Callback(APIObject):
         return self._id or ""
 
     # -- rows --------------------------------------------------------------------------
-    def _row(self) -> dict[str, Any]:
-        if self._spec is not None:
+    def _created_id(self) -> str:
+        """The identifier of a callback that was created (GPFSError for a definition)."""
+        if self._spec is not None or self._id is None:
             raise GPFSError(f"callback {self._id or '(unnamed)'} has not been created")
-        row = listing(self._loader).get(self._id)
+        return self._id
+
+    def _row(self) -> dict[str, Any]:
+        row = listing(self._loader).get(self._created_id())
         if row is None:
             raise NotFoundError(f"Callback {self._id} does not exist.")
         return row
@@ -341,7 +348,7 @@ class Callback(APIObject):
         return store.load(path) if path is not None else None
 
     @property
-    def handler(self) -> Any:
+    def handler(self) -> Handler | None:
         """The Python callable (or script path) a gpfskit handler runs; None otherwise."""
         if self._spec is not None:
             return self._spec["command"]
@@ -351,7 +358,7 @@ class Callback(APIObject):
         return record.script if record.script is not None else record.handler
 
     @property
-    def command(self) -> Any:
+    def command(self) -> Handler | None:
         if self._spec is not None:
             return self._spec["command"]
         if self.handlerFile is not None:
@@ -444,7 +451,7 @@ class Callback(APIObject):
 
     @property
     def system(self) -> bool:
-        return bool(self._id) and self._id.startswith(("gpfs", "mm"))
+        return self._id is not None and self._id.startswith(("gpfs", "mm"))
 
     # -- actions -----------------------------------------------------------------------
     def create(self) -> Callback:
@@ -459,7 +466,7 @@ class Callback(APIObject):
         """``mmdelcallback <id>``, and the handler file of a gpfskit handler."""
         self._row()
         path = self.handlerFile
-        ident = self._id
+        ident = self._created_id()
 
         def patch() -> None:
             self._loader.patch([LISTING], lambda rows: rows.pop(ident, None))
@@ -604,8 +611,7 @@ def _delete_each(collection: Collection[Callback], callbacks: Iterable[str | Cal
     """Delete each callback (identifier or Callback) as found in ``collection``."""
     results = []
     for item in callbacks:
-        ident = item.id if isinstance(item, Callback) else item
-        results.append(collection[ident].delete())
+        results.append(collection[item].delete())
     return results
 
 

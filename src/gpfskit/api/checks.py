@@ -90,6 +90,16 @@ def path(value: Any, what: str = "path") -> str:
     return value
 
 
+def local_path(value: Any, what: str = "path") -> str:
+    """A path on this node, absolute or relative to the current directory (as the mm*
+    commands resolve a relative path), made absolute."""
+    if isinstance(value, os.PathLike):
+        value = os.fspath(value)
+    if isinstance(value, str) and value and not value.startswith("/"):
+        value = os.path.abspath(value)
+    return path(value, what)
+
+
 def text(value: Any, what: str, *, max_len: int = MAX_NAME) -> str:
     """Free text such as a comment: any printable characters, shorter than ``max_len``."""
     if not isinstance(value, str):
@@ -101,8 +111,21 @@ def text(value: Any, what: str, *, max_len: int = MAX_NAME) -> str:
     return value
 
 
+#: Storage Scale's limit on a fileset comment.
+MAX_COMMENT = 255
+
+
+def comment(value: Any) -> str:
+    """A fileset comment from any object (scripts pass a ``uuid.UUID``): its ``str()``;
+    None is no comment."""
+    return text("" if value is None else str(value), "comment", max_len=MAX_COMMENT)
+
+
 def count(value: Any, what: str, *, minimum: int = 0, maximum: int = MAX_NUMBER) -> int:
-    """A whole number from ``minimum`` to ``maximum``."""
+    """A whole number from ``minimum`` to ``maximum``; a string of digits (read from a
+    configuration file) counts as the number it writes."""
+    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
+        value = int(value)
     if isinstance(value, bool) or not isinstance(value, int):
         raise ValueError(f"{what} must be a whole number, not {value!r}")
     if value < minimum:

@@ -12,10 +12,10 @@ from typing import Any
 from gpfskit.api import checks, listings
 from gpfskit.api.base import APIObject
 from gpfskit.api.callbacks import Callbacks, callbackable
+from gpfskit.api.disk import Nsds
 from gpfskit.api.filesystem import Filesystems
 from gpfskit.api.node import Nodes
 from gpfskit.api.nodeclass import Nodeclasses
-from gpfskit.api.nsd import Nsds
 from gpfskit.commands import CommandResult
 
 

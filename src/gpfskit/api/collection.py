@@ -41,17 +41,19 @@ class Collection(APIObject, Generic[T]):
 
     # -- mapping ------------------------------------------------------------------------
     def _members(self) -> dict[str, T]:
+        # The version is taken before the build reads anything: if the cluster changes while
+        # the members are built, they are marked with the older version and rebuilt next time.
         version = self._loader.version
         if self._memo is None or self._memo[0] != version:
             members = self._build()
-            self._memo = (self._loader.version, members)
+            self._memo = (version, members)
             return members
         return self._memo[1]
 
     def _key(self, key: Any) -> Any:
         return key.name if isinstance(key, APIObject) and hasattr(key, "name") else key
 
-    def __getitem__(self, key: str) -> T:
+    def __getitem__(self, key: str | APIObject) -> T:
         members = self._members()
         try:
             return members[self._key(key)]
@@ -63,7 +65,7 @@ class Collection(APIObject, Generic[T]):
             raise KeyError(f"no {self._noun} named {key!r}{' ' + where if where else ''}"
                            ) from None
 
-    def get(self, key: str, default: Any = None) -> Any:
+    def get(self, key: str | APIObject, default: T | None = None) -> T | None:
         try:
             return self[key]
         except KeyError:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import errno
 import os
+from collections.abc import Callable
 from datetime import datetime
 from functools import cached_property
 from typing import Any
@@ -50,8 +51,8 @@ def _replica_count(value: Any, what: str) -> int:
     return number
 
 
-# change() keyword -> (mmchattr option, value check, mmlsattr label, how the label shows it)
-_CHANGES = {
+#: change() keyword -> (mmchattr option, value check, mmlsattr label)
+_CHANGES: dict[str, tuple[str, Callable[[Any], Any], str]] = {
     "storagepoolName": ("-P", lambda v: checks.name(v, "storage pool"), "storagepoolname"),
     "metadataReplication": ("-m", lambda v: _replica_count(v, "metadataReplication"),
                             "metadatareplication"),
@@ -103,8 +104,7 @@ class File(APIObject):
 
     def __init__(self, path: str | os.PathLike[str], _loader: Loader | None = None) -> None:
         super().__init__(_loader)
-        self._path = checks.path(path, "file path") if not isinstance(path, str) or \
-            path.startswith("/") else checks.path(os.path.abspath(path), "file path")
+        self._path = checks.local_path(path, "file path")
         if not os.path.lexists(self._path):
             raise FileNotFoundError(errno.ENOENT, "No such file or directory", self._path)
 

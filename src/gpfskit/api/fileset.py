@@ -9,22 +9,47 @@ does not exist yet reports the values it was built with, and ``create()`` makes 
 
 from __future__ import annotations
 
-from typing import Any
+import os
+from datetime import datetime
+from typing import Any, Self, TypeAlias
 
 from gpfskit.api import checks, listings
 from gpfskit.api.base import APIObject, NotFoundError, Steps
 from gpfskit.api.callbacks import callbackable
 from gpfskit.api.loader import Loader
+from gpfskit.api.quotas import LimitPlan, Quotas, plan_limits, set_limits
+from gpfskit.api.snapshots import DependentSnapshots, Snapshots, snapshot_scope
 from gpfskit.api.values import ctime, to_bool, to_datetime, to_int
 from gpfskit.commands import CommandResult
 
 RESERVED_NAMES = ("root", "new")
+#: What names the inode space of a dependent fileset: a fileset (or its name) or a number.
+InodeSpace: TypeAlias = "str | int | Fileset"
 _QUOTA_KEYWORDS = ("blockSoftLimit", "blockHardLimit", "filesSoftLimit", "filesHardLimit")
 
 
 def fileset_name(value: Any) -> str:
     """A valid fileset name (``root`` is one; ``new`` can never be)."""
     return checks.name(value, "fileset", reserved=("new",))
+
+
+def check_junction_is_free(listing: dict[str, dict[str, Any]], junction: str) -> None:
+    """Refuse a junction the cluster would refuse, as the fileset listing (dry run's changes
+    included) and the disk show it: in use, or in a directory that does not exist."""
+    linked = {row.get("path") for row in listing.values() if row.get("status") == "Linked"}
+    # A fileset this dry run unlinked keeps its former junction in the listing: the directory
+    # is still on disk, but would be gone.
+    vacated = {row.get("path") for row in listing.values() if row.get("status") == "Unlinked"}
+    if junction in linked:
+        raise ValueError(f"junction path {junction} already exists")
+    mount = (listing.get("root") or {}).get("path")   # the root fileset's junction
+    if not mount or not os.path.isdir(mount):
+        return  # not mounted on this node: the cluster checks the disk itself
+    if os.path.lexists(junction) and junction not in vacated:
+        raise ValueError(f"junction path {junction} already exists")
+    parent = os.path.dirname(junction)
+    if not os.path.isdir(parent) and parent not in linked:
+        raise ValueError(f"directory {parent} does not exist")
 
 
 @callbackable("fileset")
@@ -39,27 +64,28 @@ class Fileset(APIObject):
     """
 
     _independent = False
+    #: What the fileset is built with, reported (and created) while it does not exist yet.
+    #: A fileset read from a listing reads its row instead and keeps these class defaults.
+    _comment = ""
 
-    def __init__(self, filesystemName: str, name: str, comment: str = "",
+    def __init__(self, filesystemName: str, name: str, comment: Any = "",
                  _loader: Loader | None = None) -> None:
-        super().__init__(_loader)
-        self._fs = checks.device(filesystemName)
-        self._name = fileset_name(name)
-        self._comment = checks.text(comment or "", "comment")
-        self._quotas: Any = None
-        self._snapshots: Any = None
+        self._start(_loader, checks.device(filesystemName), fileset_name(name))
+        self._comment = checks.comment(comment)
 
     @classmethod
-    def _attach(cls, loader: Loader, fs: str, name: str) -> Fileset:
+    def _attach(cls, loader: Loader, fs: str, name: str) -> Self:
+        """The fileset of a listing row (its names are not checked again)."""
         obj = cls.__new__(cls)
-        APIObject.__init__(obj, loader)
-        obj._fs, obj._name, obj._comment = fs, name, ""
-        obj._quotas = obj._snapshots = None
-        obj._attached()
+        obj._start(loader, fs, name)
         return obj
 
-    def _attached(self) -> None:
-        """Set up subclass state for an object built from a listing row."""
+    def _start(self, loader: Loader | None, fs: str, name: str) -> None:
+        """The state every fileset has, however it was built."""
+        APIObject.__init__(self, loader)
+        self._fs, self._name = fs, name
+        self._quotas: Quotas | None = None
+        self._snapshots: Snapshots | None = None
 
     def _identity(self) -> tuple[Any, ...]:
         return (self._fs, self._name)
@@ -136,11 +162,11 @@ class Fileset(APIObject):
         return row.get("path")
 
     @property
-    def created(self) -> Any:
+    def created(self) -> datetime | None:
         return to_datetime(self._get("created"))
 
     @property
-    def inodeSpace(self) -> Any:
+    def inodeSpace(self) -> InodeSpace | None:
         return to_int(self._get("inodeSpace"))
 
     @property
@@ -180,10 +206,13 @@ class Fileset(APIObject):
         raise AttributeError(f"{type(self).__name__!r} object has no attribute {attr!r}")
 
     @property
-    def quotas(self) -> Any:
-        """Quotas of this fileset: its FILESET quota and per-fileset user/group quotas."""
-        from gpfskit.api.quotas import Quotas
+    def snapshots(self) -> Snapshots:
+        """Snapshots of the fileset (each kind of fileset says which it has)."""
+        raise NotImplementedError
 
+    @property
+    def quotas(self) -> Quotas:
+        """Quotas of this fileset: its FILESET quota and per-fileset user/group quotas."""
         if self._quotas is None or self._quotas._fileset != self._name:
             self._quotas = Quotas._attach(self._loader, self._fs, self._name)
         return self._quotas
@@ -218,10 +247,11 @@ class Fileset(APIObject):
     # -- linking -----------------------------------------------------------------------------
     def link(self, junctionPath: str) -> CommandResult:
         """Link the fileset at ``junctionPath`` (``mmlinkfileset <fs> <name> -J <path>``)."""
-        junction = checks.path(junctionPath, "junction path")
+        junction = checks.local_path(junctionPath, "junction path")
         row = self._row()
         if row.get("status") == "Linked":
             raise ValueError(f"fileset {self._name} is already linked at {row.get('path')}")
+        check_junction_is_free(self._listing(), junction)
 
         return self._change(["mmlinkfileset", self._fs, self._name, "-J", junction],
                             lambda: self._patch_row(status="Linked", path=junction))
@@ -236,7 +266,7 @@ class Fileset(APIObject):
 
         return self._change(["mmunlinkfileset", self._fs, self._name,
                              *(["-f"] if force else [])],
-                            lambda: self._patch_row(status="Unlinked", path=None))
+                            lambda: self._patch_row(status="Unlinked"))
 
     # -- deleting ----------------------------------------------------------------------------
     def delete(self, deleteNonEmpty: bool = False, unlink: bool = False,
@@ -250,6 +280,9 @@ class Fileset(APIObject):
         if self._name == "root":
             raise ValueError("the root fileset cannot be deleted")
         row = self._row()
+        if row.get("status") == "Linked" and not unlink:
+            raise ValueError(f"fileset {self._name} is linked; unlink it before deleting it "
+                             "(or pass unlink=True)")
         argv = ["mmdelfileset", self._fs, self._name]
         if deleteNonEmpty:
             argv.append("-f")
@@ -257,7 +290,7 @@ class Fileset(APIObject):
             argv += ["--qos", checks.name(qosClass, "QoS class")]
         with Steps() as steps:
             if unlink and row.get("status") == "Linked":
-                junction = row.get("path")
+                junction: str = row["path"]
                 self.unlink(force=force)
                 steps.undo(f"the unlink of fileset {self._name}",
                            lambda: self.link(junction))
@@ -280,9 +313,8 @@ class Fileset(APIObject):
         """
         row = self._row()
         new_name = fileset_name(kwargs.pop("name")) if "name" in kwargs else None
-        comment = checks.text(kwargs.pop("comment"), "comment") if "comment" in kwargs \
-            else None
-        path = checks.path(kwargs.pop("path"), "path") if "path" in kwargs else None
+        comment = checks.comment(kwargs.pop("comment")) if "comment" in kwargs else None
+        path = checks.local_path(kwargs.pop("path"), "path") if "path" in kwargs else None
         max_inodes = kwargs.pop("maxInodes", None)
         alloc_inodes = kwargs.pop("allocInodes", None)
         limits = {k: kwargs.pop(k) for k in _QUOTA_KEYWORDS if k in kwargs}
@@ -294,11 +326,9 @@ class Fileset(APIObject):
                 raise ValueError("the root fileset cannot be renamed")
             if new_name == self._name:
                 new_name = None
-            elif new_name in self._listing():
+            elif new_name in self._listing():  # root included; fileset_name refused "new"
                 raise ValueError(f"fileset {new_name} already exists in file system "
                                  f"{self._fs}")
-            elif new_name in RESERVED_NAMES:
-                raise ValueError(f"{new_name!r} is a reserved fileset name")
         if comment is not None and self._name == "root":
             raise ValueError("the comment of the root fileset cannot be changed")
         columns: dict[str, str] = dict(extra_columns)
@@ -318,8 +348,6 @@ class Fileset(APIObject):
             inode_args = ["--inode-limit", spec]
         quota_plan = None
         if limits:
-            from gpfskit.api.quotas import plan_limits
-
             quota_plan = plan_limits(**limits)
         args: list[str] = []
         if new_name is not None:
@@ -345,8 +373,6 @@ class Fileset(APIObject):
             if path is not None:
                 results += self._relink(path, steps)
             if quota_plan is not None:
-                from gpfskit.api.quotas import set_fileset_quota
-
                 results.append(set_fileset_quota(self, quota_plan))
         return results
 
@@ -377,6 +403,14 @@ class Fileset(APIObject):
         results.append(self.link(path))
         steps.undo(f"the link of fileset {self._name}", lambda: self.unlink(force=True))
         return results
+
+
+def set_fileset_quota(fileset: Fileset, plan: LimitPlan, *, new: bool = False
+                      ) -> CommandResult:
+    """Set the FILESET quota of ``fileset`` (``new``: it was just created, so it has no
+    limits to keep)."""
+    return set_limits(fileset, fileset.filesystemName, "FILESET", fileset.name, None, plan,
+                      new=new)
 
 
 def _rename_everywhere(loader: Loader, fs: str, old: str, new: str) -> None:
@@ -417,17 +451,16 @@ class DependentFileset(Fileset):
     independent fileset whose inode space it uses; a number is taken as an inode space.
     """
 
-    def __init__(self, filesystemName: str, name: str, comment: str = "",
-                 inodeSpace: str | int | None = None,
+    _inodeSpace: InodeSpace | None = None
+
+    def __init__(self, filesystemName: str, name: str, comment: Any = "",
+                 inodeSpace: InodeSpace | None = None,
                  _loader: Loader | None = None) -> None:
         super().__init__(filesystemName, name, comment, _loader=_loader)
         self._inodeSpace = inodeSpace
 
-    def _attached(self) -> None:
-        self._inodeSpace = None
-
     @property
-    def inodeSpace(self) -> Any:
+    def inodeSpace(self) -> InodeSpace | None:
         row = self._row_or_none()
         if row is None:
             return self._inodeSpace if self._inodeSpace is not None else "root"
@@ -454,19 +487,19 @@ class DependentFileset(Fileset):
         return ["--inode-space", owner] if owner is not None else []
 
     @property
-    def snapshots(self) -> Any:
+    def snapshots(self) -> DependentSnapshots:
         """Always empty: a dependent fileset has no snapshots of its own (those of the
         independent fileset owning its inode space capture it); ``new`` says so."""
-        from gpfskit.api.snapshots import DependentSnapshots
-
-        if self._snapshots is None or self._snapshots._fileset != self._name:
-            self._snapshots = DependentSnapshots._attach(self._loader, self._fs, self._name)
+        snapshots = self._snapshots
+        if not isinstance(snapshots, DependentSnapshots) or snapshots._fileset != self._name:
+            snapshots = DependentSnapshots._attach(self._loader, self._fs, self._name)
+            self._snapshots = snapshots
         space = self.inodeSpace
-        self._snapshots.owner = next(
+        snapshots.owner = next(
             (name for name, row in self._listing().items()
              if to_bool(row.get("isInodeSpaceOwner")) and to_int(row.get("inodeSpace")) == space),
             None)
-        return self._snapshots
+        return snapshots
 
     def _new_row(self, listing: dict[str, dict[str, Any]]) -> dict[str, Any]:
         row = super()._new_row(listing)
@@ -481,23 +514,24 @@ class IndependentFileset(Fileset):
     snapshots of its own (``snapshots``)."""
 
     _independent = True
+    _maxInodes: int | None = None
+    _allocInodes: int | None = None
 
-    def __init__(self, filesystemName: str, name: str, comment: str = "",
+    def __init__(self, filesystemName: str, name: str, comment: Any = "",
                  maxInodes: int | None = None, allocInodes: int | None = None,
                  _loader: Loader | None = None) -> None:
         super().__init__(filesystemName, name, comment, _loader=_loader)
-        self._maxInodes = checks.count(maxInodes, "maxInodes", minimum=1) \
+        limit = checks.count(maxInodes, "maxInodes", minimum=1) \
             if maxInodes is not None else None
-        self._allocInodes = checks.count(allocInodes, "allocInodes", minimum=1) \
+        alloc = checks.count(allocInodes, "allocInodes", minimum=1) \
             if allocInodes is not None else None
-        if self._allocInodes is not None and self._maxInodes is None:
-            raise ValueError("allocInodes needs maxInodes")
-        if self._allocInodes is not None and self._allocInodes > self._maxInodes:
-            raise ValueError(f"allocInodes ({allocInodes}) is larger than maxInodes "
-                             f"({maxInodes})")
-
-    def _attached(self) -> None:
-        self._maxInodes = self._allocInodes = None
+        if alloc is not None:
+            if limit is None:
+                raise ValueError("allocInodes needs maxInodes")
+            if alloc > limit:
+                raise ValueError(f"allocInodes ({allocInodes}) is larger than maxInodes "
+                                 f"({maxInodes})")
+        self._maxInodes, self._allocInodes = limit, alloc
 
     @property
     def maxInodes(self) -> int | None:
@@ -510,12 +544,11 @@ class IndependentFileset(Fileset):
         return self._allocInodes if row is None else to_int(row.get("allocInodes"))
 
     @property
-    def snapshots(self) -> Any:
+    def snapshots(self) -> Snapshots:
         """Snapshots of this fileset (shares the file system's one ``mmlssnapshot``)."""
-        from gpfskit.api.snapshots import Snapshots
-
-        if self._snapshots is None or self._snapshots._fileset != self._name:
-            self._snapshots = Snapshots._attach(self._loader, self._fs, self._name)
+        scope = snapshot_scope(self._name)   # root: the global snapshots, by default
+        if self._snapshots is None or self._snapshots._fileset != scope:
+            self._snapshots = Snapshots._attach(self._loader, self._fs, scope)
         return self._snapshots
 
     def _create_args(self) -> list[str]:
@@ -560,8 +593,13 @@ class CacheFileset(IndependentFileset):
     sets any ``afm*`` attribute with ``mmchfileset -p``.
     """
 
+    _remotePath: str | None = None
+    _gateway: str | None = None
+    _protocol = "nfs"
+    _afmMode = "ro"
+
     def __init__(self, filesystemName: str, name: str, remotePath: str,
-                 gateway: str | None = None, protocol: str = "nfs", comment: str = "",
+                 gateway: str | None = None, protocol: str = "nfs", comment: Any = "",
                  afmMode: str = "ro", maxInodes: int | None = None,
                  allocInodes: int | None = None,
                  _loader: Loader | None = None) -> None:
@@ -577,11 +615,6 @@ class CacheFileset(IndependentFileset):
                                       ("ro", "sw", "iw", "lu", "single-writer",
                                        "read-only", "independent-writer", "local-updates"))
         afm_target(remotePath, self._gateway, self._protocol)
-
-    def _attached(self) -> None:
-        super()._attached()
-        self._remotePath = self._gateway = None
-        self._protocol, self._afmMode = "nfs", "ro"
 
     @property
     def remotePath(self) -> str | None:
@@ -611,14 +644,19 @@ class CacheFileset(IndependentFileset):
             return host or row.get("afmGatewayNode")
         return row.get("afmGatewayNode")
 
+    def _target(self) -> str:
+        """The ``afmTarget`` to create the cache with."""
+        if self._remotePath is None:
+            raise ValueError(f"cache fileset {self._name} was not built with a remotePath")
+        return afm_target(self._remotePath, self._gateway, self._protocol)
+
     def _create_args(self) -> list[str]:
-        target = afm_target(self._remotePath, self._gateway, self._protocol)
-        return [*super()._create_args(), "-p", f"afmTarget={target}",
+        return [*super()._create_args(), "-p", f"afmTarget={self._target()}",
                 "-p", f"afmMode={self._afmMode}"]
 
     def _new_row(self, listing: dict[str, dict[str, Any]]) -> dict[str, Any]:
         row = super()._new_row(listing)
-        row.update(afmTarget=afm_target(self._remotePath, self._gateway, self._protocol),
+        row.update(afmTarget=self._target(),
                    afmMode=self._afmMode)
         return row
 

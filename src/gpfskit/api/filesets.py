@@ -14,9 +14,12 @@ from gpfskit.api.fileset import (
     DependentFileset,
     Fileset,
     IndependentFileset,
+    check_junction_is_free,
     fileset_class,
+    set_fileset_quota,
 )
 from gpfskit.api.loader import Loader
+from gpfskit.api.quotas import plan_limits
 from gpfskit.commands import CommandResult
 
 _CACHE_KEYWORDS = ("remotePath", "gateway", "protocol", "afmMode")
@@ -65,25 +68,27 @@ class Filesets(Collection[Fileset]):
         the fileset just created is deleted again.
         """
         name = checks.name(filesetname, "fileset", reserved=RESERVED_NAMES)
-        comment = kwargs.pop("comment", "") or ""
+        comment = checks.comment(kwargs.pop("comment", None))
         path = kwargs.pop("path", None)
         junction = kwargs.pop("junction", None)
         if path is not None and junction is not None and path != junction:
             raise ValueError("give either path or junction, not both")
-        path = checks.path(path or junction, "path") if (path or junction) else None
+        path = checks.local_path(path or junction, "path") if (path or junction) else None
         inode_space = kwargs.pop("inodeSpace", None)
         cache = {k: kwargs.pop(k) for k in _CACHE_KEYWORDS if k in kwargs}
         limits = {k: kwargs.pop(k) for k in _QUOTA_KEYWORDS if k in kwargs}
         checks.no_unknown(kwargs, "Filesets.new()")
         if maxInodes is not None:
-            checks.count(maxInodes, "maxInodes")
+            maxInodes = checks.count(maxInodes, "maxInodes")
+        if allocInodes is not None:
+            allocInodes = checks.count(allocInodes, "allocInodes", minimum=1)
         plan = None
         if limits:
-            from gpfskit.api.quotas import plan_limits
-
             plan = plan_limits(**limits)
         if name in self._listing():
             raise ValueError(f"fileset {name} already exists in file system {self._fs}")
+        if path is not None:
+            check_junction_is_free(self._listing(), path)
 
         fileset: Fileset
         if cache:
@@ -114,8 +119,6 @@ class Filesets(Collection[Fileset]):
             if path is not None:
                 fileset.link(path)
             if plan is not None:
-                from gpfskit.api.quotas import set_fileset_quota
-
                 set_fileset_quota(fileset, plan, new=True)
         return fileset
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable
+from datetime import datetime
 from functools import cached_property
 from typing import Any
 
@@ -18,11 +19,19 @@ from gpfskit.api import checks, listings
 from gpfskit.api.base import APIObject, Steps, node_args
 from gpfskit.api.callbacks import callbackable
 from gpfskit.api.collection import Collection
+from gpfskit.api.disk import Disks
+from gpfskit.api.filesets import Filesets
 from gpfskit.api.loader import Loader
+from gpfskit.api.pool import Pools
+from gpfskit.api.quotas import Quotas
+from gpfskit.api.snapshots import Snapshots
 from gpfskit.api.values import natural, to_datetime, to_int
 from gpfskit.commands import CommandResult
 
 DEFAULT_SNAPDIR = ".snapshots"
+#: The directory under a file system's mount point where policy runs keep their work files
+#: when nothing else is configured (``gpfskit.policy.target``).
+TEMP_DIR_NAME = ".policytmp"
 
 _temp_file_path: str | None = None
 
@@ -34,11 +43,13 @@ def setTempFilePath(path: str | None) -> None:
 
 
 def getTempFilePath(filesystem: Filesystem | str | None = None) -> str | None:
-    """The directory set with ``setTempFilePath``, else ``<mount point>/.policytmp``."""
+    """The directory set with ``setTempFilePath``, else ``<mount point>/.policytmp`` (None
+    when neither is known)."""
     if _temp_file_path is not None or filesystem is None:
         return _temp_file_path
     fs = filesystem if isinstance(filesystem, Filesystem) else Filesystem(filesystem)
-    return os.path.join(fs.mountPoint, ".policytmp")
+    mount = fs.mountPoint
+    return os.path.join(mount, TEMP_DIR_NAME) if mount else None
 
 
 def _camel(field: str) -> str:
@@ -182,7 +193,7 @@ class Filesystem(APIObject):
         return to_int(self._attrs().get("blockSize"))
 
     @property
-    def createTime(self) -> Any:
+    def createTime(self) -> datetime | None:
         return to_datetime(self._attrs().get("create-time"))
 
     @property
@@ -210,33 +221,23 @@ class Filesystem(APIObject):
 
     # -- collections -------------------------------------------------------------------------
     @cached_property
-    def filesets(self) -> Any:
-        from gpfskit.api.filesets import Filesets
-
+    def filesets(self) -> Filesets:
         return Filesets(self._device, _loader=self._loader)
 
     @cached_property
-    def snapshots(self) -> Any:
-        from gpfskit.api.snapshots import Snapshots
-
+    def snapshots(self) -> Snapshots:
         return Snapshots(self._device, _loader=self._loader)
 
     @cached_property
-    def quotas(self) -> Any:
-        from gpfskit.api.quotas import Quotas
-
+    def quotas(self) -> Quotas:
         return Quotas(self._device, _loader=self._loader)
 
     @cached_property
-    def pools(self) -> Any:
-        from gpfskit.api.pool import Pools
-
+    def pools(self) -> Pools:
         return Pools(self._device, _loader=self._loader)
 
     @cached_property
-    def disks(self) -> Any:
-        from gpfskit.api.disk import Disks
-
+    def disks(self) -> Disks:
         return Disks(self._device, _loader=self._loader)
 
     # -- changes -----------------------------------------------------------------------------

@@ -20,8 +20,8 @@ Row = dict[str, Any]
 
 def _keyed(column: str, section: str = "") -> Callable[[str], dict[str, Row]]:
     def parse(text: str) -> dict[str, Row]:
-        return {row[column]: row for row in yformat.parse_table(text, section)
-                if row.get(column) is not None}
+        return {key: row for row in yformat.parse_table(text, section)
+                if (key := row.get(column)) is not None}
     return parse
 
 
@@ -50,8 +50,8 @@ def _parse_states(text: str) -> dict[str, Row]:
     states: dict[str, Row] = {}
     for row in yformat.parse_table(text):
         for column in ("nodeName", "daemonShortName"):
-            if row.get(column):
-                states.setdefault(row[column], row)
+            if name := row.get(column):
+                states.setdefault(name, row)
     return states
 
 
@@ -122,8 +122,8 @@ def _parse_nsds(text: str) -> dict[str, Row]:
     for (command, _section), rows in yformat.parse(text).items():
         if command == "mmlsnsd":
             for row in rows:
-                if row.get("diskName"):
-                    nsds.setdefault(row["diskName"], row)
+                if name := row.get("diskName"):
+                    nsds.setdefault(name, row)
     return nsds
 
 
@@ -216,8 +216,8 @@ def snapshots_key(device: str) -> tuple[str, ...]:
 def _parse_snapshots(text: str) -> dict[tuple[str, str], Row]:
     result: dict[tuple[str, str], Row] = {}
     for row in yformat.parse_table(text):
-        if row.get("directory"):
-            result[(row.get("fileset") or "", row["directory"])] = row
+        if name := row.get("directory"):
+            result[(row.get("fileset") or "", name)] = row
     return result
 
 

@@ -116,6 +116,11 @@ def set_limits(obj: APIObject, fs: str, quota_type: str, owner: str, scope: str 
                  plan.files_hard if plan.files_hard is not None
                  else to_int((current or {}).get("filesLimit")) or 0)
         argv += ["--files", f"{files[0]}:{files[1]}"]
+    for what, pair in (("block", block and (block[0][1], block[1][1])), ("files", files)):
+        if pair and pair[1] and pair[0] > pair[1]:
+            unit = "K" if what == "block" else ""
+            raise ValueError(f"the {what} soft limit ({pair[0]}{unit}) would be above the "
+                             f"{what} hard limit ({pair[1]}{unit}) of {target}")
 
     def edit(table: list[dict[str, Any]]) -> None:
         rows = [r for r in table if _matches(r, quota_type, owner, scope)]
@@ -139,12 +144,6 @@ def _new_row(fs: str, quota_type: str, owner: str, scope: str | None) -> dict[st
             "blockGrace": "none", "filesUsage": "0", "filesQuota": "0", "filesLimit": "0",
             "filesInDoubt": "0", "filesGrace": "none", "remarks": "e", "quota": "on",
             "defQuota": "off", "fid": None, "filesetname": scope}
-
-
-def set_fileset_quota(fileset: Any, plan: LimitPlan, *, new: bool = False) -> CommandResult:
-    """Set the FILESET quota of ``fileset`` (a Fileset object)."""
-    return set_limits(fileset, fileset.filesystemName, "FILESET", fileset.name, None, plan,
-                      new=new)
 
 
 class Quota(APIObject):
@@ -188,10 +187,10 @@ class Quota(APIObject):
         return f"Quota({self._fs!r}, {self._type!r}, {self._owner!r}{scope})"
 
     def _row(self) -> dict[str, Any]:
-        version = self._loader.version
+        version = self._loader.version  # before the read (see Collection._members)
         if self._cached is None or self._cached[0] != version:
             row = _find(self._loader, self._fs, self._type, self._owner, self._scope)
-            self._cached = (self._loader.version, row)
+            self._cached = (version, row)
         row = self._cached[1]
         if row is None:
             raise NotFoundError(f"no {_KIND[self._type]} quota for {self._owner} in file "
@@ -223,20 +222,60 @@ class Quota(APIObject):
     def _number(self, column: str) -> int | None:
         return to_int(self._row().get(column))
 
-    blockUsage = property(lambda self: self._number("blockUsage"))
-    blockQuota = property(lambda self: self._number("blockQuota"))
-    blockLimit = property(lambda self: self._number("blockLimit"))
-    blockInDoubt = property(lambda self: self._number("blockInDoubt"))
-    blockGrace = property(lambda self: self._row().get("blockGrace"))
-    filesUsage = property(lambda self: self._number("filesUsage"))
-    filesQuota = property(lambda self: self._number("filesQuota"))
-    filesLimit = property(lambda self: self._number("filesLimit"))
-    filesInDoubt = property(lambda self: self._number("filesInDoubt"))
-    filesGrace = property(lambda self: self._row().get("filesGrace"))
-    remarks = property(lambda self: self._row().get("remarks"))
+    @property
+    def blockUsage(self) -> int | None:
+        return self._number("blockUsage")
+
+    @property
+    def blockQuota(self) -> int | None:
+        return self._number("blockQuota")
+
+    @property
+    def blockLimit(self) -> int | None:
+        return self._number("blockLimit")
+
+    @property
+    def blockInDoubt(self) -> int | None:
+        return self._number("blockInDoubt")
+
+    @property
+    def blockGrace(self) -> str | None:
+        return self._row().get("blockGrace")
+
+    @property
+    def filesUsage(self) -> int | None:
+        return self._number("filesUsage")
+
+    @property
+    def filesQuota(self) -> int | None:
+        return self._number("filesQuota")
+
+    @property
+    def filesLimit(self) -> int | None:
+        return self._number("filesLimit")
+
+    @property
+    def filesInDoubt(self) -> int | None:
+        return self._number("filesInDoubt")
+
+    @property
+    def filesGrace(self) -> str | None:
+        return self._row().get("filesGrace")
+
+    @property
+    def remarks(self) -> str | None:
+        return self._row().get("remarks")
+
     entryType = remarks
-    quota = property(lambda self: self._row().get("quota"))
-    defQuota = property(lambda self: self._row().get("defQuota"))
+
+    @property
+    def quota(self) -> str | None:
+        return self._row().get("quota")
+
+    @property
+    def defQuota(self) -> str | None:
+        return self._row().get("defQuota")
+
     blockSoftLimit = blockQuota
     blockHardLimit = blockLimit
     filesSoftLimit = filesQuota

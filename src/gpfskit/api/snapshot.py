@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from gpfskit.api import checks, listings
-from gpfskit.api.base import APIObject, NotFoundError
+from gpfskit.api.base import APIObject, NotFoundError, node_args
 from gpfskit.api.loader import Loader
 from gpfskit.api.values import ctime, to_datetime, to_int
 from gpfskit.commands import CommandResult
@@ -144,6 +144,7 @@ class Snapshot(APIObject):
             raise ValueError(f"snapshot {self._name} already exists in {where}")
         argv = ["mmcrsnapshot", self._fs, self._name]
         if self._fileset:
+            self._check_fileset_can_be_snapshotted()
             argv += ["-j", self._fileset]
         if expirationTime is not None:
             argv += ["--expiration-time", expiration_argument(expirationTime)]
@@ -160,13 +161,25 @@ class Snapshot(APIObject):
 
         return self._change(argv, lambda: self._patch(add))
 
+    def _check_fileset_can_be_snapshotted(self) -> None:
+        """Refuse what the cluster would refuse, as the listing (dry run's changes included)
+        shows the fileset: missing, dependent or unlinked."""
+        row = listings.filesets(self._loader, self._fs).get(self._fileset or "")
+        if row is None:
+            raise NotFoundError(f"Fileset named {self._fileset} does not exist in file system "
+                                f"{self._fs}.")
+        if to_int(row.get("isInodeSpaceOwner")) != 1:
+            raise ValueError(f"fileset {self._fileset} is a dependent fileset; snapshots can "
+                             "be created only for independent filesets")
+        if row.get("status") != "Linked":
+            raise ValueError(f"fileset {self._fileset} is not linked; a snapshot of an "
+                             "unlinked fileset cannot be created")
+
     def _patch(self, fn: Any) -> None:
         self._loader.patch([listings.snapshots_key(self._fs)], fn)
 
     def delete(self, qosClass: str | None = None, nodes: Any = None) -> CommandResult:
         """``mmdelsnapshot <fs> <name> [-j <fileset>] [-N nodes] [--qos class]``."""
-        from gpfskit.api.base import node_args
-
         self._row()
         argv = ["mmdelsnapshot", self._fs, self._name]
         if self._fileset:

@@ -2,17 +2,44 @@
 
 All snapshots of a file system come from one ``mmlssnapshot <fs> -Y``, shared by the global
 collection and by the ``snapshots`` of every fileset reached through the same root object.
+
+The root fileset's collection is, as in the original API, the global snapshots: its ``new``
+makes a global snapshot. The deprecated pragma ``setRootFilesetSnapshots(True)`` switches it
+to the root fileset's own snapshots (``mmcrsnapshot <fs> <name> -j root``).
 """
 
 from __future__ import annotations
 
-from typing import Any
+import warnings
+from typing import Any, Self
 
 from gpfskit.api import checks, listings
 from gpfskit.api.collection import Collection
 from gpfskit.api.loader import Loader
 from gpfskit.api.snapshot import Snapshot, snapshot_name
 from gpfskit.commands import CommandResult
+
+_root_fileset_snapshots = False
+
+
+def setRootFilesetSnapshots(enabled: bool) -> None:
+    """Deprecated pragma: make the root fileset's ``snapshots`` its own fileset snapshots
+    (``-j root``) instead of the global ones, from now on, in this process."""
+    warnings.warn("setRootFilesetSnapshots is deprecated: use the file system's snapshots for "
+                  "global snapshots", DeprecationWarning, stacklevel=2)
+    global _root_fileset_snapshots
+    _root_fileset_snapshots = bool(enabled)
+
+
+def getRootFilesetSnapshots() -> bool:
+    return _root_fileset_snapshots
+
+
+def snapshot_scope(fileset: str | None) -> str | None:
+    """The fileset whose snapshots a fileset's collection holds (None: the global ones)."""
+    if fileset == "root" and not _root_fileset_snapshots:
+        return None
+    return fileset
 
 
 class Snapshots(Collection[Snapshot]):
@@ -24,10 +51,11 @@ class Snapshots(Collection[Snapshot]):
                  _loader: Loader | None = None) -> None:
         super().__init__(_loader)
         self._fs = checks.device(deviceName)
-        self._fileset = checks.name(filesetName, "fileset") if filesetName else None
+        self._fileset = snapshot_scope(checks.name(filesetName, "fileset")) if filesetName \
+            else None
 
     @classmethod
-    def _attach(cls, loader: Loader, fs: str, fileset: str | None) -> Snapshots:
+    def _attach(cls, loader: Loader, fs: str, fileset: str | None) -> Self:
         """The collection for names read from a listing (not checked again)."""
         obj = cls.__new__(cls)
         Collection.__init__(obj, loader)

@@ -5,13 +5,11 @@ from __future__ import annotations
 import json
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
 from gpfskit.config import DIRECTIVES, ConfigError, config, config_dir, parse_value
 
 app = typer.Typer(help="Read and write configuration directives (one JSON file each).",
-                  no_args_is_help=True)
+                  no_args_is_help=True, rich_markup_mode=None)
 
 
 def _fail(message: str) -> None:
@@ -56,6 +54,9 @@ def unset(name: str = typer.Argument(..., help="dotted directive name")) -> None
 @app.command("list")
 def list_() -> None:
     """List every known or stored directive with its value and description."""
+    from rich.console import Console  # here: the other commands print no table
+    from rich.table import Table
+
     table = Table(title=f"Configuration in {config_dir()}")
     for heading in ("directive", "value", "set", "description"):
         table.add_column(heading, overflow="fold")

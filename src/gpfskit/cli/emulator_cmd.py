@@ -15,19 +15,26 @@ from gpfskit.emulator.setup import DEMO, ClusterSpec, add_demo_files, init_clust
 from gpfskit.emulator.state import DB_NAME
 
 app = typer.Typer(help="Create and use an emulated cluster (mm* commands over a directory tree).",
-                  no_args_is_help=True)
+                  no_args_is_help=True, rich_markup_mode=None)
 
 REAL_COMMANDS = Path("/usr/lpp/mmfs/bin/mmlscluster")
 
 
+_SHIM_CODE = "from gpfskit.cli.mm import main; main()"
+
+
 def write_shims(root: Path) -> Path:
-    """Create ``<root>/bin`` with one small script per emulated command, named like it."""
+    """Create ``<root>/bin`` with one small script per emulated command, named like it.
+
+    A shim starts Python with ``-P`` (nothing from the current directory is importable) and
+    ``-c`` rather than ``-m``, which would load runpy first: a shell's command starts faster.
+    """
     bin_dir = root / "bin"
     bin_dir.mkdir(parents=True, exist_ok=True)
     for name in commands():
         shim = bin_dir / name
         shim.write_text("#!/bin/sh\n"
-                        f"exec {shlex.quote(sys.executable)} -m gpfskit.cli.mm "
+                        f"exec {shlex.quote(sys.executable)} -P -c {shlex.quote(_SHIM_CODE)} "
                         f"{shlex.quote('--root=' + str(root))} {shlex.quote(name)} \"$@\"\n")
         shim.chmod(0o755)
     return bin_dir

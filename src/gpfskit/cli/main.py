@@ -1,4 +1,8 @@
-"""The ``gpfskit`` command."""
+"""The ``gpfskit`` command (its entry point is ``launch.main``).
+
+Help is click's plain text (``rich_markup_mode=None``): rendering it with rich would load
+rich's Markdown and syntax-highlighting modules, most of the time ``--help`` takes.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +16,8 @@ from gpfskit.cli.mm import emulated_usage, run_emulated
 from gpfskit.config import ConfigError
 
 app = typer.Typer(help="gpfskit: manage IBM Storage Scale clusters, real or emulated.",
-                  no_args_is_help=True, pretty_exceptions_enable=False)
+                  no_args_is_help=True, pretty_exceptions_enable=False,
+                  rich_markup_mode=None)
 app.add_typer(config_cmd.app, name="config")
 app.add_typer(emulator_cmd.app, name="emulator")
 app.command("tour")(tour.tour)

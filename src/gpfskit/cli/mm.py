@@ -29,13 +29,11 @@ def emulated_usage() -> str:
 
 
 def run_emulated(argv: Sequence[str], root: str | None = None) -> int:
-    """Run one emulated command, print its output, return its exit code."""
+    """Run one emulated command, printing its output as it goes; return its exit code."""
     result = run_command(list(argv), root=root or config["gpfskit.emulator.root"],
                          node=config["gpfskit.emulator.node"],
-                         lock_wait=config["gpfskit.emulator.lock_timeout"])
-    sys.stdout.write(result.stdout)
-    sys.stderr.write(result.stderr)
-    sys.stdout.flush()
+                         lock_wait=config["gpfskit.emulator.lock_timeout"], stdout=sys.stdout,
+                         stderr=sys.stderr)
     return result.returncode
 
 

@@ -7,13 +7,15 @@ machine has something to look at.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
 from gpfskit.config import config
 from gpfskit.emulator.state import DB_NAME
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 
 def _ensure_demo(console: Console) -> None:
@@ -36,6 +38,9 @@ def _ensure_demo(console: Console) -> None:
 
 def tour() -> None:
     """Show the cluster: nodes, file systems, pools and filesets (creating the demo if needed)."""
+    from rich.console import Console
+    from rich.table import Table
+
     from gpfskit.api import Cluster
 
     console = Console()

@@ -1,69 +1,199 @@
 """Dry run: record the commands that would change the cluster instead of running them.
 
-The state lives in a ContextVar, so each thread and each asyncio task has its own: one request
-of a server in dry run does not put its neighbours in dry run.
+Dry run is process-wide: ``setDryRun(True)`` (or a ``dry_run()`` block, or a function
+decorated with ``@dry_run``) puts every thread in dry run, and the subprocesses the process
+starts while it is on (the policy engine's list drivers, callback handlers, a script's own
+Python helpers) inherit it through the environment variable ``GPFSKIT_DRY_RUN``. That names a
+file to which they append what they record; ``getCmdCache()`` in the parent includes it.
+
+The rare caller that needs a mode of its own, such as one request of a server, uses
+``dry_run(thread_only=True)``: that holds for the current thread or asyncio task only (a
+ContextVar), with a command cache of its own; ``dry_run(False, thread_only=True)`` runs
+commands for real inside a process-wide dry run. Subprocesses follow the process-wide mode.
 """
 
 from __future__ import annotations
 
+import atexit
+import contextlib
+import os
 import shlex
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
-from contextvars import ContextVar
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Sequence
+from contextvars import ContextVar, Token
 from dataclasses import dataclass, field
+from typing import Any
+
+ENVIRONMENT = "GPFSKIT_DRY_RUN"
 
 
 @dataclass
-class _DryRun:
+class _Mode:
     enabled: bool = False
-    cache: list[str] = field(default_factory=list)
+    records: list[tuple[int, str]] = field(default_factory=list)  # (time_ns, command line)
+    blocks: list[list[str]] = field(default_factory=list)         # lists of open blocks
 
 
-_state: ContextVar[_DryRun | None] = ContextVar("gpfskit_dry_run", default=None)
+@dataclass
+class _Shared:
+    """The file subprocesses record into; ``owned`` when this process made it."""
+
+    path: str
+    owned: bool
 
 
-def _current() -> _DryRun:
-    state = _state.get()
-    if state is None:
-        state = _DryRun()
-        _state.set(state)
-    return state
+_lock = threading.RLock()
+_process = _Mode()
+_override: ContextVar[_Mode | None] = ContextVar("gpfskit_dry_run_override", default=None)
+_shared: _Shared | None = None
+
+
+def _current() -> _Mode:
+    return _override.get() or _process
+
+
+def _inherit() -> None:
+    """A process started under dry run is in dry run, recording into its parent's file."""
+    global _shared
+    path = os.environ.get(ENVIRONMENT)
+    if path:
+        _process.enabled = True
+        _shared = _Shared(path, owned=False)
+
+
+def _remove_own_file() -> None:
+    if _shared is not None and _shared.owned:
+        with contextlib.suppress(OSError):
+            os.unlink(_shared.path)
+
+
+def _set_process_mode(enabled: bool, *, clear: bool) -> None:
+    global _shared
+    with _lock:
+        _process.enabled = enabled
+        if clear:
+            _process.records.clear()
+            if _shared is not None and _shared.owned:
+                open(_shared.path, "w").close()
+            else:
+                handle, path = tempfile.mkstemp(prefix="gpfskit-dry-run-", suffix=".txt")
+                os.close(handle)
+                _shared = _Shared(path, owned=True)
+        if enabled and _shared is not None:
+            os.environ[ENVIRONMENT] = _shared.path
+        else:
+            os.environ.pop(ENVIRONMENT, None)
 
 
 def setDryRun(enabled: bool) -> None:
-    """Turn dry run on or off for this thread/task. Turning it on clears the command cache."""
-    state = _DryRun(enabled=bool(enabled))
-    if not enabled:
-        state.cache = _current().cache
-    _state.set(state)
+    """Turn dry run on or off for the whole process (and the subprocesses it starts while
+    on). Turning it on clears the command cache."""
+    _set_process_mode(bool(enabled), clear=bool(enabled))
 
 
 def getDryRun() -> bool:
+    """True when commands that would change the cluster are recorded (in this thread)."""
     return _current().enabled
 
 
 def getCmdCache() -> list[str]:
-    """The command lines recorded since dry run was turned on, in the order they would run."""
-    return list(_current().cache)
+    """The command lines recorded since dry run was turned on, in the order they were
+    recorded (subprocesses' included)."""
+    mode = _current()
+    with _lock:
+        records = list(mode.records)
+        if mode is _process and _shared is not None:
+            records += _read_shared(_shared.path)
+    return [line for _, line in sorted(records, key=lambda r: r[0])]
+
+
+def _read_shared(path: str) -> list[tuple[int, str]]:
+    try:
+        with open(path, encoding="utf-8", errors="surrogateescape") as handle:
+            lines = handle.read().splitlines()
+    except FileNotFoundError:
+        return []
+    records = []
+    for line in lines:
+        stamp, _, command = line.partition(" ")
+        if stamp.isdigit():
+            records.append((int(stamp), command))
+    return records
 
 
 def clearCmdCache() -> None:
-    _current().cache.clear()
+    mode = _current()
+    with _lock:
+        mode.records.clear()
+        if mode is _process and _shared is not None and _shared.owned:
+            open(_shared.path, "w").close()
 
 
 def record(argv: Sequence[str]) -> None:
-    _current().cache.append(shlex.join(argv))
+    """Note ``argv`` as a command dry run did not run."""
+    line = shlex.join(argv)
+    stamp = time.time_ns()
+    mode = _current()
+    with _lock:
+        if mode is _process and _shared is not None and not _shared.owned:
+            # One short write in append mode per line: concurrent writers never mix lines.
+            with open(_shared.path, "a", encoding="utf-8", errors="surrogateescape") as out:
+                out.write(f"{stamp} {line}\n")
+        else:
+            mode.records.append((stamp, line))
+        for commands in mode.blocks:
+            commands.append(line)
 
 
-@contextmanager
-def dry_run() -> Iterator[list[str]]:
-    """``with dry_run() as commands:`` - dry run inside the block; ``commands`` fills up."""
-    outer = _state.get()
-    inner = _DryRun(enabled=True)
-    token = _state.set(inner)
-    try:
-        yield inner.cache
-    finally:
-        _state.reset(token)
-        if outer is None:
-            _state.set(_DryRun())
+class _Block(contextlib.ContextDecorator):
+    """A ``dry_run()`` block or decorated function (see :func:`dry_run`)."""
+
+    def __init__(self, enabled: bool, thread_only: bool) -> None:
+        self.enabled = enabled
+        self.thread_only = thread_only
+        self._saved: list[tuple[bool, Token[_Mode | None] | None]] = []
+
+    def __enter__(self) -> list[str]:
+        commands: list[str] = []
+        if self.thread_only:
+            token = _override.set(_Mode(self.enabled, blocks=[commands]))
+            self._saved.append((False, token))
+            return commands
+        with _lock:
+            self._saved.append((_process.enabled, None))
+            if self.enabled != _process.enabled:
+                _set_process_mode(self.enabled, clear=self.enabled)
+            _process.blocks.append(commands)
+        return commands
+
+    def __exit__(self, *exc: object) -> None:
+        was_enabled, token = self._saved.pop()
+        if token is not None:
+            _override.reset(token)
+            return
+        with _lock:
+            _process.blocks.pop()
+            if _process.enabled != was_enabled:
+                _set_process_mode(was_enabled, clear=False)
+
+
+def dry_run(enabled: bool | Callable[..., Any] = True, *, thread_only: bool = False) -> Any:
+    """Dry run for a block or for each call of a function; the previous mode comes back on
+    the way out, exceptions included.
+
+    ``with dry_run() as commands:`` records the block's changing commands (``commands`` lists
+    those recorded inside it; ``getCmdCache()`` has them too, also after the block);
+    ``@dry_run`` or ``@dry_run()`` on a function does the same for each call. Entering turns
+    the process-wide mode on, clearing the cache as ``setDryRun(True)`` does (unless dry run
+    was on already). ``dry_run(False)`` runs a block for real. ``thread_only=True``: for this
+    thread or asyncio task only, with a cache of its own.
+    """
+    if callable(enabled):
+        return _Block(True, thread_only)(enabled)
+    return _Block(bool(enabled), thread_only)
+
+
+_inherit()
+atexit.register(_remove_own_file)

@@ -12,11 +12,11 @@ import importlib
 import io
 import logging
 import os
-import pkgutil
 import sqlite3
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TextIO
 
 from gpfskit.emulator import args as mmargs
 from gpfskit.emulator import state
@@ -87,6 +87,8 @@ def _load_all() -> None:
     global _loaded
     if _loaded:
         return
+    import pkgutil
+
     from gpfskit.emulator import commands as package
 
     for module in pkgutil.iter_modules(package.__path__):
@@ -105,6 +107,20 @@ def _load(name: str) -> None:
         _load_all()
     else:
         importlib.import_module(f"gpfskit.emulator.commands.{family}")
+
+
+class _Streamed(io.StringIO):
+    """Output kept for the Result and, as it is written, passed on to a stream (a shell user
+    sees each line of a long command when it happens)."""
+
+    def __init__(self, stream: TextIO) -> None:
+        super().__init__()
+        self.stream = stream
+
+    def write(self, text: str) -> int:
+        self.stream.write(text)
+        self.stream.flush()
+        return super().write(text)
 
 
 @dataclass
@@ -202,33 +218,49 @@ def _not_utf8(argv: Sequence[str]) -> str | None:
 
 
 def run_command(argv: Sequence[str], *, root: str | os.PathLike[str],
-                node: str | None = None, lock_wait: float | None = None) -> Result:
+                node: str | None = None, lock_wait: float | None = None,
+                stdout: TextIO | None = None, stderr: TextIO | None = None) -> Result:
     """Run one emulated command against the cluster under ``root``.
 
     A changing command waits up to ``lock_wait`` seconds (default: the connection's 120)
-    for another one to finish, then gives up with exit code 16 (EBUSY).
+    for another one to finish, then gives up with exit code 16 (EBUSY). With ``stdout`` /
+    ``stderr`` the output is also written there as the command goes, as a real command's
+    output reaches a terminal; the Result holds all of it either way.
     """
+    out = _Streamed(stdout) if stdout is not None else io.StringIO()
+    err = _Streamed(stderr) if stderr is not None else io.StringIO()
+    returncode = _run(argv, root, node, lock_wait, out, err)
+    return Result(out.getvalue(), err.getvalue(), returncode)
+
+
+def _run(argv: Sequence[str], root: str | os.PathLike[str], node: str | None,
+         lock_wait: float | None, out: io.StringIO, err: io.StringIO) -> int:
     name = os.path.basename(argv[0]) if argv else ""
     _load(name)
     spec = _REGISTRY.get(name)
     if spec is None:
-        return Result("", f"{name}: command not found\n", 127)
+        err.write(f"{name}: command not found\n")
+        return 127
     if list(argv[1:]) == ["--help"]:
-        return Result(_usage(spec, "").split("\n", 1)[1], "", 0)
+        out.write(_usage(spec, "").split("\n", 1)[1])
+        return 0
     bad = _not_utf8(argv)
     if bad is not None:
-        return Result("", f"{name}: Incorrect argument {bad}: it is not UTF-8 text.\n", 22)
+        err.write(f"{name}: Incorrect argument {bad}: it is not UTF-8 text.\n")
+        return 22
     try:
         parsed = (mmargs.parse(argv[1:], flags=spec.flags, valued=spec.valued,
                                min_operands=spec.min_operands, max_operands=spec.max_operands)
                   if spec.parse_args else mmargs.Parsed(list(argv[1:]), set()))
     except mmargs.UsageError as exc:
-        return Result("", _usage(spec, str(exc)), 1)
+        err.write(_usage(spec, str(exc)))
+        return 1
     try:
         db = state.connection(Path(root))
     except state.NoCluster as exc:
-        return Result("", f"{name}: {exc}\n", 1)
-    inv = Invocation(name, list(argv), Path(root), db, local_node(db, node))
+        err.write(f"{name}: {exc}\n")
+        return 1
+    inv = Invocation(name, list(argv), Path(root), db, local_node(db, node), out, err)
     if lock_wait is not None:
         state.set_lock_wait(db, lock_wait)
     try:
@@ -238,27 +270,29 @@ def run_command(argv: Sequence[str], *, root: str | os.PathLike[str],
         if "locked" not in str(exc):
             raise
         waited = f" {lock_wait:g} s" if lock_wait is not None else ""
-        return Result("", f"{name}: Waited{waited} for another command changing the cluster "
-                          f"at {root} to finish (its state database is locked); nothing was "
-                          "changed. Try again later.\n", 16)
+        err.write(f"{name}: Waited{waited} for another command changing the cluster at {root} "
+                  "to finish (its state database is locked); nothing was changed. Try again "
+                  "later.\n")
+        return 16
     except OverflowError:
-        return Result("", f"{name}: A number in the arguments is too large (the limit is "
-                          f"{mmargs.MAX_NUMBER}).\n{_FAILED.format(name=name)}", 22)
+        err.write(f"{name}: A number in the arguments is too large (the limit is "
+                  f"{mmargs.MAX_NUMBER}).\n{_FAILED.format(name=name)}")
+        return 22
     except OSError as exc:
         # The host refused a file operation (no space, permissions, a path too long...):
         # the transaction is rolled back; say which file and why, with its errno as the code.
         logger.debug("%s failed on the host", name, exc_info=True)
         where = f": {exc.filename}" if exc.filename else ""
-        return Result(inv.out.getvalue(), f"{inv.err.getvalue()}{name}: "
-                      f"{exc.strerror or exc}{where}\n{_FAILED.format(name=name)}",
-                      exc.errno if exc.errno and 0 < exc.errno < 256 else 1)
+        err.write(f"{name}: {exc.strerror or exc}{where}\n{_FAILED.format(name=name)}")
+        return exc.errno if exc.errno and 0 < exc.errno < 256 else 1
     except CommandError as exc:
         trailer = _FAILED.format(name=name) if exc.trailer else ""
         message = exc.message if exc.message.endswith("\n") else exc.message + "\n"
-        return Result(inv.out.getvalue(), inv.err.getvalue() + message + trailer,
-                      exc.returncode)
+        err.write(message + trailer)
+        return exc.returncode
     except mmargs.UsageError as exc:
-        return Result("", _usage(spec, str(exc)), 1)
+        err.write(_usage(spec, str(exc)))
+        return 1
     for action in inv.after_commit:
         action()
-    return Result(inv.out.getvalue(), inv.err.getvalue(), 0)
+    return 0

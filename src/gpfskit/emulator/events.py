@@ -56,7 +56,6 @@ grace clocks (``quotas.block_over_since``/``files_over_since``).
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import fcntl
 import json
@@ -64,16 +63,23 @@ import os
 import re
 import signal
 import sqlite3
-import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from gpfskit.emulator import state
+from gpfskit.emulator import capacity, state
+from gpfskit.emulator.capacity import PoolFigures
 from gpfskit.emulator.dispatch import CommandError, Invocation, local_node
+from gpfskit.emulator.quota_ledger import (
+    ClockUpdate,
+    QuotaEntry,
+    QuotaKey,
+    QuotaLedger,
+    owner_name,
+)
 from gpfskit.event_catalog import (
     ALIASES,
     EVENTS,
@@ -240,6 +246,9 @@ class Run:
         return self.returncode != 0
 
 
+if TYPE_CHECKING:
+    import subprocess
+
 _children: list[subprocess.Popen[bytes]] = []
 
 
@@ -265,6 +274,8 @@ def run_callback(root: Path, cb: Registered, event: str, node: str,
     mode = "Sync" if cb.sync else "Async"
     log_line(root, node, f"[I] Calling user exit script {cb.identifier}: event {event}, "
                          f"{mode} command {cb.command}.")
+    import subprocess  # here: most commands that load this module run no callback
+
     if not cb.sync:
         _reap()
         try:
@@ -544,9 +555,9 @@ def _migrate_thresholds(db: sqlite3.Connection, fs: str) -> list[tuple[str | Non
             if rule.kind is RuleKind.MIGRATE and isinstance(rule.threshold, tuple)]
 
 
-def pool_levels(inv: Invocation, fs_row: sqlite3.Row, pools: Iterable[Any]) -> None:
+def pool_levels(inv: Invocation, fs_row: sqlite3.Row, pools: Iterable[PoolFigures]) -> None:
     """lowDiskSpace when a pool's occupancy reaches the high mark of a MIGRATE rule's
-    THRESHOLD, noDiskSpace when a data pool is full. ``pools`` are ``storage.PoolFigures``."""
+    THRESHOLD, noDiskSpace when a data pool is full."""
     fs = fs_row["name"]
     wanted = [e for e in ("lowDiskSpace", "noDiskSpace") if _any_for(inv.db, e)]
     if not wanted:
@@ -596,38 +607,37 @@ def fileset_limits(inv: Invocation, fs_row: sqlite3.Row, inodes: dict[int, int])
 
 # Quotas --------------------------------------------------------------------------------
 
-def save_quota_clocks(inv: Invocation, book: Any) -> None:
-    """Save a quota ``Book``'s grace clocks (``book.save_grace_clocks()``) and fire
+def save_quota_clocks(inv: Invocation, ledger: QuotaLedger) -> None:
+    """Save a ledger's grace clocks (``ledger.save_grace_clocks()``) and fire
     softQuotaExceeded for each entry whose usage went over a soft limit and
     usageUnderSoftQuota for each one that went back under, once the clocks are saved; also
-    fileset inode limits from the usage the book measured."""
-    pending = list(book.updates)
+    fileset inode limits from the usage the ledger measured."""
+    pending = list(ledger.updates)
     interesting = pending and (_any_for(inv.db, "softQuotaExceeded")
                                or _any_for(inv.db, "usageUnderSoftQuota"))
-    crossings = _quota_crossings(book, pending) if interesting else []
-    book.save_grace_clocks()
-    fs = book.fs
+    crossings = _quota_crossings(ledger, pending) if interesting else []
+    ledger.save_grace_clocks()
+    fs = ledger.fs
     manager = fs_manager(inv.db, fs)
     for key, event, which, entry in crossings:
-        kind, ident, scope = key
         stored = inv.db.execute(
             "SELECT block_over_since, files_over_since FROM quotas WHERE fs = ? AND type = ? "
-            "AND id = ? AND fileset = ?", (fs, kind, ident, scope)).fetchone()
+            "AND id = ? AND fileset = ?", (fs, *key)).fetchone()
         now_over = stored is not None and stored[f"{which}_over_since"] is not None
         if now_over != (event == "softQuotaExceeded"):
             continue  # the clock could not be saved: another report will see it again
-        after(inv, event, [manager], _quota_variables(book, entry, which))
-    inodes = {fid: counts.inodes for fid, counts in book.usage.filesets.items()}
-    fileset_limits(inv, book.fs_row, inodes)
+        after(inv, event, [manager], _quota_variables(ledger, entry, which))
+    inodes = {fid: counts.inodes for fid, counts in ledger.usage.filesets.items()}
+    fileset_limits(inv, ledger.fs_row, inodes)
 
 
-def _quota_crossings(book: Any, pending: list[tuple[Any, Any, Any]]
-                     ) -> list[tuple[tuple[str, int, str], str, str, Any]]:
+def _quota_crossings(ledger: QuotaLedger, pending: list[ClockUpdate]
+                     ) -> list[tuple[QuotaKey, str, str, QuotaEntry]]:
     crossings = []
-    saved = list(book.updates)
+    saved = list(ledger.updates)
     try:
         for key, block_since, files_since in pending:
-            row = book.rows.get(key)
+            row = ledger.rows.get(key)
             old = (row["block_over_since"], row["files_over_since"]) if row else (None, None)
             entry = None
             for which, was, now in (("block", old[0], block_since),
@@ -635,69 +645,51 @@ def _quota_crossings(book: Any, pending: list[tuple[Any, Any, Any]]
                 if (was is None) == (now is None):
                     continue
                 if entry is None:
-                    entry = _entry_for(book, key)
+                    entry = ledger.entry_for(key)
                 if entry is None:
                     break
                 crossings.append((key, "softQuotaExceeded" if was is None
                                   else "usageUnderSoftQuota", which, entry))
     finally:
-        book.updates = saved
+        ledger.updates = saved
     return crossings
 
 
-def _entry_for(book: Any, key: tuple[str, int, str]) -> Any:
-    kind, ident, scope = key
-    if kind == "FILESET":
-        return book.entry("FILESET", ident) if ident in book.by_id else None
-    fid = None
-    if scope:
-        fileset = book.by_name.get(scope)
-        if fileset is None:
-            return None
-        fid = fileset["id"]
-    return book.entry(kind, ident, fid)
-
-
-def _quota_variables(book: Any, entry: Any, which: str) -> dict[str, Any]:
+def _quota_variables(ledger: QuotaLedger, entry: QuotaEntry, which: str) -> dict[str, Any]:
     fileset = entry.name if entry.type == "FILESET" else (entry.scope or None)
-    return {"fsName": book.fs, "filesetName": fileset, "quotaType": entry.type,
+    return {"fsName": ledger.fs, "filesetName": fileset, "quotaType": entry.type,
             "quotaID": entry.id, "quotaOwnerName": entry.name, "quotaEventType": which,
             "blockUsage": entry.kb, "blockQuota": entry.block_soft,
             "blockLimit": entry.block_hard, "filesUsage": entry.files,
             "filesQuota": entry.files_soft, "filesLimit": entry.files_hard}
 
 
-def quota_limits_set(inv: Invocation, book: Any, key: tuple[str, int, str],
+def quota_limits_set(inv: Invocation, ledger: QuotaLedger, key: QuotaKey,
                      old_row: sqlite3.Row | None, limits: Sequence[int],
                      since: Sequence[float | None]) -> None:
     """``mmsetquota`` stored new limits for ``key`` (clocks ``since``): a usage now over (or
     back under) a soft limit is a crossing too."""
-    kind, ident, scope = key
-    if ident < 0:
+    if key.id < 0:
         return
     old = ((old_row["block_over_since"], old_row["files_over_since"]) if old_row is not None
            else (None, None))
-    from gpfskit.emulator.commands.quotas import _usage_of
-
     counts = None
     for which, was, now in (("block", old[0], since[0]), ("files", old[1], since[1])):
         if (was is None) == (now is None):
             continue
         if counts is None:
-            counts = _usage_of(book, kind, ident, scope)
-        if kind == "FILESET":
-            fileset = book.by_id[ident]["name"] if ident in book.by_id else None
+            counts = ledger.usage_of(key)
+        if key.type == "FILESET":
+            fileset = ledger.by_id[key.id]["name"] if key.id in ledger.by_id else None
             owner = fileset
         else:
-            from gpfskit.emulator.commands.quotas import owner_name
-
-            fileset, owner = scope or None, owner_name(kind, ident)
+            fileset, owner = key.fileset or None, owner_name(key.type, key.id)
         after(inv, "softQuotaExceeded" if was is None else "usageUnderSoftQuota",
-              [fs_manager(inv.db, book.fs)],
-              {"fsName": book.fs, "filesetName": fileset, "quotaType": kind, "quotaID": ident,
-               "quotaOwnerName": owner, "quotaEventType": which, "blockUsage": counts.kb,
-               "blockQuota": limits[0], "blockLimit": limits[1], "filesUsage": counts.inodes,
-               "filesQuota": limits[2], "filesLimit": limits[3]})
+              [fs_manager(inv.db, ledger.fs)],
+              {"fsName": ledger.fs, "filesetName": fileset, "quotaType": key.type,
+               "quotaID": key.id, "quotaOwnerName": owner, "quotaEventType": which,
+               "blockUsage": counts.kb, "blockQuota": limits[0], "blockLimit": limits[1],
+               "filesUsage": counts.inodes, "filesQuota": limits[2], "filesLimit": limits[3]})
 
 
 # The periodic check --------------------------------------------------------------------
@@ -705,14 +697,12 @@ def quota_limits_set(inv: Invocation, book: Any, key: tuple[str, int, str],
 def check_filesystem(inv: Invocation, fs_row: sqlite3.Row) -> None:
     """What a file system manager checks now and then: every quota entry's usage against its
     soft limits, fileset inode limits, and pool occupancy."""
-    from gpfskit.emulator.commands import quotas, storage
-
-    book = quotas.Book(inv, fs_row)
-    book.fileset_entries()
+    ledger = QuotaLedger(inv.root, inv.db, fs_row)
+    ledger.fileset_entries()
     for kind in ("USR", "GRP"):
-        book.owner_entries(kind, None, True)
-    save_quota_clocks(inv, book)
-    pool_levels(inv, fs_row, storage.figures(inv, fs_row))
+        ledger.owner_entries(kind, None, True)
+    save_quota_clocks(inv, ledger)
+    pool_levels(inv, fs_row, capacity.figures(inv.root, inv.db, fs_row))
 
 
 def check(root: str | os.PathLike[str], node: str | None = None) -> int:
@@ -732,6 +722,8 @@ def check(root: str | os.PathLike[str], node: str | None = None) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """``python -m gpfskit.emulator.events check [--root DIR] [--node NODE]``"""
+    import argparse
+
     parser = argparse.ArgumentParser(
         prog="python -m gpfskit.emulator.events",
         description="Run the emulated file system managers' periodic checks (soft quotas, "

@@ -19,13 +19,19 @@ for it. Placement is evaluated the way a real file system evaluates it at file c
   path, fileset, owner, group, mode and extended attributes are the file's current ones. So a
   file does not change pools by growing or ageing.
 * Directories are metadata: they are always in ``system``.
+* Placement happens once, when the file is created: a file keeps the pool of the placement
+  rules in force at its ``CREATION_TIME``, whatever is installed later (``mmchpolicy`` keeps
+  every placement it replaces in ``placement_history``). Only a migration, ``mmchattr -P``
+  or ``mmrestripefile`` move a file afterwards.
 
 Two entry points: ``placement_pool`` answers for one path (reference evaluator, one record),
-``Placement.pool_column`` for a whole scan batch (vectorised, fills ``POOL_NAME``).
+``placement_vectorized.pool_column`` for a whole scan batch (vectorised, fills
+``POOL_NAME``; the only part that needs NumPy and pyarrow).
 """
 
 from __future__ import annotations
 
+import bisect
 import functools
 import os
 import sqlite3
@@ -35,10 +41,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-
-import numpy as np
-import pyarrow as pa
-import pyarrow.compute as pc
 
 from gpfskit.emulator import fileattrs, layout, usage
 from gpfskit.language import (
@@ -51,13 +53,12 @@ from gpfskit.language import (
     parse_policy,
     referenced_attributes,
 )
-from gpfskit.language.vectorized import evaluate_mask
 
 SYSTEM = "system"
 
 #: Attributes that placement sees with their creation-time value.
-_ZERO_AT_CREATION = ("FILE_SIZE", "KB_ALLOCATED")
-_TIMES_AT_CREATION = ("ACCESS_TIME", "MODIFICATION_TIME", "CHANGE_TIME")
+ZERO_AT_CREATION = ("FILE_SIZE", "KB_ALLOCATED")
+TIMES_AT_CREATION = ("ACCESS_TIME", "MODIFICATION_TIME", "CHANGE_TIME")
 
 
 @functools.lru_cache(maxsize=64)
@@ -85,7 +86,7 @@ class Placement:
         names: set[str] = set()
         for rule in self.usable_rules():
             names |= referenced_attributes(rule)
-        if names & set(_TIMES_AT_CREATION):
+        if names & set(TIMES_AT_CREATION):
             names.add("CREATION_TIME")
         names.discard(XATTRS_KEY)
         return frozenset(names)
@@ -125,10 +126,10 @@ class Placement:
         """The pool placement chooses for one file (``record``: attributes by name)."""
         ctx = ctx or EvalContext()
         view = dict(record)
-        for name in _ZERO_AT_CREATION:
+        for name in ZERO_AT_CREATION:
             if name in view:
                 view[name] = 0
-        for name in _TIMES_AT_CREATION:
+        for name in TIMES_AT_CREATION:
             if name in view:
                 view[name] = view.get("CREATION_TIME")
         for rule in self.usable_rules(occupancy):
@@ -138,80 +139,48 @@ class Placement:
                 return rule.pool or self.default
         return self.default
 
-    # A batch ----------------------------------------------------------------------------------
-    def pool_column(self, batch: pa.RecordBatch, ctx: EvalContext | None = None, *,
-                    recorded: pa.Array | None = None, directories: np.ndarray | None = None,
-                    occupancy: Mapping[str, float] | None = None) -> pa.Array:
-        """POOL_NAME for every row of a scan batch.
 
-        ``recorded`` is the pool recorded on each file (null where none), ``directories`` a
-        boolean mask of the rows that are directories (they are in ``system``).
-        """
-        n = batch.num_rows
-        names = [self.default]
-        choice = np.zeros(n, np.int32)
-        rules = self.usable_rules(occupancy)
-        constant = None if rules and (rules[0].for_fileset is not None
-                                      or rules[0].where is not None) else (
-            rules[0].pool if rules else self.default)
-        if constant is not None:
-            names = [constant]
-        elif n:
-            ctx = ctx or EvalContext()
-            view = _creation_view(batch)
-            open_rows = np.ones(n, bool)
-            for rule in rules:
-                if not open_rows.any():
-                    break
-                mask = open_rows.copy()
-                if rule.for_fileset is not None:
-                    mask &= _isin(view.column("FILESET_NAME"), rule.for_fileset)
-                if rule.where is not None and mask.any():
-                    mask &= evaluate_mask(rule.where, view, ctx)
-                if mask.any():
-                    pool = rule.pool or self.default
-                    if pool not in names:
-                        names.append(pool)
-                    choice[mask] = names.index(pool)
-                    open_rows &= ~mask
-        if directories is not None and directories.any():
-            if SYSTEM not in names:
-                names.append(SYSTEM)
-            choice[directories] = names.index(SYSTEM)
-        placed = pa.array(names, pa.string()).take(pa.array(choice, pa.int32()))
-        if recorded is None or recorded.null_count == n:
-            return placed
-        if not pa.types.is_string(recorded.type):
-            recorded = recorded.cast(pa.string())
-        recorded = pc.if_else(pc.equal(recorded, ""), pa.scalar(None, pa.string()), recorded)
-        if directories is not None and directories.any():
-            recorded = pc.if_else(pa.array(directories), pa.scalar(None, pa.string()), recorded)
-        return pc.coalesce(recorded, placed)
+@dataclass(frozen=True)
+class PlacementHistory:
+    """The placements a file system has had: each file is placed by the one in force when it
+    was created. Answers as :class:`Placement` does (``placement_vectorized.pool_column``
+    for a batch)."""
 
+    eras: tuple[tuple[float, Placement], ...]   # (in force since, placement), oldest first
 
-def _isin(column: pa.Array, values: tuple[str, ...]) -> np.ndarray:
-    if pa.types.is_binary(column.type) or pa.types.is_large_binary(column.type):
-        value_set = pa.array([v.encode() for v in values], column.type)
-    else:
-        value_set = pa.array(list(values), column.type)
-    return np.asarray(pc.fill_null(pc.is_in(column, value_set=value_set), False))
+    @property
+    def current(self) -> Placement:
+        return self.eras[-1][1]
 
+    @property
+    def sinces(self) -> list[float]:
+        return [since for since, _ in self.eras]
 
-def _creation_view(batch: pa.RecordBatch) -> pa.RecordBatch:
-    names = batch.schema.names
-    replace: dict[str, pa.Array] = {}
-    for name in _ZERO_AT_CREATION:
-        if name in names:
-            replace[name] = pa.array(np.zeros(batch.num_rows, np.int64))
-    if "CREATION_TIME" in names:
-        created = batch.column("CREATION_TIME")
-        for name in _TIMES_AT_CREATION:
-            if name in names:
-                replace[name] = created.cast(batch.schema.field(name).type)
-    if not replace:
-        return batch
-    arrays = [replace.get(name, batch.column(i)) for i, name in enumerate(names)]
-    return pa.RecordBatch.from_arrays(arrays, names=names)
+    @property
+    def columns(self) -> frozenset[str]:
+        names = frozenset().union(*(p.columns for _, p in self.eras))
+        return names | {"CREATION_TIME"} if len(self.eras) > 1 else names
+
+    @property
+    def needs_xattrs(self) -> bool:
+        return any(p.needs_xattrs for _, p in self.eras)
+
+    @property
+    def constant(self) -> str | None:
+        pools = {p.constant for _, p in self.eras}
+        return pools.pop() if len(pools) == 1 else None
+
+    def era(self, created: Any) -> Placement:
+        """The placement in force at ``created`` (a file made in the tick of an install
+        counts as made after it)."""
+        if len(self.eras) == 1 or created is None:
+            return self.current
+        return self.eras[max(bisect.bisect_right(self.sinces, created) - 1, 0)][1]
+
+    def pool_for(self, record: Mapping[str, Any], ctx: EvalContext | None = None, *,
+                 occupancy: Mapping[str, float] | None = None) -> str:
+        return self.era(record.get("CREATION_TIME")).pool_for(record, ctx,
+                                                              occupancy=occupancy)
 
 
 # Loading ------------------------------------------------------------------------------------
@@ -227,12 +196,14 @@ def default_pool(db: sqlite3.Connection, fs_name: str) -> str:
 
 # (id of the connection, fs) -> (version, the connection itself, placement); holding the
 # connection keeps its id from being reused by another one while the entry exists.
-_LOADED: dict[tuple[int, str], tuple[tuple[int, int], sqlite3.Connection, Placement]] = {}
+_LOADED: dict[tuple[int, str], tuple[tuple[int, int], sqlite3.Connection, PlacementHistory]] \
+    = {}
 
 
-def load(db: sqlite3.Connection, fs_name: str, policy_text: str | None = None) -> Placement:
-    """The placement in force for ``fs_name`` (``policy_text``: use this instead of the
-    installed policy).
+def load(db: sqlite3.Connection, fs_name: str, policy_text: str | None = None
+         ) -> PlacementHistory:
+    """The placements of ``fs_name``, each in force since it was installed
+    (``policy_text``: this one instead, for every file).
 
     The installed placement is cached per connection until the database changes (this
     connection's changes or another's commit), so per-file callers pay one PRAGMA.
@@ -242,23 +213,32 @@ def load(db: sqlite3.Connection, fs_name: str, policy_text: str | None = None) -
         cached = _LOADED.get((id(db), fs_name))
         if cached is not None and cached[0] == version and cached[1] is db:
             return cached[2]
-        placement = _load(db, fs_name, None)
+        history = _load(db, fs_name, None)
         if len(_LOADED) > 64:
             _LOADED.clear()
-        _LOADED[(id(db), fs_name)] = (version, db, placement)
-        return placement
+        _LOADED[(id(db), fs_name)] = (version, db, history)
+        return history
     return _load(db, fs_name, policy_text)
 
 
-def _load(db: sqlite3.Connection, fs_name: str, policy_text: str | None) -> Placement:
-    if policy_text is None:
-        row = db.execute("SELECT text FROM policies WHERE fs = ?", (fs_name,)).fetchone()
-        policy_text = row["text"] if row is not None else ""
+def _load(db: sqlite3.Connection, fs_name: str, policy_text: str | None
+          ) -> PlacementHistory:
+    if policy_text is not None:
+        texts = [(0.0, policy_text)]
+    else:
+        texts = [(r["since"], r["text"]) for r in db.execute(
+            "SELECT since, text FROM placement_history WHERE fs = ? ORDER BY since, rowid",
+            (fs_name,))]
+        if not texts:
+            row = db.execute("SELECT text FROM policies WHERE fs = ?", (fs_name,)).fetchone()
+            texts = [(0.0, row["text"] if row is not None else "")]
     data_pools = frozenset(r["pool"] for r in db.execute(
         "SELECT DISTINCT pool FROM nsds WHERE fs = ? AND data AND pool IS NOT NULL",
         (fs_name,)))
-    return Placement(fs_name, _placement_rules(policy_text), default_pool(db, fs_name),
-                     data_pools)
+    default = default_pool(db, fs_name)
+    return PlacementHistory(tuple(
+        (since, Placement(fs_name, _placement_rules(text), default, data_pools))
+        for since, text in texts))
 
 
 def fileset_junctions(root: Path, db: sqlite3.Connection, fs_row: sqlite3.Row
@@ -311,7 +291,7 @@ def file_record(path: str, disk_path: str, fileset: str | None,
         MODE=statmod.filemode(st.st_mode), DEVICE_ID=st.st_dev, RDEVICE_ID=st.st_rdev,
         BLOCKSIZE=st.st_blksize, ACCESS_TIME=st.st_atime, MODIFICATION_TIME=st.st_mtime,
         CHANGE_TIME=st.st_ctime)
-    if "CREATION_TIME" in names or names & set(_TIMES_AT_CREATION):
+    if "CREATION_TIME" in names or names & set(TIMES_AT_CREATION):
         record["CREATION_TIME"] = fileattrs.creation_time(disk_path)
     return {k: v for k, v in record.items() if k in names or k in ("PATH_NAME", "NAME")}
 

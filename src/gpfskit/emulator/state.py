@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 SCHEMA = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -107,6 +107,10 @@ CREATE TABLE policies (
     text TEXT NOT NULL, name TEXT NOT NULL, installed_by TEXT NOT NULL,
     installed_node TEXT NOT NULL, installed_at REAL NOT NULL
 );
+CREATE TABLE placement_history (   -- every placement ever installed: files keep the one
+    fs TEXT NOT NULL REFERENCES filesystems(name) ON DELETE CASCADE,  -- of their creation
+    since REAL NOT NULL, text TEXT NOT NULL
+);
 CREATE TABLE callbacks (
     identifier TEXT PRIMARY KEY, command TEXT NOT NULL, events TEXT NOT NULL,
     priority INTEGER, sync INTEGER NOT NULL DEFAULT 0, timeout INTEGER,
@@ -133,6 +137,8 @@ class NoCluster(Exception):
 UPGRADES = {
     2: ["ALTER TABLE pools ADD COLUMN write_affinity_depth INTEGER NOT NULL DEFAULT 0",
         "ALTER TABLE pools ADD COLUMN block_group_factor INTEGER NOT NULL DEFAULT 1"],
+    3: ["CREATE TABLE IF NOT EXISTS placement_history (fs TEXT NOT NULL REFERENCES "
+        "filesystems(name) ON DELETE CASCADE, since REAL NOT NULL, text TEXT NOT NULL)"],
 }
 
 

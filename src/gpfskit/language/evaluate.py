@@ -106,7 +106,7 @@ class EvalContext:
     * ``setxattr(record, name, value)`` performs SETXATTR; without it the call is appended to
       ``actions`` as ``("SETXATTR", record, name, value)``;
     * ``xattr(record, name) -> bytes | str | None`` for XATTR* when the record has no
-      ``XATTRS`` entry;
+      ``XATTRS`` entry, and ``xattrs(record) -> {name: bytes}`` (all of them) for GETXATTRS;
     * ``snap_id``: callable or mapping, snapshot name -> id, for SNAP_ID.
 
     Other side-effect functions (SETBGF, SETWAD, SETWADFG) are appended to ``actions``.
@@ -117,6 +117,7 @@ class EvalContext:
     mmconfig: Callable[[str], Any] | Mapping[str, Any] | None = None
     setxattr: Callable[[Record, str, str], Any] | None = None
     xattr: Callable[[Record, str], bytes | str | None] | None = None
+    xattrs: Callable[[Record], Mapping[str, bytes]] | None = None
     snap_id: Callable[[str], int | None] | Mapping[str, int] | None = None
     actions: list[tuple] = field(default_factory=list)
 

@@ -14,15 +14,18 @@ their signatures; this module implements:
   order the value is read as decimal text (NULL if it is not a number); with
   ``'BIG_ENDIAN'``, ``'LITTLE_ENDIAN'`` or ``'NATIVE'`` the bytes are a binary integer
   (1, 2, 4 or 8 bytes, signed) or float (4 or 8 bytes);
-* ``GETXATTRS([prefix[, separator]])``: ``name=value`` pairs of the attributes whose names
-  start with ``prefix``, sorted by name and joined by ``separator`` (default ``,``);
+* ``GETXATTRS([pattern[, prototype]])``: the attributes whose names match ``pattern`` (a
+  wildcard pattern; ``'*'`` or empty matches every name), sorted by name and written as the
+  ``prototype`` shows one of them (see :func:`_getxattrs`); an empty string when none match;
 * ``SETXATTR(name, value)`` and the FPO layout functions: side effects, returning TRUE.
 """
 
 from __future__ import annotations
 
+import fnmatch
 import math
 import os
+import re
 import struct
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
@@ -286,6 +289,42 @@ def _xattr_number(raw: bytes, option: Any, integer: bool) -> int | float | None:
     return struct.unpack(order + code, raw)[0]
 
 
+#: GetXattrs' default prototype: every pair as ``key=hexvalue``, separated by commas.
+DEFAULT_XATTRS_PROTOTYPE = "key^n=hexvalue,"
+
+_PROTOTYPE = re.compile(r"key(?:\^n)?(?:=(?P<value>hexvalue|value))?(?P<sep>.*)",
+                        re.DOTALL)
+
+
+def _getxattrs(source: Mapping[str, Any], pattern: str, prototype: str) -> str:
+    """GetXattrs: the matching pairs written as ``prototype`` shows one of them.
+
+    A prototype is ``key``, then optionally ``^n`` (accepted; keys are written as they are),
+    then optionally ``=value`` (the value as text) or ``=hexvalue`` (its bytes in hex), then
+    the separator.  With no ``,`` in the prototype the separator is a space: ``'key'`` gives
+    the names separated by spaces, ``'key,'`` separated by commas.
+    """
+    form = _PROTOTYPE.fullmatch(prototype.strip())
+    if form is None:
+        raise PolicyEvalError(f"GetXattrs: prototype {prototype!r} does not start with 'key'")
+    separator = form["sep"] if "," in form["sep"] else " "
+    match_all = pattern in ("", "*")
+    pairs = []
+    for key in sorted(source):
+        if not (match_all or fnmatch.fnmatchcase(key, pattern)):
+            continue
+        if form["value"] is None:
+            pairs.append(key)
+            continue
+        raw = source[key]
+        if isinstance(raw, str):
+            raw = raw.encode("utf-8", "surrogateescape")
+        text = raw.hex().upper() if form["value"] == "hexvalue" else \
+            raw.decode("utf-8", "surrogateescape")
+        pairs.append(f"{key}={text}")
+    return separator.join(pairs)
+
+
 def record_function(name: str, args: list[Any], record: Record, ctx: EvalContext) -> Any:
     if name == "SETXATTR":
         if args[0] is None or args[1] is None:
@@ -302,17 +341,11 @@ def record_function(name: str, args: list[Any], record: Record, ctx: EvalContext
     if name == "GETXATTRS":
         source = record.get(XATTRS_KEY) if isinstance(record, Mapping) else None
         if source is None or callable(source):
-            return None
-        prefix = to_text(args[0]) if args and args[0] is not None else ""
-        separator = to_text(args[1]) if len(args) > 1 and args[1] is not None else ","
-        pairs = []
-        for key in sorted(source):
-            if key.startswith(prefix):
-                value = source[key]
-                if isinstance(value, bytes):
-                    value = value.decode("utf-8", "surrogateescape")
-                pairs.append(f"{key}={value}")
-        return separator.join(pairs) if pairs else None
+            source = ctx.xattrs(record) if ctx.xattrs is not None else {}
+        pattern = to_text(args[0]) if args and args[0] is not None else "*"
+        prototype = to_text(args[1]) if len(args) > 1 and args[1] is not None else \
+            DEFAULT_XATTRS_PROTOTYPE
+        return _getxattrs(source, pattern, prototype)
     if args[0] is None:
         return None
     raw = _xattr_bytes(record, ctx, args[0])

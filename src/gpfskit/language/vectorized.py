@@ -273,8 +273,10 @@ class _Env:
         return values
 
     def records(self, names) -> list[dict[str, Any]]:
+        names = set(names)
         wanted = [name for name in names if name in self.names]
-        if XATTRS_KEY in wanted:
+        if XATTRS_KEY in names:
+            # Without an XATTRS column, EvalContext.xattr reads the attributes by path.
             wanted += [k for k in ("INODE", "PATH_NAME") if k in self.names and k not in wanted]
         columns = [self.pylist(name) for name in wanted]
         if not columns:

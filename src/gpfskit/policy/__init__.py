@@ -18,8 +18,7 @@ starts without loading the policy language or the object API.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from gpfskit import lazy
 
 _EXPORTS = {
     "Criteria": "criteria",
@@ -51,15 +50,4 @@ _EXPORTS = {
 
 __all__ = sorted(_EXPORTS)
 
-
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'gpfskit.policy' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"gpfskit.policy.{module}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_EXPORTS))
+__getattr__, __dir__ = lazy.exports(__name__, _EXPORTS)

@@ -31,44 +31,17 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
+from gpfskit.language.catalog import INTEGER_ATTRIBUTES, STRING_ATTRIBUTES, TIMESTAMP_ATTRIBUTES
+
 INT, TIME, TEXT = "int", "time", "text"
 
-#: Kind of every attribute a SHOW clause can carry, plus the record's own fields.
+#: Kind of every attribute a SHOW clause can carry (the language's catalog says which
+#: attributes exist and of what type), plus the record's own fields.
 KINDS: dict[str, str] = {
-    "PATH_NAME": TEXT,
-    "NAME": TEXT,
-    "INODE": INT,
-    "GENERATION": INT,
+    **dict.fromkeys(sorted(INTEGER_ATTRIBUTES), INT),
+    **dict.fromkeys(sorted(TIMESTAMP_ATTRIBUTES), TIME),
+    **dict.fromkeys(sorted(STRING_ATTRIBUTES), TEXT),
     "SNAPID": INT,
-    "FILE_SIZE": INT,
-    "KB_ALLOCATED": INT,
-    "USER_ID": INT,
-    "GROUP_ID": INT,
-    "MODE": TEXT,
-    "NLINK": INT,
-    "ACCESS_TIME": TIME,
-    "MODIFICATION_TIME": TIME,
-    "CHANGE_TIME": TIME,
-    "CREATION_TIME": TIME,
-    "EXPIRATION_TIME": TIME,
-    "POOL_NAME": TEXT,
-    "FILESET_NAME": TEXT,
-    "MISC_ATTRIBUTES": TEXT,
-    "BLOCKSIZE": INT,
-    "DEVICE_ID": INT,
-    "RDEVICE_ID": INT,
-    "MODIFICATION_SNAPID": INT,
-    "USER_NAME": TEXT,
-    "GROUP_NAME": TEXT,
-    "FILE_HEAT": INT,
-    "DIRECTORY_HASH": INT,
-    "CLONE_DEPTH": INT,
-    "CLONE_IS_PARENT": INT,
-    "CLONE_PARENT_FILESETID": INT,
-    "CLONE_PARENT_FILESET_ID": INT,
-    "CLONE_PARENT_INODE": INT,
-    "CLONE_PARENT_IS_SNAP": INT,
-    "CLONE_PARENT_SNAP_ID": INT,
 }
 
 #: What every record carries without a SHOW clause (``inode gen snapid ... -- path``).

@@ -50,8 +50,6 @@ AGE_FIELDS = {
     "creation": "CREATION_TIME",
     "change": "CHANGE_TIME",
 }
-_TIME_ATTRIBUTES = {"ACCESS_TIME", "MODIFICATION_TIME", "CREATION_TIME", "CHANGE_TIME",
-                    "EXPIRATION_TIME"}
 _SIZE_RE = re.compile(r"\s*(\d+(?:\.\d+)?)\s*([KMGTP]?)(?:I?B)?\s*", re.I)
 _SIZE_UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40, "P": 1 << 50}
 _COMPARISONS = {"eq": "=", "ne": "<>", "gt": ">", "lt": "<", "ge": ">=", "le": "<="}
@@ -66,22 +64,19 @@ def _attribute(field: str) -> str:
     return name
 
 
-def _parse(sql: str) -> Expr:
-    try:
-        return parse_expression(sql)
-    except PolicySyntaxError as exc:
-        raise ValueError(f"invalid SQL condition {sql!r}: {exc}") from None
-
-
-def _expr(value: Any) -> Expr:
-    """An expression from a Criteria, raw SQL text or a syntax-tree node."""
+def expression(value: Any, what: str = "condition") -> Expr:
+    """A syntax-tree expression from a Criteria, SQL text or a syntax-tree node (SQL text
+    is parsed here, so a syntax error is a ValueError naming ``what`` it was meant as)."""
     if isinstance(value, Criteria):
         return value.expr
     if isinstance(value, Expr):
         return value
     if isinstance(value, str):
-        return _parse(value)
-    raise TypeError(f"expected a Criteria or an SQL string, got {type(value).__name__}")
+        try:
+            return parse_expression(value)
+        except PolicySyntaxError as exc:
+            raise ValueError(f"invalid SQL {what} {value!r}: {exc}") from None
+    raise TypeError(f"expected a Criteria or SQL text, got {type(value).__name__}")
 
 
 def _literal(value: Any) -> Expr:
@@ -160,13 +155,15 @@ class Criteria:
     __slots__ = ("expr",)
 
     def __init__(self, condition: Criteria | Expr | str) -> None:
-        self.expr = _expr(condition)
+        self.expr = expression(condition)
 
     # -- builders ---------------------------------------------------------------------------
     @classmethod
     def raw(cls, sql: str) -> Criteria:
         """A condition written in the policy language's SQL."""
-        return cls(_parse(sql))
+        if not isinstance(sql, str):
+            raise TypeError(f"Criteria.raw takes SQL text, not {type(sql).__name__}")
+        return cls(expression(sql))
 
     @classmethod
     def like(cls, field: str, pattern: str) -> Criteria:
@@ -225,7 +222,7 @@ class Criteria:
 
     @classmethod
     def Not(cls, condition: Criteria | str) -> Criteria:
-        return cls(Unary("NOT", _expr(condition)))
+        return cls(Unary("NOT", expression(condition)))
 
     # -- operators and text -----------------------------------------------------------------
     def __and__(self, other: Criteria | str) -> Criteria:
@@ -261,7 +258,7 @@ class Criteria:
 def _join(op: str, conditions: tuple[Any, ...]) -> Expr:
     if not conditions:
         raise ValueError(f"{op} needs at least one condition")
-    exprs = [_expr(c) for c in conditions]
+    exprs = [expression(c) for c in conditions]
     result = exprs[0]
     for expr in exprs[1:]:
         result = Binary(op, result, expr)

@@ -9,7 +9,8 @@ one space after the inode and the generation, two after the snapshot id, then th
 spaces and `` -- ``; the SHOW text must not contain `` -- ``).
 
 The SHOW text that processing rules ask for is laid out by :class:`Layout`: the values of a
-fixed list of attributes separated by ``|``, optionally followed by ``|`` and the user's custom
+fixed list of attributes separated by ``|``, optionally followed by ``|`` and the value of a
+``sort=`` expression (empty where it is NULL), then optionally by ``|`` and the user's custom
 SHOW text (``key=value`` pairs). A NULL anywhere in a SHOW expression makes the whole text
 empty; such rows read as None for every SHOW attribute.
 
@@ -75,12 +76,14 @@ class Layout:
 
     ``fields``: canonical attribute names, in order, values separated by ``|``;
     ``custom``: True when custom SHOW text follows the fields (after one more ``|``);
-    ``escape``: the EXTERNAL LIST rule's ESCAPE value (None: no ESCAPE clause).
+    ``escape``: the EXTERNAL LIST rule's ESCAPE value (None: no ESCAPE clause);
+    ``sort``: True when the value of a sort expression follows the fields (before custom).
     """
 
     fields: tuple[str, ...] = ()
     custom: bool = False
     escape: str | None = None
+    sort: bool = False
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "fields", tuple(self.fields))
@@ -90,14 +93,21 @@ class Layout:
 
     @property
     def has_show(self) -> bool:
-        return bool(self.fields) or self.custom
+        return bool(self.fields) or self.custom or self.sort
+
+    @property
+    def custom_index(self) -> int:
+        """The position of the custom text among the ``|``-separated values."""
+        return len(self.fields) + self.sort
 
     def to_json(self) -> dict[str, Any]:
-        return {"fields": list(self.fields), "custom": self.custom, "escape": self.escape}
+        return {"fields": list(self.fields), "custom": self.custom, "escape": self.escape,
+                "sort": self.sort}
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Layout:
-        return cls(tuple(data.get("fields", ())), bool(data.get("custom")), data.get("escape"))
+        return cls(tuple(data.get("fields", ())), bool(data.get("custom")), data.get("escape"),
+                   bool(data.get("sort")))
 
 
 def _field_pattern(index: int, rest: bool) -> re.Pattern[bytes]:
@@ -310,10 +320,9 @@ class FileList:
 
     def _raw_field(self, index: int) -> list[bytes]:
         layout = self.layout
-        count = len(layout.fields)
-        if count == 1 and not layout.custom:
+        if layout.custom_index == 1 and not layout.custom:
             return self.shows()
-        rest = index == count  # the custom text: everything after the fields
+        rest = layout.custom and index == layout.custom_index  # the custom text: all the rest
         return self._findall(_field_pattern(index, rest), b"\n" + b"\n".join(self.shows()))
 
     def column(self, attribute: str) -> list[Any]:
@@ -355,7 +364,7 @@ class FileList:
             if not self.layout.custom or not self.n:
                 values = [None] * self.n
             else:
-                raw = self._raw_field(len(self.layout.fields))
+                raw = self._raw_field(self.layout.custom_index)
                 values = _decode_all(raw, self.layout.escape, self._escaped)
                 for row in self._nulls():
                     values[row] = None
@@ -381,26 +390,47 @@ class FileList:
         return parse_number(self.data[self.start:space])  # type: ignore[return-value]
 
     def sort_keys(self, sort: Any) -> list[Any]:
-        """One key per row: the inode (``sort`` None), an attribute's value (``sort`` a name,
-        ``-`` in front for descending order is handled by :func:`order`) or ``sort(file)``."""
+        """One key per row: the inode (``sort`` None), ``sort(file)``, or for a string the
+        value of the attribute it names (``-`` in front for descending order is handled by
+        :func:`order`) or, in the layout's sort slot, of the SQL expression it is."""
         if sort is None:
             return self.column("INODE")
         if callable(sort):
             return list(map(sort, self.files()))
-        attribute = canonical(str(sort).lstrip("-"))
-        if attribute is None or not self.has(attribute):
+        attribute = sort_attribute(sort)
+        if attribute is not None and self.has(attribute):
+            return self.column(attribute)
+        if not self.layout.sort:
             raise ValueError(f"cannot sort by {sort!r}: not an attribute this rule shows")
-        return self.column(attribute)
+        return self._sort_values()
+
+    def _sort_values(self) -> list[Any]:
+        """The sort slot's values: numbers when every value is one, else text."""
+        texts = _decode_all(self._raw_field(len(self.layout.fields)), self.layout.escape,
+                            self._escaped)
+        for row in self._nulls():
+            texts[row] = ""
+        numbers = [parse_number(t) if t else None for t in texts]
+        if all(n is not None for n, t in zip(numbers, texts) if t):
+            return numbers
+        return [t if t else None for t in texts]
 
     def order(self, sort: Any) -> list[int] | None:
         """Row numbers in ``sort`` order (None: keep list order, for ``sort=False``)."""
         if sort is False:
             return None
-        return order_of(self.sort_keys(sort), descending=_descending(sort))
+        return order_of(self.sort_keys(sort), descending=descending(sort))
 
 
-def _descending(sort: Any) -> bool:
-    return isinstance(sort, str) and sort.startswith("-")
+def sort_attribute(sort: Any) -> str | None:
+    """The attribute a ``sort=`` string names (``'size'``, ``'-FILE_SIZE'``), else None: the
+    string is then an SQL expression."""
+    return canonical(sort.removeprefix("-")) if isinstance(sort, str) else None
+
+
+def descending(sort: Any) -> bool:
+    """True for ``'-<attribute>'``: the files in descending order of that attribute."""
+    return sort_attribute(sort) is not None and sort.startswith("-")
 
 
 def order_of(keys: list[Any], descending: bool = False) -> list[int]:

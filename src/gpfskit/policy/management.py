@@ -35,6 +35,7 @@ import dataclasses
 import os
 from typing import Any
 
+from gpfskit.api.base import node_args
 from gpfskit.commands import GPFSExecuteException, run
 from gpfskit.config import config
 from gpfskit.language import (
@@ -80,12 +81,6 @@ def _inside(path: str, root: str | None) -> bool:
         return False
     path, root = os.path.abspath(path), os.path.abspath(root)
     return path == root or path.startswith(root.rstrip("/") + "/")
-
-
-def _nodes(nodes: Any) -> str:
-    if isinstance(nodes, str):
-        return nodes
-    return ",".join(getattr(n, "name", n) for n in nodes)
 
 
 class ManagementPolicy:
@@ -143,8 +138,7 @@ class ManagementPolicy:
     def _command(self, target: Target, workspace: Workspace, action: str, nodes: Any,
                  threads: Any, max_files: Any, qos: Any, level: int | None) -> list[str]:
         argv = ["mmapplypolicy", target.argument, "-P", workspace.policy_file, "-I", action]
-        if nodes is not None:
-            argv += ["-N", _nodes(nodes)]
+        argv += node_args(nodes, all_flag=False)
         if threads is not None:
             argv += ["-m", str(int(threads))]
         if max_files is None and action == "yes" and self._processing():

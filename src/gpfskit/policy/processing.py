@@ -27,7 +27,9 @@ restricts it to what the functions read (the scan then writes and the drivers pa
 ``show_performance()`` drops it (files then carry path, name, inode, generation and snapshot
 id only), and ``show='<SQL>'`` appends custom text whose ``key=value`` pairs become
 attributes. Files come in inode order unless ``sort=`` says otherwise: an attribute name
-(``'-size'`` for descending), a key function of the file, or ``False`` for list order.
+(``'-size'`` for descending), any SQL expression (``'CURRENT_TIMESTAMP -
+MODIFICATION_TIME'``, evaluated by the policy engine and carried in the SHOW text), a key
+function of the file, or ``False`` for list order.
 """
 
 from __future__ import annotations
@@ -35,13 +37,23 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from gpfskit.language import Attribute, Expr, Literal, RuleKind
+from gpfskit.language import (
+    Attribute,
+    Case,
+    Expr,
+    Function,
+    IsNull,
+    Literal,
+    PolicySyntaxError,
+    RuleKind,
+    parse_expression,
+)
 from gpfskit.language import Rule as SyntaxRule
 from gpfskit.policy.attributes import DEFAULT_SHOW, RECORD_FIELDS
-from gpfskit.policy.filelist import SEPARATOR, FileList, Layout
+from gpfskit.policy.filelist import SEPARATOR, FileList, Layout, sort_attribute
 from gpfskit.policy.rule import (
-    _SELECTING_OPTIONS,
-    _SelectingRule,
+    SELECTING_OPTIONS,
+    SelectingRule,
     concat,
     show_attribute_names,
     show_items,
@@ -49,18 +61,18 @@ from gpfskit.policy.rule import (
 from gpfskit.policy.workspace import GATHER, MAPREDUCE, Functions, Workspace, merge_partials
 
 
-class ProcessingRule(_SelectingRule):
+class ProcessingRule(SelectingRule):
     """Common part of ListProcessingRule and MapReduceRule."""
 
     kind = RuleKind.LIST
-    options = (*(o for o in _SELECTING_OPTIONS if o != "show"), "directories_plus")
+    options = (*(o for o in SELECTING_OPTIONS if o != "show"), "directories_plus")
     mode = GATHER
 
     def __init__(self, name: str, criteria: Any = None, show: Any = None, sort: Any = None,
                  **options: Any) -> None:
         self.show_fields: tuple[str, ...] = DEFAULT_SHOW
         self.show_custom: tuple[Expr, ...] = ()
-        self.sort = sort
+        self.sort = _checked_sort(sort)
         super().__init__(name, criteria, **options)
         if show is not None:
             self.change(show=show)
@@ -73,7 +85,7 @@ class ProcessingRule(_SelectingRule):
     # -- options ----------------------------------------------------------------------------
     def change(self, **options: Any) -> ProcessingRule:
         if "sort" in options:
-            self.sort = options.pop("sort")
+            self.sort = _checked_sort(options.pop("sort"))
         if "show" in options:
             show = options.pop("show")
             if show is None:
@@ -102,7 +114,17 @@ class ProcessingRule(_SelectingRule):
 
     @property
     def layout(self) -> Layout:
-        return Layout(self.show_fields, bool(self.show_custom))
+        return Layout(self.show_fields, bool(self.show_custom),
+                      sort=self._sort_expression() is not None)
+
+    def _sort_expression(self) -> Expr | None:
+        """What the policy engine computes for ``sort=``, when the SHOW fields lack it."""
+        if not isinstance(self.sort, str):
+            return None
+        attribute = sort_attribute(self.sort)
+        if attribute in RECORD_FIELDS or attribute in self.show_fields:
+            return None
+        return Attribute(attribute) if attribute is not None else parse_expression(self.sort)
 
     def _show_expression(self) -> Expr | None:
         items: list[Expr] = []
@@ -110,6 +132,12 @@ class ProcessingRule(_SelectingRule):
             if index:
                 items.append(Literal(SEPARATOR))
             items.append(Attribute(name))
+        sort = self._sort_expression()
+        if sort is not None:
+            if items:
+                items.append(Literal(SEPARATOR))
+            # NULL would blank the whole SHOW text: an empty key instead (sorted last)
+            items.append(Case(((IsNull(sort), Literal("")),), Function("VARCHAR", (sort,))))
         if self.show_custom:
             if items:
                 items.append(Literal(SEPARATOR))
@@ -149,6 +177,20 @@ class ProcessingRule(_SelectingRule):
     def empty_result(self) -> Any:
         """The result when no file reached the rule (dry run, test or defer runs)."""
         raise NotImplementedError
+
+
+def _checked_sort(sort: Any) -> Any:
+    """``sort`` as given, once a string that names no attribute parses as SQL."""
+    if isinstance(sort, str) and sort_attribute(sort) is None:
+        try:
+            parse_expression(sort)
+        except PolicySyntaxError as exc:
+            raise ValueError(f"sort={sort!r} is neither an attribute nor an SQL expression: "
+                             f"{exc}") from None
+    elif not (sort is None or sort is False or callable(sort) or isinstance(sort, str)):
+        raise TypeError(f"sort= takes an attribute name, an SQL expression, a key function "
+                        f"or False, not {sort!r}")
+    return sort
 
 
 def _fields(names: Any) -> tuple[str, ...]:

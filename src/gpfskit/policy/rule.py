@@ -24,12 +24,19 @@ resource class), ``weight`` (SQL), ``limit``, ``replicate``, ``fileset`` (one na
 FOR FILESET), ``show`` (SQL text, or a list of attribute names), ``size``, ``action``, ``when``,
 ``directories_plus``, ``exclude``, ``compress``, ``listname``, ``poolname``, ``script`` (EXEC),
 ``opts`` and ``escape``.
+
+Reading an option gives the value derived from the rule's syntax-tree fields, so a rule
+built in Python reads the same as that rule parsed back from its text: names are strings,
+``threshold`` and ``fileset`` are tuples (``fileset='projects'`` reads ``('projects',)``),
+SQL clauses (``weight``, ``size``, ``action``, ``when``, ``show``) read as their canonical
+text, and an option that is not set reads ``None`` (``False`` for the flags).
 """
 
 from __future__ import annotations
 
 import secrets
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from gpfskit.language import (
@@ -42,12 +49,12 @@ from gpfskit.language import (
     RuleKind,
     format_expression,
     format_rule,
-    parse_expression,
     parse_rule,
 )
 from gpfskit.language import Rule as SyntaxRule
 from gpfskit.policy import attributes
-from gpfskit.policy.criteria import Criteria, CriteriaList
+from gpfskit.policy.criteria import CriteriaList
+from gpfskit.policy.criteria import expression as condition_expression
 
 
 def random_id() -> str:
@@ -88,21 +95,11 @@ def _filesets(value: Any) -> tuple[str, ...]:
 
 
 def expression(value: Any) -> Expr:
-    """An SQL expression from text, a Criteria, a number or a syntax-tree node."""
-    if isinstance(value, Criteria):
-        return value.expr
-    if isinstance(value, Expr):
-        return value
-    if isinstance(value, bool):
+    """A clause's SQL expression: a number, or what a criterion can be (text, a Criteria or
+    a syntax-tree node)."""
+    if isinstance(value, (bool, int, float)):
         return Literal(value)
-    if isinstance(value, (int, float)):
-        return Literal(value)
-    if isinstance(value, str):
-        try:
-            return parse_expression(value)
-        except PolicySyntaxError as exc:
-            raise ValueError(f"invalid SQL expression {value!r}: {exc}") from None
-    raise TypeError(f"expected an SQL expression, got {value!r}")
+    return condition_expression(value, "expression")
 
 
 def show_items(text: str) -> tuple[Expr, ...]:
@@ -172,68 +169,96 @@ def _bool(value: Any) -> bool:
     return bool(value)
 
 
-Converter = Callable[[Any], Any]
-
-#: Friendly option name -> (syntax-tree field, converter), for every option any rule has.
-_OPTION_FIELDS: dict[str, tuple[str, Converter]] = {
-    "source": ("from_pool", _text),
-    "threshold": ("threshold", _percentages),
-    "weight": ("weight", expression),
-    "limit": ("limit", _number),
-    "replicate": ("replicate", _number),
-    "fileset": ("for_fileset", _filesets),
-    "show": ("show", _show),
-    "size": ("size", expression),
-    "action": ("action", expression),
-    "when": ("when", expression),
-    "directories_plus": ("directories_plus", _bool),
-    "exclude": ("exclude", _bool),
-    "compress": ("compress", _text),
-    "listname": ("list_name", _text),
-    "poolname": ("pool", _text),
-    "script": ("exec_", _text),
-    "opts": ("opts", _text),
-    "escape": ("escape", _text),
-}
-
-_DEFAULTS = {name: SyntaxRule.__dataclass_fields__[name].default
-             for name in SyntaxRule.__dataclass_fields__ if name != "kind"}
-
-
-def _friendly(field: str, value: Any) -> Any:
-    """A syntax-tree field value as rule options show it."""
-    if isinstance(value, Expr):
-        return format_expression(value)
-    if field == "show" and value is not None:
-        return " ".join(format_expression(v) for v in value)
-    if field == "for_fileset" and value is not None:
-        return list(value)
+def _same(value: Any) -> Any:
     return value
 
 
+def _sql(value: Expr | None) -> str | None:
+    return None if value is None else format_expression(value)
+
+
+def _show_text(items: tuple[Expr, ...] | None) -> str | None:
+    return None if items is None else " ".join(format_expression(item) for item in items)
+
+
+@dataclass(frozen=True)
+class Option:
+    """How a friendly option maps onto a field of the syntax tree.
+
+    ``to_field`` checks and converts what a user passes; ``to_value`` gives back the value
+    the option reads as, derived from the field alone, so a rule built in Python and the
+    same rule parsed from its text read the same.
+    """
+
+    field: str
+    to_field: Callable[[Any], Any]
+    to_value: Callable[[Any], Any] = _same
+
+
+#: Friendly option name -> its field, for every option any rule has.
+OPTIONS: dict[str, Option] = {
+    "source": Option("from_pool", _text),
+    "threshold": Option("threshold", _percentages),
+    "weight": Option("weight", expression, _sql),
+    "limit": Option("limit", _number),
+    "replicate": Option("replicate", _number),
+    "fileset": Option("for_fileset", _filesets),
+    "show": Option("show", _show, _show_text),
+    "size": Option("size", expression, _sql),
+    "action": Option("action", expression, _sql),
+    "when": Option("when", expression, _sql),
+    "directories_plus": Option("directories_plus", _bool),
+    "exclude": Option("exclude", _bool),
+    "compress": Option("compress", _text),
+    "listname": Option("list_name", _text),
+    "poolname": Option("pool", _text),
+    "script": Option("exec_", _text),
+    "opts": Option("opts", _text),
+    "escape": Option("escape", _text),
+}
+
+#: Syntax-tree field -> its default (a rule stores only the fields that differ from it).
+_DEFAULTS = {name: SyntaxRule.__dataclass_fields__[name].default
+             for name in SyntaxRule.__dataclass_fields__
+             if name not in ("kind", "name", "where")}
+
+
 class Rule:
-    """Base of all rules (see the module docstring)."""
+    """Base of all rules (see the module docstring).
+
+    A rule holds its name, its criteria and the syntax-tree fields of its clauses (only
+    those that differ from the defaults); every option is read from those fields.
+    """
 
     kind: ClassVar[RuleKind | None] = None
     #: The options this kind of rule takes.
     options: ClassVar[tuple[str, ...]] = ()
-    #: Option -> field where a kind stores it differently from ``_OPTION_FIELDS``.
-    fields: ClassVar[dict[str, tuple[str, Converter]]] = {}
+    #: Options a kind stores differently from :data:`OPTIONS`.
+    fields: ClassVar[dict[str, Option]] = {}
+    #: Fields the policy text of this kind always has, with the value used when unset.
+    implied: ClassVar[dict[str, Any]] = {}
 
     def __init__(self, name: str | None = None, criteria: Any = None, **options: Any) -> None:
-        self.name = None if name is None else _text(name)
-        self.id = self.name if self.name is not None else random_id()
-        self.criteria = CriteriaList(criteria)
-        self._fields: dict[str, Any] = {}
-        self._options: dict[str, Any] = {}
+        self._start(None if name is None else _text(name), CriteriaList(criteria), {})
         self.change(**options)
 
+    def _start(self, name: str | None, criteria: CriteriaList, fields: dict[str, Any]) -> None:
+        """Set the rule's whole state (the one place both constructors go through)."""
+        self.name = name
+        self.id = name if name is not None else random_id()
+        self.criteria = criteria
+        self._fields = fields
+
     # -- options ----------------------------------------------------------------------------
-    def _field(self, option: str) -> tuple[str, Converter]:
+    def _option(self, option: str) -> Option:
         if option not in self.options:
             raise TypeError(f"{type(self).__name__} has no option {option!r} "
                             f"(options: {', '.join(self.options) or 'none'})")
-        return self.fields.get(option) or _OPTION_FIELDS[option]
+        return self.fields.get(option) or OPTIONS[option]
+
+    def _value(self, field: str) -> Any:
+        """A field's value: the rule's own, else the kind's implied one, else the default."""
+        return self._fields.get(field, self.implied.get(field, _DEFAULTS[field]))
 
     def change(self, **options: Any) -> Rule:
         """Change options (``None`` removes one); returns the rule."""
@@ -245,23 +270,19 @@ class Rule:
             if option == "criteria":
                 self.criteria = CriteriaList(value)
                 continue
-            field, convert = self._field(option)
-            if value is None or (value is False and field in ("exclude", "directories_plus")):
-                self._fields.pop(field, None)
-                self._options.pop(option, None)
+            spec = self._option(option)
+            converted = None if value is None else spec.to_field(value)
+            if converted == _DEFAULTS[spec.field]:
+                self._fields.pop(spec.field, None)
             else:
-                self._fields[field] = convert(value)
-                self._options[option] = value
+                self._fields[spec.field] = converted
         return self
 
     def __getattr__(self, option: str) -> Any:
         if option.startswith("_") or option not in type(self).options:
             raise AttributeError(f"{type(self).__name__!s} has no attribute {option!r}")
-        if option in self._options:
-            return self._options[option]
-        field = (self.fields.get(option) or _OPTION_FIELDS[option])[0]
-        value = self._fields.get(field, _DEFAULTS.get(field))
-        return _friendly(field, value)
+        spec = self._option(option)
+        return spec.to_value(self._value(spec.field))
 
     # -- policy text ------------------------------------------------------------------------
     def _check(self) -> None:
@@ -272,7 +293,7 @@ class Rule:
         self._check()
         assert self.kind is not None
         return SyntaxRule(kind=self.kind, name=self.name, where=self.criteria.expression(),
-                          **self._fields)
+                          **{**self.implied, **self._fields})
 
     def policy_rules(self) -> list[SyntaxRule]:
         """The policy rules this object stands for (processing rules stand for two)."""
@@ -292,7 +313,9 @@ class Rule:
         if cls is None:
             return RawRule(node)
         rule = cls.__new__(cls)
-        Rule._adopt(rule, node)
+        fields = {field: getattr(node, field) for field, default in _DEFAULTS.items()
+                  if getattr(node, field) != default}
+        rule._start(node.name, CriteriaList(node.where), fields)
         return rule
 
     @staticmethod
@@ -303,26 +326,13 @@ class Rule:
         except PolicySyntaxError as exc:
             raise ValueError(f"invalid rule {text!r}: {exc}") from None
 
-    def _adopt(self, node: SyntaxRule) -> None:
-        self.name = node.name
-        self.id = node.name if node.name is not None else random_id()
-        self.criteria = CriteriaList(node.where)
-        self._fields = {}
-        self._options = {}
-        for field, default in _DEFAULTS.items():
-            if field in ("name", "where"):
-                continue
-            value = getattr(node, field)
-            if value != default:
-                self._fields[field] = value
-
 
 class SetPoolRule(Rule):
     """``RULE ['name'] SET POOL 'target' [LIMIT] [REPLICATE] [FOR FILESET] [WHERE]``."""
 
     kind = RuleKind.SET_POOL
     options = ("target", "fileset", "limit", "replicate", "action")
-    fields = {"target": ("pool", _text)}
+    fields = {"target": Option("pool", _text)}
 
     def __init__(self, target: str | None = None, fileset: Any = None, limit: Any = None,
                  replicate: Any = None, name: str | None = None, criteria: Any = None,
@@ -340,30 +350,30 @@ class SetPoolRule(Rule):
         return not self.criteria and "for_fileset" not in self._fields
 
 
-class _SelectingRule(Rule):
+class SelectingRule(Rule):
     """Rules that select files during a policy scan (they can SHOW attributes)."""
 
-    def show_attributes(self, *names: str) -> _SelectingRule:
+    def show_attributes(self, *names: str) -> SelectingRule:
         """SHOW just these attributes (as ``NAME=value`` pairs)."""
         if len(names) == 1 and not isinstance(names[0], str):
             names = tuple(names[0])
         return self.change(show=list(names) or None)  # type: ignore[return-value]
 
-    def show_performance(self) -> _SelectingRule:
+    def show_performance(self) -> SelectingRule:
         """The cheapest listing: no SHOW clause at all (inode, generation and path only)."""
         return self.change(show=None)  # type: ignore[return-value]
 
 
-_SELECTING_OPTIONS = ("source", "threshold", "weight", "fileset", "show", "size", "action",
+SELECTING_OPTIONS = ("source", "threshold", "weight", "fileset", "show", "size", "action",
                       "when")
 
 
-class MigrateRule(_SelectingRule):
+class MigrateRule(SelectingRule):
     """``RULE ['name'] MIGRATE [FROM POOL 'source'] [THRESHOLD] [WEIGHT] TO POOL 'target' ...``."""
 
     kind = RuleKind.MIGRATE
-    options = (*_SELECTING_OPTIONS, "target", "limit", "replicate", "compress")
-    fields = {"target": ("to_pool", _text)}
+    options = (*SELECTING_OPTIONS, "target", "limit", "replicate", "compress")
+    fields = {"target": Option("to_pool", _text)}
 
     def __init__(self, source: str | None = None, target: str | None = None,
                  threshold: Any = None, weight: Any = None, name: str | None = None,
@@ -376,11 +386,11 @@ class MigrateRule(_SelectingRule):
             raise ValueError("a MigrateRule needs a target pool")
 
 
-class DeleteRule(_SelectingRule):
+class DeleteRule(SelectingRule):
     """``RULE ['name'] DELETE [DIRECTORIES_PLUS] [FROM POOL] [THRESHOLD] [WEIGHT] ...``."""
 
     kind = RuleKind.DELETE
-    options = (*_SELECTING_OPTIONS, "directories_plus")
+    options = (*SELECTING_OPTIONS, "directories_plus")
 
     def __init__(self, source: str | None = None, threshold: Any = None, weight: Any = None,
                  name: str | None = None, criteria: Any = None, **options: Any) -> None:
@@ -388,11 +398,11 @@ class DeleteRule(_SelectingRule):
                          **options)
 
 
-class ListRule(_SelectingRule):
+class ListRule(SelectingRule):
     """``RULE ['name'] LIST 'listname' [EXCLUDE] [DIRECTORIES_PLUS] ... [SHOW] [WHERE]``."""
 
     kind = RuleKind.LIST
-    options = (*_SELECTING_OPTIONS, "listname", "exclude", "directories_plus", "compress")
+    options = (*SELECTING_OPTIONS, "listname", "exclude", "directories_plus", "compress")
 
     def __init__(self, listname: str, exclude: bool = False, directories_plus: bool = False,
                  name: str | None = None, criteria: Any = None, **options: Any) -> None:
@@ -422,7 +432,8 @@ class ExternalListRule(Rule):
 
     kind = RuleKind.EXTERNAL_LIST
     options = ("listname", "script", "opts", "escape", "threshold", "size")
-    fields = {"threshold": ("threshold", _text)}
+    fields = {"threshold": Option("threshold", _text)}
+    implied = {"exec_": ""}
 
     def __init__(self, listname: str, script: str = "", opts: str | None = None,
                  name: str | None = None, criteria: Any = None, **options: Any) -> None:
@@ -434,7 +445,6 @@ class ExternalListRule(Rule):
             raise ValueError("an ExternalListRule needs a list name")
         if self.criteria:
             raise ValueError("EXTERNAL LIST rules take no criteria")
-        self._fields.setdefault("exec_", "")
 
 
 class ExternalPoolRule(Rule):
@@ -465,11 +475,7 @@ class RawRule(Rule):
             except PolicySyntaxError as exc:
                 raise ValueError(f"invalid rule {rule!r}: {exc}") from None
         self.node = rule
-        self.name = rule.name
-        self.id = rule.name if rule.name is not None else random_id()
-        self.criteria = CriteriaList()
-        self._fields = {}
-        self._options = {}
+        self._start(rule.name, CriteriaList(), {})
 
     @property
     def kind(self) -> RuleKind:  # type: ignore[override]

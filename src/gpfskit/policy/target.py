@@ -19,12 +19,11 @@ import tempfile
 from dataclasses import dataclass
 from typing import Any
 
-from gpfskit.api.filesystem import getTempFilePath, setTempFilePath
+from gpfskit.api import Cluster, Filesystem
+from gpfskit.api.filesystem import TEMP_DIR_NAME, getTempFilePath, setTempFilePath
 from gpfskit.config import config
 
 __all__ = ["Target", "getTempFilePath", "resolve", "setTempFilePath", "work_base"]
-
-TEMP_DIR_NAME = ".policytmp"
 
 
 @dataclass(frozen=True)
@@ -44,9 +43,7 @@ class Target:
         return self.path or self.mount_point
 
 
-def _filesystems() -> list[Any]:
-    from gpfskit.api import Cluster
-
+def _filesystems() -> list[Filesystem]:
     return Cluster().filesystems.values()
 
 
@@ -56,11 +53,9 @@ def resolve(target: Any) -> Target:
         target = getattr(target, "deviceName", None) or getattr(target, "name", None)
     if not isinstance(target, str) or not target:
         raise TypeError(f"a policy target is a file system name or a directory, not {target!r}")
-    if target.startswith("/dev/"):
-        target = target[len("/dev/"):]
+    if target.startswith("/dev/") and "/" not in target[len("/dev/"):]:
+        target = target[len("/dev/"):]   # /dev/mmfs1 names the device; /dev/shm/... is a path
     if not target.startswith("/"):
-        from gpfskit.api import Filesystem
-
         return Target(target, target, Filesystem(target).mountPoint)
     path = os.path.abspath(target)
     best = None

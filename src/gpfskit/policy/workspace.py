@@ -48,7 +48,7 @@ from typing import Any
 from urllib.parse import quote, unquote
 
 from gpfskit import shipping
-from gpfskit.policy.filelist import FileList, Layout, order_of
+from gpfskit.policy.filelist import FileList, Layout, descending, order_of
 
 GATHER, MAPREDUCE = "gather", "mapreduce"
 WRAPPER = "driver"
@@ -227,8 +227,7 @@ def merge_partials(functions: Functions, partials: list[Partial]) -> Any:
             values.extend(part.values)
         if functions.sort is False or len(keys) != len(values):
             return values
-        descending = isinstance(functions.sort, str) and functions.sort.startswith("-")
-        return [values[i] for i in order_of(keys, descending)]
+        return [values[i] for i in order_of(keys, descending(functions.sort))]
     accumulators = [p.value for p in partials if not p.empty]
     if not accumulators:
         return copy.deepcopy(functions.initial) if functions.has_initial else None

@@ -142,6 +142,8 @@ def test_filesystem_properties_and_changes(emulator_root, mm):
     assert fs.mountedNodes == ["node1", "node3"]
     fs.mount(nodes="node2")
     assert fs.mountedNodes == ["node1", "node2", "node3"]
+    fs.unmount(nodes="node2,node3")  # several names in one string
+    assert fs.mountedNodes == ["node1"]
 
 
 def test_filesystem_bad_input(emulator_root, commands):
@@ -156,6 +158,8 @@ def test_filesystem_bad_input(emulator_root, commands):
         fs.change()
     with pytest.raises(ValueError):
         fs.mount(nodes=["node1", "bad node"])
+    with pytest.raises(ValueError):
+        fs.mount(nodes="node1,;reboot")
     assert commands.names() == []
     with pytest.raises(ValueError):
         Filesystem("mm fs")

@@ -84,6 +84,15 @@ def test_cache_fileset(fs, mm):
     assert direct.remotePath == "/remote/x"
     direct.create()
     assert _real(mm)["cache2"]["afmTarget"] == "gpfs:///remote/x"
+    # A fileset read from the listing was built with nothing: once deleted it reports
+    # nothing of its own, and it cannot be created again without a remotePath.
+    listed = fs.filesets["cache"]
+    listed.delete()
+    assert listed.remotePath is None and listed.protocol == "nfs" and listed.maxInodes is None
+    assert listed.comment == "" and not listed.exists()
+    with pytest.raises(ValueError, match="not built with a remotePath"):
+        listed.create()
+    assert "cache" not in _real(mm)
 
 
 def test_link_unlink_delete(fs, mm):
@@ -143,7 +152,7 @@ def test_change_rename_comment_relink_inodes_quota(fs, mm):
 def test_change_is_undone_when_a_later_step_fails(fs, mm):
     fileset = fs.filesets.new("stay", path=fs.mountPoint + "/stay")
     with pytest.raises(GPFSExecuteException):
-        fileset.change(name="gone", path="/outside/the/filesystem")
+        fileset.change(name="gone", path=os.path.dirname(fs.mountPoint) + "/outside")
     real = _real(mm)
     assert "gone" not in real and real["stay"]["status"] == "Linked"
     assert real["stay"]["path"] == fs.mountPoint + "/stay"
@@ -152,7 +161,7 @@ def test_change_is_undone_when_a_later_step_fails(fs, mm):
 
 def test_new_is_undone_when_linking_fails(fs, mm):
     with pytest.raises(GPFSExecuteException):
-        fs.filesets.new("orphan", maxInodes=1000, path="/not/in/the/filesystem")
+        fs.filesets.new("orphan", maxInodes=1000, path=os.path.dirname(fs.mountPoint) + "/out")
     assert "orphan" not in _real(mm) and "orphan" not in fs.filesets
 
 
@@ -188,6 +197,11 @@ def test_root_fileset_is_protected(fs):
         root.change(name="other")
     with pytest.raises(ValueError, match="reserved"):
         fs.filesets.new("root")
+    other = fs.filesets.new("other")
+    with pytest.raises(ValueError, match="fileset root already exists"):
+        other.change(name="root")
+    with pytest.raises(ValueError, match="reserved name"):
+        other.change(name="new")
 
 
 @pytest.mark.parametrize("name", ["with space", "a/b", "quote'd", 'dq"x', "semi;colon",
@@ -209,7 +223,9 @@ def test_bad_arguments_are_refused_before_anything_runs(fs, mm, commands):
         (ValueError, dict(filesetname="x", allocInodes=10)),
         (ValueError, dict(filesetname="x", maxInodes=10, allocInodes=20)),
         (ValueError, dict(filesetname="x", maxInodes=-1)),
-        (ValueError, dict(filesetname="x", path="relative/path")),
+        (ValueError, dict(filesetname="x", path="bad\nline")),
+        (ValueError, dict(filesetname="x", maxInodes="many")),
+        (ValueError, dict(filesetname="x", comment="x" * 256)),
         (ValueError, dict(filesetname="x", blockSoftLimit="ten gigs")),
         (ValueError, dict(filesetname="x", filesSoftLimit=10, filesHardLimit=5)),
         (ValueError, dict(filesetname="x", maxInodes=10, inodeSpace="root")),

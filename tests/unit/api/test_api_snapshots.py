@@ -83,11 +83,16 @@ def test_new_errors_leave_nothing(emulator_root, mm, commands):
     assert _real(mm) == [(None, "dup")]
 
 
-def test_snapshot_of_a_dependent_fileset_is_refused_by_the_cluster(emulator_root, mm):
+def test_snapshot_the_cluster_would_refuse_is_refused_before_it_runs(emulator_root, mm):
     fs = Filesystem("mmfs1")
     fs.filesets.new("dep", path=fs.mountPoint + "/dep")
-    with pytest.raises(GPFSExecuteException):
+    fs.filesets.new("loose", maxInodes=1000)
+    with pytest.raises(ValueError, match="dep is a dependent fileset"):
         Snapshots("mmfs1", "dep").new("s")
+    with pytest.raises(ValueError, match="loose is not linked"):
+        Snapshots("mmfs1", "loose").new("s")
+    with pytest.raises(LookupError, match="Fileset named ghost does not exist"):
+        Snapshots("mmfs1", "ghost").new("s")
     assert _real(mm) == []
 
 

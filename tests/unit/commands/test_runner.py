@@ -74,15 +74,24 @@ def test_dry_run_context_manager_and_threads(emulator_root):
 
     def other_thread():
         seen["dry"] = getDryRun()
+        with dry_run(False, thread_only=True):
+            seen["override"] = getDryRun()
 
     with dry_run() as commands:
         run(["mmshutdown", "-a"])
         thread = threading.Thread(target=other_thread)
         thread.start()
         thread.join()
+        assert getDryRun()
     assert commands == ["mmshutdown -a"]
-    assert seen["dry"] is False
+    assert seen == {"dry": True, "override": False}   # process-wide, unless overridden
     assert not getDryRun()
+    with dry_run(thread_only=True) as mine:
+        run(["mmshutdown", "-a"])
+        thread = threading.Thread(target=other_thread)
+        thread.start()
+        thread.join()
+    assert mine == ["mmshutdown -a"] and seen["dry"] is False
 
 
 def test_local_backend_runs_real_subprocess(tmp_path):

@@ -10,6 +10,7 @@ import pyarrow as pa
 import pytest
 
 from gpfskit.emulator import fileattrs, placement, state
+from gpfskit.emulator.placement_vectorized import pool_column
 from gpfskit.language import EvalContext
 
 
@@ -177,7 +178,7 @@ def test_placement_vectorised_agrees_with_per_record(emulator_root, mm, write):
     })
     ctx = EvalContext()
     for occupancy in (None, {"system": 70.0}):
-        column = rules.pool_column(batch, ctx, occupancy=occupancy).to_pylist()
+        column = pool_column(rules, batch, ctx, occupancy=occupancy).to_pylist()
         single = [rules.pool_for({"NAME": n, "USER_ID": u, "FILESET_NAME": f,
                                   "FILE_SIZE": 10}, ctx, occupancy=occupancy)
                   for n, u, f in zip(names, [0, 0, 0, 5], filesets)]
@@ -185,8 +186,8 @@ def test_placement_vectorised_agrees_with_per_record(emulator_root, mm, write):
     assert single == ["sas1", "sata1", "system", "system"]
     recorded = pa.array([None, "sas1", None, ""], pa.binary())
     directories = np.array([False, False, True, False])
-    assert rules.pool_column(batch, ctx, recorded=recorded, directories=directories
-                             ).to_pylist() == ["sas1", "sas1", "system", "system"]
+    assert pool_column(rules, batch, ctx, recorded=recorded, directories=directories
+                       ).to_pylist() == ["sas1", "sas1", "system", "system"]
 
 
 def test_no_rules_means_first_data_pool(emulator_root):

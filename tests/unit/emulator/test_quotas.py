@@ -8,7 +8,8 @@ from pathlib import Path
 
 from gpfskit.commands import yformat
 from gpfskit.emulator import state
-from gpfskit.emulator.commands.quotas import format_period, parse_block, parse_grace
+from gpfskit.emulator.commands.quotas import parse_block, parse_grace
+from gpfskit.emulator.quota_ledger import format_period
 from helpers import assert_refused_unchanged, needs_root, ok
 
 Y_HEADER = ("mmrepquota::HEADER:version:reserved:reserved:filesystemName:quotaType:id:name:"

@@ -185,7 +185,8 @@ def test_create_refusals(mm, mp, emulator_root):
         (["loose:s"], "Fileset loose is not linked; a snapshot of an unlinked fileset cannot "
                       "be created.", 1),
         (["nosuch:s"], "Fileset named nosuch does not exist.", 2),
-        (["root:s"], "The root fileset has no fileset snapshots", 1),
+        (["root:taken"], "already exists.", 17),      # beside the global ones
+        (["same,root:same"], "already exists.", 17),
         (["taken"], "Snapshot taken already exists.", 17),
         (["ind:taken"], "Snapshot ind:taken already exists.", 17),
         (["new1,new1"], "Snapshot new1 already exists.", 17),
@@ -202,6 +203,24 @@ def test_create_refusals(mm, mp, emulator_root):
     for extra, message, rc in cases:
         refused(mm, emulator_root, ["mmcrsnapshot", "mmfs1", *extra], message, rc)
     refused(mm, emulator_root, ["mmcrsnapshot", "nofs", "s"], "is not known", 2)
+
+
+def test_root_fileset_snapshots_live_beside_the_global_ones(mm, mp):
+    fileset(mm, mp, "ind", "--inode-space", "new")
+    fileset(mm, mp, "dep")
+    (mp / "top.txt").write_text("top")
+    (mp / "ind" / "inner.txt").write_text("inner")
+    ok(mm("mmcrsnapshot", "mmfs1", "g"))
+    ok(mm("mmcrsnapshot", "mmfs1", "r", "-j", "root"))
+    rows = {(r["fileset"], r["directory"]) for r in
+            yformat.parse_table(mm("mmlssnapshot", "mmfs1", "-Y").stdout)}
+    assert rows == {("", "g"), ("root", "r")}
+    snap = mp / ".snapshots" / "r"
+    assert (snap / "top.txt").read_text() == "top" and (snap / "dep").is_dir()
+    assert (snap / "ind").is_dir() and not list((snap / "ind").iterdir())
+    assert (mp / ".snapshots" / "g" / "ind" / "inner.txt").read_text() == "inner"
+    ok(mm("mmdelsnapshot", "mmfs1", "r", "-j", "root"))
+    assert not snap.exists() and (mp / ".snapshots" / "g").is_dir()
 
 
 def test_delete_removes_the_copy(mm, mp):

@@ -288,7 +288,11 @@ def test_xattr_functions(record, ctx):
     assert ev("XATTR_FLOAT('user.n')", record, ctx) == 42.0
     assert ev("XATTR_INTEGER('user.bin', 1, 4, 'BIG_ENDIAN')", record, ctx) == 256
     assert ev("XATTR_INTEGER('user.project')", record, ctx) is None
-    assert ev("GETXATTRS('user.n')", record, ctx) == "user.n=42"
+    assert ev("GETXATTRS('user.n', 'key=value')", record, ctx) == "user.n=42"
+    assert ev("GETXATTRS('user.n')", record, ctx) == "user.n=3432"
+    assert ev("GETXATTRS('user.p*', 'key')", record, ctx) == "user.project"
+    assert ev("GETXATTRS('', 'key,')", record, ctx) == "user.bin,user.n,user.project"
+    assert ev("GETXATTRS('nothing.*')", record, ctx) == ""
     by_callback = EvalContext(NOW, xattr=lambda rec, name: b"cb" if name == "a" else None)
     assert ev("XATTR('a')", {}, by_callback) == "cb"
     assert ev("XATTR('a')", {"XATTRS": lambda name: "fn"}, ctx) == "fn"

@@ -73,6 +73,11 @@ def test_options_reach_the_command(fake_apply):
                           "--qos", "maintenance", "-g", argv[15]]
     p.run(TARGET, nodes="all")
     assert "-B" not in fake_apply.calls[1] and "all" in fake_apply.calls[1]
+    p.run(TARGET, nodes="node1,node2")
+    assert fake_apply.calls[2][6:8] == ["-N", "node1,node2"]
+    with pytest.raises(ValueError, match="invalid node"):
+        p.run(TARGET, nodes="node1;reboot")
+    assert len(fake_apply.calls) == 3
     with pytest.raises(ValueError, match="action"):
         p.run(TARGET, action="maybe")
 

@@ -29,6 +29,7 @@ from gpfskit.api import (
     Quotas,
     Snapshot,
     Snapshots,
+    setRootFilesetSnapshots,
 )
 from gpfskit.commands import GPFSError, GPFSExecuteException
 
@@ -85,6 +86,7 @@ __all__ = [
     "SetPoolRule",
     "Snapshot",
     "Snapshots",
+    "setRootFilesetSnapshots",
 ]
 
 

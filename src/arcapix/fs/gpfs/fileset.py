@@ -6,5 +6,7 @@ from gpfskit.api.fileset import (
     Fileset,
     IndependentFileset,
 )
+from gpfskit.api.snapshots import setRootFilesetSnapshots
 
-__all__ = ["CacheFileset", "DependentFileset", "Fileset", "IndependentFileset"]
+__all__ = ["CacheFileset", "DependentFileset", "Fileset", "IndependentFileset",
+           "setRootFilesetSnapshots"]

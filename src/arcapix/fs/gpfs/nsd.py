@@ -1,5 +1,5 @@
-"""``arcapix.fs.gpfs.nsd``: re-exports of ``gpfskit.api.nsd``."""
+"""``arcapix.fs.gpfs.nsd``: re-exports of the NSD classes of ``gpfskit.api.disk``."""
 
-from gpfskit.api.nsd import Nsd, Nsds
+from gpfskit.api.disk import Nsd, Nsds
 
 __all__ = ["Nsd", "Nsds"]

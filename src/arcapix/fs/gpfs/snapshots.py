@@ -1,5 +1,5 @@
 """``arcapix.fs.gpfs.snapshots``: re-exports of ``gpfskit.api.snapshots``."""
 
-from gpfskit.api.snapshots import Snapshots
+from gpfskit.api.snapshots import Snapshots, getRootFilesetSnapshots, setRootFilesetSnapshots
 
-__all__ = ["Snapshots"]
+__all__ = ["Snapshots", "getRootFilesetSnapshots", "setRootFilesetSnapshots"]

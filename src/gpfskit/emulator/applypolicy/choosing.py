@@ -22,12 +22,13 @@ file frees it):
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
-from gpfskit.emulator.applypolicy.phases import Group, Plan
+from gpfskit.emulator.applypolicy.plans import Group, Plan
 from gpfskit.language import RuleKind
 
 
@@ -112,6 +113,28 @@ def choose(group: Group, *, algorithm: str, pool_names: Sequence[str],
     return choice
 
 
+def predicted(occupancy: Occupancy, groups: Sequence[Group], choices: dict[Any, Choice],
+              pool_names: Sequence[str], external: set[str]) -> Occupancy:
+    """Pool usage once the chosen files are migrated or deleted (premigrations and moves to
+    external pools leave the data where it is)."""
+    after = occupancy.copy()
+    for group in groups:
+        choice = choices.get(group.key)
+        if choice is None or not len(choice.order):
+            continue
+        _, sizes, rules, pools = group.arrays()
+        for i, j in enumerate(choice.order.tolist()):
+            rule = group.plans[int(rules[j])].rule
+            source = pool_names[pools[j]] if pools[j] >= 0 else None
+            if rule.kind is RuleKind.DELETE:
+                after.move(source, None, float(sizes[j]))
+            elif rule.kind is RuleKind.MIGRATE and not choice.premigrate[i]:
+                target = (choice.targets[i] if choice.targets else None) or rule.to_pool
+                if target not in external:
+                    after.move(source, target, float(sizes[j]))
+    return after
+
+
 def _serial(plans: list[Plan], constrained: list[bool], order: np.ndarray, sizes: np.ndarray,
             rules: np.ndarray, pools: np.ndarray, pool_names: Sequence[str],
             state: Occupancy, external: set[str]) -> Choice:
@@ -185,13 +208,3 @@ def _room_in_group(state: Occupancy, group: str, kb: float) -> str | None:
         if (state.used.get(member, 0.0) + kb) * 100.0 <= cap * total:
             return member
     return None
-
-
-def group_pools(rules: Sequence, names: Mapping[str, str] | None = None
-                ) -> dict[str, tuple[tuple[str, float | None], ...]]:
-    """GROUP POOL name -> ((member, LIMIT), ...) from a policy's rules."""
-    result: dict[str, tuple[tuple[str, float | None], ...]] = {}
-    for rule in rules:
-        if rule.kind is RuleKind.GROUP_POOL and rule.pool:
-            result[rule.pool] = tuple((m, lim) for m, lim in rule.group_members)
-    return result

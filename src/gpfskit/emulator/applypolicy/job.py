@@ -4,6 +4,10 @@ Everything that can be refused is checked before the scan starts (options, targe
 syntax and names, interface scripts, the single-instance lock), so a refusal changes
 nothing. The job's work files (spilled candidates, work lists, script buckets) live in a
 private directory under ``-s`` (default /tmp), removed when the job ends however it ends.
+
+Phase 1 runs vectorised over Arrow batches (``phases``), or, when the lister settles every
+rule and the lists are only kept, without Arrow (``direct``); NumPy and pyarrow are imported
+only by the modules of the first way, and only when a job takes it.
 """
 
 from __future__ import annotations
@@ -18,12 +22,18 @@ import stat as statmod
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pyarrow as pa
-
-from gpfskit.emulator import fileattrs, placement
-from gpfskit.emulator.applypolicy import checks, choosing, messages, options, phases, targets
-from gpfskit.emulator.applypolicy.execution import Executor, Outcome
+from gpfskit.emulator import capacity, fileattrs, placement
+from gpfskit.emulator.applypolicy import checks, direct, messages, options, targets
+from gpfskit.emulator.applypolicy.plans import (
+    EvaluationFailed,
+    Group,
+    Plan,
+    group_pools,
+    when_is_true,
+)
+from gpfskit.emulator.applypolicy.worklists import Outcome, WorkLists
 from gpfskit.emulator.args import Parsed
 from gpfskit.emulator.dispatch import CommandError, Invocation
 from gpfskit.language import (
@@ -34,6 +44,9 @@ from gpfskit.language import (
     referenced_attributes,
     rule_matches,
 )
+
+if TYPE_CHECKING:
+    from gpfskit.emulator.applypolicy import choosing, phases
 
 SELECTING = (RuleKind.MIGRATE, RuleKind.DELETE, RuleKind.LIST, RuleKind.EXCLUDE)
 
@@ -91,6 +104,19 @@ def _single_instance(inv: Invocation, fs: str, wanted: bool) -> Iterator[None]:
         handle.close()
 
 
+@dataclasses.dataclass
+class Evaluation:
+    """What phase 1 leaves for the others: the rules' plans (with their hit counts), the
+    groups holding the candidates, the pool occupancy the rules saw, how many files no rule
+    applied to, and whether the lister settled every rule (``lean``: lists only kept)."""
+
+    plans: list[Plan]
+    groups: list[Group]
+    occupancy: choosing.Occupancy | None
+    no_rule: int
+    lean: bool
+
+
 class Job:
     def __init__(self, inv: Invocation, opts: options.Options, target: targets.Target,
                  policy: Policy, source: str, pools: list[str]):
@@ -109,10 +135,11 @@ class Job:
                 self.external_lists.setdefault(rule.list_name, rule)
             elif rule.kind is RuleKind.EXTERNAL_POOL and rule.pool:
                 self.external_pools.setdefault(rule.pool, rule)
-        self.group_pools = choosing.group_pools(rules)
+        self.group_pools = group_pools(rules)
         snaps = {r["name"]: r["snap_id"] for r in inv.db.execute(
             "SELECT name, snap_id FROM snapshots WHERE fs = ?", (self.fs["name"],))}
-        self.ctx = EvalContext(current_timestamp=opts.now, snap_id=snaps, xattr=_read_xattr)
+        self.ctx = EvalContext(current_timestamp=opts.now, snap_id=snaps, xattr=_read_xattr,
+                               xattrs=_read_xattrs)
         self.placement = placement.load(inv.db, self.fs["name"])
         self.level = opts.level
 
@@ -182,22 +209,26 @@ class Job:
         return False
 
     def _occupancy(self) -> choosing.Occupancy:
-        from gpfskit.emulator.commands import storage
+        from gpfskit.emulator.applypolicy import choosing
 
         used: dict[str, float] = {}
         total: dict[str, float] = {}
-        rows = []
-        for pool in storage.figures(self.inv, self.fs):
+        for pool in capacity.figures(self.inv.root, self.inv.db, self.fs):
             disks = pool.data_disks
             size = sum(d.size_kb for d in disks)
             free = sum(d.free_kb for d in disks)
             total[pool.name] = float(size)
             used[pool.name] = float(size - free)
-            rows.append((pool.name, size - free, size))
+        occupancy = choosing.Occupancy(used, total, self.group_pools)
+        self._utilization(messages.CURRENT_UTILIZATION, occupancy)
+        return occupancy
+
+    def _utilization(self, title: str, occupancy: choosing.Occupancy) -> None:
         if self.level >= 1:
-            for line in messages.occupancy(rows):
+            rows = [(name, occupancy.used[name], occupancy.total[name])
+                    for name in occupancy.total]
+            for line in messages.utilization(title, rows):
                 self.say(line)
-        return choosing.Occupancy(used, total, self.group_pools)
 
     # The run ---------------------------------------------------------------------------------
     def run(self) -> None:
@@ -219,16 +250,16 @@ class Job:
                 shutil.rmtree(workdir, ignore_errors=True)
 
     def _plans(self, occupancy: choosing.Occupancy | None, workdir: str
-               ) -> tuple[list[phases.Plan], list[phases.Group]]:
-        plans: list[phases.Plan] = []
-        migrate = phases.Group("migrate", False)
-        lists: dict[str, phases.Group] = {}
+               ) -> tuple[list[Plan], list[Group]]:
+        found: list[Plan] = []
+        migrate = Group("migrate", False)
+        lists: dict[str, Group] = {}
         percents = occupancy.percents() if occupancy is not None else {}
         for index, rule in enumerate(self.policy.rules):
             if rule.kind not in SELECTING:
                 continue
-            plan = phases.Plan(index, rule)
-            when = phases.when_is_true(rule, self.ctx)
+            plan = Plan(index, rule)
+            when = when_is_true(rule, self.ctx)
             if when is False:
                 plan.active = False
             if rule.from_pool is not None:
@@ -245,7 +276,7 @@ class Job:
             if rule.kind is RuleKind.LIST:
                 group = lists.get(rule.list_name or "")
                 if group is None:
-                    group = lists[rule.list_name or ""] = phases.Group(rule.list_name or "", True)
+                    group = lists[rule.list_name or ""] = Group(rule.list_name or "", True)
                     group.external = self.external_lists.get(group.key)
                     group.escape = group.external.escape if group.external else None
             elif rule.kind is RuleKind.EXCLUDE:
@@ -256,7 +287,7 @@ class Job:
             if group is not None:
                 plan.position = len(group.plans)
                 group.plans.append(plan)
-            plans.append(plan)
+            found.append(plan)
         groups = ([migrate] if migrate.plans else []) + list(lists.values())
         for number, group in enumerate(groups):
             rules = [p.rule for p in group.plans]
@@ -272,21 +303,42 @@ class Job:
                     extra |= referenced_attributes(r.action)
             extra -= {"INODE", "GENERATION", "PATH_NAME", "SHOW", "XATTRS"}
             group.extra_columns = tuple(sorted(extra))
-        return plans, groups
+        return found, groups
 
     def _run(self, workdir: str) -> None:
-        opts, target = self.opts, self.target
+        """The three phases of a run: evaluate the rules over every file, choose among the
+        candidates, then act on the chosen files (or only list them)."""
+        # Measuring pool usage walks the tree here: only when rules need it, or at -L 2 and
+        # up for the utilization tables.
+        needed = self._needs_occupancy()
+        measured = self._occupancy() if needed or self.level >= 2 else None
         self.info(f"[I] Loaded policy rules from {self.source}.")
         self.info("[I] Evaluating policy rules with CURRENT_TIMESTAMP = "
-                  f"{messages.stamp(opts.now)}")
-        occupancy = self._occupancy() if self._needs_occupancy() else None
+                  f"{messages.stamp(self.opts.now)}")
+        evaluation = self._evaluate(workdir, measured if needed else None)
+        choices = self._choose(evaluation, measured)
+        self._execute(evaluation, choices, workdir)
+
+    def _evaluate(self, workdir: str, occupancy: choosing.Occupancy | None) -> Evaluation:
+        """Phase 1: scan the tree and evaluate the rules; the plans count their hits and the
+        groups hold their candidates."""
+        opts, target = self.opts, self.target
         plans, groups = self._plans(occupancy, workdir)
-        evaluator = phases.Evaluator(
-            plans=plans, groups=groups, ctx=self.ctx, placement_rules=self.placement,
-            pool_names=self.pools, level=self.level, say=self.say, snap_id=target.snap_id,
-            workdir=workdir, write_lists=opts.action != "test", maxdepth=opts.maxdepth,
-            visible=target.visible,
-            occupancy=occupancy.percents() if occupancy is not None else None)
+        lean = direct.applies(plans, groups, self.ctx, level=self.level, action=opts.action,
+                              maxdepth=opts.maxdepth)
+        if lean:
+            evaluator: direct.DirectLister | phases.Evaluator = direct.DirectLister(
+                plans=plans, groups=groups, ctx=self.ctx, snap_id=target.snap_id,
+                write_lists=opts.action != "test")
+        else:
+            from gpfskit.emulator.applypolicy import phases  # loads NumPy and pyarrow
+
+            evaluator = phases.Evaluator(
+                plans=plans, groups=groups, ctx=self.ctx, placement_rules=self.placement,
+                pool_names=self.pools, level=self.level, say=self.say,
+                snap_id=target.snap_id, workdir=workdir, write_lists=opts.action != "test",
+                maxdepth=opts.maxdepth, visible=target.visible,
+                occupancy=occupancy.percents() if occupancy is not None else None)
         if self.level >= 5:
             self.say(messages.attributes_header())
         skip = set(target.exclude)
@@ -304,7 +356,7 @@ class Job:
             finally:
                 for group in groups:
                     group.close()
-        except phases.EvaluationFailed as exc:
+        except EvaluationFailed as exc:
             raise self.inv.fail(f"[E] {exc}", 22) from None
         except OSError as exc:
             raise self.inv.fail(f"[E] Cannot scan {target.visible}: {exc}", 1) from None
@@ -313,36 +365,61 @@ class Job:
         for sample in stats.error_samples[:20]:
             self.inv.warn(f"[W] {sample}")
         self.info(messages.evaluation(stats.files))
-        pa.default_memory_pool().release_unused()
-        candidates = sum(p.hits for p in plans if not p.excludes)
+        if not lean:
+            import pyarrow as pa
 
-        # Phase 2
+            pa.default_memory_pool().release_unused()
+        return Evaluation(plans, groups, occupancy, evaluator.no_rule, lean)
+
+    def _choose(self, evaluation: Evaluation, measured: choosing.Occupancy | None
+                ) -> dict[str, choosing.Choice]:
+        """Phase 2: choose among each weighed group's candidates (streaming lists need no
+        choice) and report what every rule matched and chose, and (``measured``: the pool
+        usage at the start) the pool usage predicted once they are acted on."""
         external = set(self.external_pools)
         choices = {}
-        for group in groups:
+        for group in evaluation.groups:
             if not group.streaming:
+                from gpfskit.emulator.applypolicy import choosing
+
                 choices[group.key] = choosing.choose(
-                    group, algorithm=opts.choice, pool_names=self.pools,
-                    occupancy=occupancy, external=external)
-        self.info(messages.choosing(candidates))
+                    group, algorithm=self.opts.choice, pool_names=self.pools,
+                    occupancy=evaluation.occupancy, external=external)
+        self.info(messages.choosing(sum(p.hits for p in evaluation.plans if not p.excludes)))
         if self.level >= 1:
             for line in messages.summary([
                     (p.number, p.hits, p.kb_hit, p.chosen, p.kb_chosen, 0,
-                     messages.rule_summary_text(p.rule)) for p in plans]):
+                     messages.rule_summary_text(p.rule)) for p in evaluation.plans]):
                 self.say(line)
             if self.level >= 6:
-                self.say(f"[I] Files with no applicable rule: {evaluator.no_rule}.")
+                self.say(f"[I] Files with no applicable rule: {evaluation.no_rule}.")
+        if measured is not None:
+            from gpfskit.emulator.applypolicy import choosing
 
-        # Phase 3
+            self._utilization(messages.PREDICTED_UTILIZATION, choosing.predicted(
+                measured, evaluation.groups, choices, self.pools, external))
+        return choices
+
+    def _execute(self, evaluation: Evaluation, choices: dict[str, choosing.Choice],
+                 workdir: str) -> None:
+        """Phase 3: write the chosen files into work lists and act on them (``-I yes``),
+        keep the lists (``defer``, ``prepare``, ``-f``) or only count them (``test``)."""
+        opts, target = self.opts, self.target
         outcome = Outcome()
-        executor = Executor(
-            action=opts.action, level=self.level, workdir=workdir, bucket=opts.bucket,
-            threads=opts.threads, snap_id=target.snap_id, ctx=self._action_context(outcome),
-            say=self.say, external_pools=self.external_pools,
-            test_argument=targets.test_argument(target),
-            recheck=self._recheck if opts.reevaluate else None, outcome=outcome)
+        if evaluation.lean:  # streamed lists, only kept: nothing to materialize or execute
+            executor: WorkLists = WorkLists(opts.action, workdir)
+        else:
+            from gpfskit.emulator.applypolicy.execution import Executor
+
+            executor = Executor(
+                action=opts.action, level=self.level, workdir=workdir, bucket=opts.bucket,
+                threads=opts.threads, snap_id=target.snap_id,
+                ctx=self._action_context(outcome), say=self.say,
+                external_pools=self.external_pools,
+                test_argument=targets.test_argument(target),
+                recheck=self._recheck if opts.reevaluate else None, outcome=outcome)
         try:
-            for group in groups:
+            for group in evaluation.groups:
                 if group.streaming:
                     if opts.action != "test":
                         executor.adopt_stream(group)
@@ -438,4 +515,21 @@ def _read_xattr(record, name: str) -> bytes | None:
         return os.getxattr(path, name, follow_symlinks=False)
     except OSError:
         return None
+
+
+def _read_xattrs(record) -> dict[str, bytes]:
+    """Every extended attribute of the record's file that can be read (for GetXattrs)."""
+    path = record.get("PATH_NAME") if hasattr(record, "get") else None
+    if path is None:
+        return {}
+    try:
+        names = os.listxattr(path, follow_symlinks=False)
+    except OSError:
+        return {}
+    values = {}
+    for name in names:
+        value = _read_xattr(record, name)
+        if value is not None:
+            values[name] = value
+    return values
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import sys
 import time
 from collections.abc import Sequence
 
@@ -19,21 +20,28 @@ L5_ATTRIBUTES = ("MODIFICATION_TIME", "USER_ID", "GROUP_ID", "FILE_SIZE", "POOL_
                  "ACCESS_TIME", "KB_ALLOCATED", "FILESET_NAME")
 
 
+def timed(text: str, when: float | None = None) -> str:
+    """A phase line as the product prints it: ``[I] 2022-03-03@21:19:57.123 <text>``."""
+    when = time.time() if when is None else when
+    millis = int(when * 1000) % 1000
+    return f"[I] {time.strftime('%Y-%m-%d@%H:%M:%S', time.localtime(when))}.{millis:03d} {text}"
+
+
 def directories_scan(files: int, directories: int, others: int, problems: int) -> str:
     return (f"[I] Directories scan: {files} files, {directories} directories, {others} other "
             f"objects, {problems} 'skipped' files and/or errors.")
 
 
 def evaluation(files: int) -> str:
-    return f"[I] Parallel-piped sort and policy evaluation. {files} files scanned."
+    return timed(f"Parallel-piped sort and policy evaluation. {files} files scanned.")
 
 
 def choosing(records: int) -> str:
-    return f"[I] Piped sorting and candidate file choosing. {records} records scanned."
+    return timed(f"Piped sorting and candidate file choosing. {records} records scanned.")
 
 
 def execution(dispatched: int) -> str:
-    return f"[I] Policy execution. {dispatched} files dispatched."
+    return timed(f"Policy execution. {dispatched} files dispatched.")
 
 
 def show_path(path: bytes | str) -> str:
@@ -133,11 +141,42 @@ def summary(rows: Sequence[tuple[int, int, int, int, int, int, str]]) -> list[st
     return lines
 
 
-def occupancy(rows: Sequence[tuple[str, int, int]]) -> list[str]:
-    """Pool occupancy sampled at job start: (pool, KB occupied, KB total)."""
-    lines = ["[I] Pool occupancy sampled at job start:",
-             f"{'Pool':<20} {'KB_Used':>16} {'KB_Total':>16} {'Used':>10}"]
+CURRENT_UTILIZATION = "[I] GPFS Current Data Pool Utilization in KB and %"
+PREDICTED_UTILIZATION = "Predicted Data Pool Utilization in KB and %:"
+
+
+def utilization(title: str, rows: Sequence[tuple[str, float, float]]) -> list[str]:
+    """A data pool utilization table: (pool, KB occupied, KB total) per pool."""
+    lines = [title, f"{'Pool_Name':<19}{'KB_Occupied':>20}{'KB_Total':>16}"
+                    f"{'Percent_Occupied':>18}"]
     for pool, used, total in rows:
         pct = used * 100.0 / total if total else 0.0
-        lines.append(f"{pool:<20} {used:>16} {total:>16} {pct:>9.2f}%")
+        lines.append(f"{pool:<19}{round(used):>20}{round(total):>16}{pct:>17.9f}%")
     return lines
+
+
+def stderr_is_tty() -> bool:
+    try:
+        return sys.stderr.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+class Progress:
+    """Files scanned and the rate, on one refreshed stderr line (terminals only)."""
+
+    def __init__(self) -> None:
+        self.start = time.monotonic()
+        self.shown = False
+
+    def __call__(self, files: int, directories: int, problems: int) -> None:
+        elapsed = max(time.monotonic() - self.start, 1e-6)
+        sys.stderr.write(f"\r[I] Scanning: {files} files, {directories} directories, "
+                         f"{problems} errors, {files / elapsed:,.0f} files/s ")
+        sys.stderr.flush()
+        self.shown = True
+
+    def done(self) -> None:
+        if self.shown:
+            sys.stderr.write("\n")
+            sys.stderr.flush()

@@ -26,11 +26,8 @@ from __future__ import annotations
 
 import grp
 import pwd
-import sys
-import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from typing import IO, Any
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -38,14 +35,13 @@ import pyarrow.compute as pc
 
 from gpfskit.emulator import fileattrs, placement
 from gpfskit.emulator.applypolicy import messages, prefilter
+from gpfskit.emulator.applypolicy.plans import EvaluationFailed, Group, Plan
+from gpfskit.emulator.placement_vectorized import pool_column
 from gpfskit.emulator.scan import TYPES, records, scan
 from gpfskit.language import (
     XATTRS_KEY,
     EvalContext,
     PolicyEvalError,
-    Rule,
-    RuleKind,
-    matches,
     referenced_attributes,
 )
 from gpfskit.language.vectorized import evaluate_column, evaluate_mask, show_column
@@ -58,87 +54,11 @@ _DERIVED_NULL_INTS = ("CLONE_PARENT_INODE", "CLONE_PARENT_FILESETID", "CLONE_PAR
                       "CLONE_PARENT_IS_SNAP", "CLONE_PARENT_SNAP_ID")
 
 
-class EvaluationFailed(Exception):
-    """A rule could not be evaluated (a type error in its expressions, say)."""
-
-
-@dataclass
-class Plan:
-    """One rule of the job, with its counters for the summary."""
-
-    number: int                       # position in the policy file (the summary's Rule#)
-    rule: Rule
-    group: Group | None = None        # None for EXCLUDE rules
-    active: bool = True               # False when WHEN is false or THRESHOLD not reached
-    threshold_pools: frozenset[str] | None = None   # pools over the high mark
-    pool_members: tuple[str, ...] | None = None     # FROM POOL (group pools expanded)
-    hits: int = 0
-    kb_hit: int = 0
-    chosen: int = 0
-    kb_chosen: int = 0
-    position: int = 0                 # index in its group's plans
-
-    @property
-    def excludes(self) -> bool:
-        return self.rule.kind is RuleKind.EXCLUDE or bool(self.rule.exclude)
-
-    @property
-    def label(self) -> str:
-        return messages.rule_label(self.number, self.rule)
-
-
-@dataclass
-class Group:
-    """Candidates that are chosen together: the MIGRATE/DELETE rules, or one list."""
-
-    key: str                          # 'migrate' or the list name
-    is_list: bool
-    plans: list[Plan] = field(default_factory=list)
-    external: Rule | None = None      # the EXTERNAL LIST rule of a list
-    escape: str | None = None
-    streaming: bool = False
-    extra_columns: tuple[str, ...] = ()
-    # streaming output
-    stream_path: str | None = None
-    stream: IO[bytes] | None = None
-    # spilled candidates
-    spill_path: str | None = None
-    spill: Any = None
-    weights: list[np.ndarray] = field(default_factory=list)
-    sizes: list[np.ndarray] = field(default_factory=list)
-    rules: list[np.ndarray] = field(default_factory=list)
-    pools: list[np.ndarray] = field(default_factory=list)
-    rows: int = 0
-
-    @property
-    def name(self) -> str:
-        return self.key
-
-    def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """(weight, KB, rule position, pool index) per candidate (joined once, then kept)."""
-        def cat(parts: list[np.ndarray], dtype: Any) -> list[np.ndarray]:
-            return [np.concatenate(parts) if len(parts) != 1 else parts[0]] if parts \
-                else [np.zeros(0, dtype)]
-        self.weights = cat(self.weights, np.float64)
-        self.sizes = cat(self.sizes, np.int64)
-        self.rules = cat(self.rules, np.int32)
-        self.pools = cat(self.pools, np.int32)
-        return self.weights[0], self.sizes[0], self.rules[0], self.pools[0]
-
-    def close(self) -> None:
-        if self.stream is not None:
-            self.stream.close()
-            self.stream = None
-        if self.spill is not None:
-            self.spill.close()
-            self.spill = None
-
-
 class Evaluator:
     """Runs phase 1 over a scan and fills the plans' and groups' phase-1 results."""
 
     def __init__(self, *, plans: list[Plan], groups: list[Group], ctx: EvalContext,
-                 placement_rules: placement.Placement, pool_names: list[str], level: int,
+                 placement_rules: placement.PlacementHistory, pool_names: list[str], level: int,
                  say: Callable[[str], None], snap_id: int, workdir: str, write_lists: bool,
                  maxdepth: int | None, visible: str, occupancy: Mapping[str, float] | None):
         self.plans = plans
@@ -205,7 +125,7 @@ class Evaluator:
     # Running ------------------------------------------------------------------------------------
     def run(self, tree: str, *, visible: str, junctions: Mapping[str, str],
             independent: set[str], skip: set[str], workers: int) -> Any:
-        progress = _Progress() if _stderr_is_tty() else None
+        progress = messages.Progress() if messages.stderr_is_tty() else None
         walk = scan(tree, visible_root=visible, junctions=dict(junctions),
                     independent=sorted(independent), columns=self.scan_columns,
                     directories_plus=self.directories_plus, workers=workers,
@@ -395,8 +315,8 @@ class Evaluator:
             directories = None
             if "KIND" in names:
                 directories = np.asarray(batch.column("KIND")) == KIND_DIR
-            extra["POOL_NAME"] = self.placement.pool_column(
-                batch, self.ctx, recorded=recorded, directories=directories)
+            extra["POOL_NAME"] = pool_column(
+                self.placement, batch, self.ctx, recorded=recorded, directories=directories)
         if "USER_NAME" in self.needed:
             extra["USER_NAME"] = self._names(batch.column("USER_ID"), self._users, _user)
         if "GROUP_NAME" in self.needed:
@@ -488,42 +408,3 @@ def _texts(show: pa.Array | None, count: int) -> list[str | None]:
     values = show.to_pylist()
     return [v.decode("utf-8", "backslashreplace") if isinstance(v, bytes) else v
             for v in values]
-
-
-def when_is_true(rule: Rule, ctx: EvalContext) -> bool | None:
-    """A WHEN that depends on no file attribute, evaluated once (None: depends on files)."""
-    if rule.when is None:
-        return True
-    if referenced_attributes(rule.when):
-        return None
-    try:
-        return matches(rule.when, {}, ctx)
-    except PolicyEvalError as exc:
-        raise EvaluationFailed(f"Rule {messages.rule_label(0, rule)}: {exc}") from None
-
-
-def _stderr_is_tty() -> bool:
-    try:
-        return sys.stderr.isatty()
-    except (AttributeError, ValueError):
-        return False
-
-
-class _Progress:
-    """Files scanned and the rate, on one refreshed stderr line (terminals only)."""
-
-    def __init__(self) -> None:
-        self.start = time.monotonic()
-        self.shown = False
-
-    def __call__(self, files: int, directories: int, problems: int) -> None:
-        elapsed = max(time.monotonic() - self.start, 1e-6)
-        sys.stderr.write(f"\r[I] Scanning: {files} files, {directories} directories, "
-                         f"{problems} errors, {files / elapsed:,.0f} files/s ")
-        sys.stderr.flush()
-        self.shown = True
-
-    def done(self) -> None:
-        if self.shown:
-            sys.stderr.write("\n")
-            sys.stderr.flush()

@@ -50,7 +50,6 @@ import json
 import os
 import sqlite3
 import time
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -197,7 +196,7 @@ def _afm_attributes(inv: Invocation, items: list[str]) -> dict[str, str]:
 
 def _discard(path: Path) -> tuple[Callable[[], None], Callable[[], None]]:
     """Move ``path`` aside; returns (undo, finish) to restore it or delete it for good."""
-    trash = path.parent / f".deleting-{path.name}-{uuid.uuid4().hex[:8]}"
+    trash = path.parent / f".deleting-{path.name}-{os.urandom(4).hex()}"
     os.rename(path, trash)
 
     def undo() -> None:

@@ -28,8 +28,10 @@ from __future__ import annotations
 import os
 import pwd
 import time
+from pathlib import Path
+from typing import Any
 
-from gpfskit.emulator import applypolicy
+from gpfskit.emulator import applypolicy, fileattrs, layout
 from gpfskit.emulator.applypolicy import checks
 from gpfskit.emulator.args import Parsed
 from gpfskit.emulator.dispatch import Invocation, command
@@ -66,6 +68,7 @@ def mmchpolicy(inv: Invocation, args: Parsed) -> None:
     if filename == DEFAULT:
         inv.say(f"Validated policy '{DEFAULT}': the default placement.")
         if mode == "yes":
+            _record_placement(inv, fs, "")
             inv.db.execute("DELETE FROM policies WHERE fs = ?", (fs["name"],))
             inv.say(f"Policy '{DEFAULT}' installed on file system {fs['name']}: data is placed "
                     "by the default rule.")
@@ -97,6 +100,7 @@ def mmchpolicy(inv: Invocation, args: Parsed) -> None:
             f"{_plural(other, 'external or group pool rule')}.")
     if mode == "test":
         return
+    _record_placement(inv, fs, text)
     inv.db.execute(
         "INSERT INTO policies (fs, text, name, installed_by, installed_node, installed_at) "
         "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (fs) DO UPDATE SET text = excluded.text, "
@@ -104,6 +108,33 @@ def mmchpolicy(inv: Invocation, args: Parsed) -> None:
         "installed_node = excluded.installed_node, installed_at = excluded.installed_at",
         (fs["name"], text, name, _user(), inv.node, time.time()))
     inv.say(f"Policy '{name}' installed on file system {fs['name']}.")
+
+
+def _record_placement(inv: Invocation, fs_row: Any, text: str) -> None:
+    """Keep the placement being replaced for the files made under it: placement happens
+    when a file is created (``placement.load`` reads the history)."""
+    fs = fs_row["name"]
+    if inv.db.execute("SELECT 1 FROM placement_history WHERE fs = ? LIMIT 1",
+                      (fs,)).fetchone() is None:
+        row = inv.db.execute("SELECT text FROM policies WHERE fs = ?", (fs,)).fetchone()
+        inv.db.execute("INSERT INTO placement_history VALUES (?, 0, ?)",
+                       (fs, row["text"] if row is not None else ""))
+    inv.db.execute("INSERT INTO placement_history VALUES (?, ?, ?)",
+                   (fs, _file_clock(layout.tree(inv.root, fs_row)), text))
+
+
+def _file_clock(tree: Path) -> float:
+    """Now, on the clock that stamps the birth times of files in ``tree`` (it can lag
+    ``time.time()`` by several milliseconds): the birth time of a file made and removed."""
+    marker = tree / f".gpfskit-placement-{os.getpid()}-{time.monotonic_ns()}"
+    try:
+        marker.touch(exist_ok=False)
+        try:
+            return fileattrs.creation_time(marker)
+        finally:
+            marker.unlink()
+    except OSError:
+        return time.time()
 
 
 _LS_COLUMNS = ["deviceName", "policyName", "installedBy", "installedNode", "installTime",

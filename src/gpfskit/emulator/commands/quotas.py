@@ -1,7 +1,8 @@
 """Quotas: mmsetquota, mmlsquota, mmrepquota (storage-scale.md §2.10).
 
 Limits are stored in the ``quotas`` table in KiB (blocks) and inodes (files); usage is never
-stored: every report walks the real files (usage.py). A fileset's usage is its own tree, a
+stored: every report walks the real files (usage.py). The commands read and keep that state
+through the file system's ``QuotaLedger`` (quota_ledger.py). A fileset's usage is its own tree, a
 user's or group's usage is every file of the file system they own (linked and unlinked
 filesets). Grace periods start when a report or ``mmsetquota`` first sees usage above the soft
 limit (``block_over_since``/``files_over_since``) and end when usage drops back. Those
@@ -34,20 +35,21 @@ Where the reference is silent:
 * ``mmlsquota`` without ``-u``/``-g``/``-j`` shows the invoking user's USR quota; the human
   table is preceded by ``Disk quotas for user NAME (uid N):`` (``group``/``gid``) for user and
   group queries; ``-q`` keeps only entries over a limit; without a Device it covers every file
-  system. ``-d`` (default quotas) and ``mmsetquota -F`` are not emulated.
+  system. An entry without any limit reads ``no limits`` in the human table (as the real
+  command prints it; ``mmrepquota`` prints its zeros, as the captures show). The title line
+  ``Block Limits ... | File Limits`` is flush-left in ``mmlsquota`` and indented in
+  ``mmrepquota``, as in the captures of the reference. ``-d`` (default quotas) and
+  ``mmsetquota -F`` are not emulated.
 * Exit codes: unknown user or group 22, unknown fileset 2, per-fileset quotas off 1.
 """
 
 from __future__ import annotations
 
 import grp
-import math
 import os
 import pwd
 import re
 import sqlite3
-import time
-from dataclasses import dataclass
 from fractions import Fraction
 
 from gpfskit.emulator import events, names, usage
@@ -55,16 +57,23 @@ from gpfskit.emulator.args import Parsed, UsageError, scaled_number
 from gpfskit.emulator.commands.filesets import find_fileset, parse_count
 from gpfskit.emulator.dispatch import Invocation, command
 from gpfskit.emulator.output import ytable
+from gpfskit.emulator.quota_ledger import (
+    DEFAULT_ID,
+    TYPES,
+    QuotaEntry,
+    QuotaKey,
+    QuotaLedger,
+    format_period,
+    limits_of,
+    over_since,
+    owner_name,
+)
 
 Y_COLUMNS = ["filesystemName", "quotaType", "id", "name", "blockUsage", "blockQuota",
              "blockLimit", "blockInDoubt", "blockGrace", "filesUsage", "filesQuota",
              "filesLimit", "filesInDoubt", "filesGrace", "remarks", "quota", "defQuota", "fid",
              "filesetname"]
-TYPES = ("USR", "GRP", "FILESET")
 MAX_BLOCK_KB = 999_999_999_999_999
-DEFAULT_GRACE = 7 * 24 * 3600
-DEFAULT_ID = -1
-_ENFORCED = {"USR": "user", "GRP": "group", "FILESET": "fileset"}
 _TYPE_OF = {"user": "USR", "group": "GRP", "fileset": "FILESET"}
 
 _REP_TITLE = ("        Block Limits                                    |"
@@ -96,17 +105,6 @@ def parse_block(text: str) -> int:
 def parse_grace(text: str) -> int:
     """A grace period in seconds."""
     return scaled_number(text, GRACE_UNITS, maximum=MAX_GRACE)
-
-
-def format_period(seconds: float) -> str:
-    """``7 days``, ``5 hours``, ``12 minutes``: the largest unit that fits, rounded up
-    (a clock within a minute of a whole day or hour counts as that day or hour)."""
-    for unit, size, slack in (("day", 86400, 60), ("hour", 3600, 60), ("minute", 60, 0)):
-        if seconds >= size - slack:
-            count = max(1, math.ceil((seconds - slack) / size))
-            return f"{count} {unit}{'s' if count != 1 else ''}"
-    count = max(math.ceil(seconds), 1)
-    return f"{count} second{'s' if count != 1 else ''}"
 
 
 def _limit_pair(inv: Invocation, option: str, text: str) -> tuple[int, int]:
@@ -142,208 +140,13 @@ def resolve_owner(inv: Invocation, kind: str, text: str) -> int:
         raise inv.fail(f"Incorrect {word} name or ID: {text}", 22) from None
 
 
-def owner_name(kind: str, ident: int, numeric: bool = False) -> str:
-    if numeric:
-        return str(ident)
-    try:
-        return pwd.getpwuid(ident).pw_name if kind == "USR" else grp.getgrgid(ident).gr_name
-    except (KeyError, OverflowError):
-        return str(ident)
-
-
-# Building entries ----------------------------------------------------------------------
-
-@dataclass
-class Entry:
-    type: str
-    id: int
-    name: str
-    scope: str                  # the fileset name of a per-fileset USR/GRP entry, else ''
-    fid: int | None             # its fileset id
-    kb: int
-    files: int
-    block_soft: int
-    block_hard: int
-    files_soft: int
-    files_hard: int
-    remarks: str
-    block_grace: str
-    files_grace: str
-    quota: str
-    def_quota: str
-
-    def over(self) -> bool:
-        return ((self.block_soft and self.kb > self.block_soft)
-                or (self.block_hard and self.kb > self.block_hard)
-                or (self.files_soft and self.files > self.files_soft)
-                or (self.files_hard and self.files > self.files_hard))
-
-    def y_row(self, fs: str) -> list[object]:
-        return [fs, self.type, self.id, self.name, self.kb, self.block_soft, self.block_hard, 0,
-                self.block_grace, self.files, self.files_soft, self.files_hard, 0,
-                self.files_grace, self.remarks, self.quota, self.def_quota,
-                "" if self.fid is None else self.fid, self.scope]
-
-
-class Book:
-    """The quota state of one file system: limits, defaults, grace periods and usage."""
-
-    def __init__(self, inv: Invocation, fs_row: sqlite3.Row, measured: usage.Usage | None = None):
-        self.inv = inv
-        self.fs_row = fs_row
-        self.fs = fs_row["name"]
-        self.perfileset = bool(fs_row["perfileset_quota"])
-        self.filesets = usage.live_filesets(inv.db, self.fs)
-        self.by_name = {r["name"]: r for r in self.filesets}
-        self.by_id = {r["id"]: r for r in self.filesets}
-        self.rows = {(r["type"], r["id"], r["fileset"]): r for r in inv.db.execute(
-            "SELECT * FROM quotas WHERE fs = ?", (self.fs,))}
-        self.grace = {t: (DEFAULT_GRACE, DEFAULT_GRACE) for t in TYPES}
-        for r in inv.db.execute("SELECT * FROM grace_periods WHERE fs = ?", (self.fs,)):
-            self.grace[r["type"]] = (r["block_seconds"], r["files_seconds"])
-        enforced = (fs_row["quotas_enforced"] or "").split(";")
-        self.enforced = {t: _ENFORCED[t] in enforced for t in TYPES}
-        self.usage = measured if measured is not None else usage.measure(inv.root, inv.db,
-                                                                         fs_row)
-        self.now = time.time()
-        self.updates: list[tuple[tuple[str, int, str], float | None, float | None]] = []
-
-    # Which entries exist ---------------------------------------------------------------
-    def owner_keys(self, kind: str, scope_fid: int | None) -> list[tuple[int, int | None]]:
-        """(owner id, fileset id or None) of every USR/GRP entry with usage or limits."""
-        keys: set[tuple[int, int | None]] = set()
-        if scope_fid is not None or self.perfileset:
-            table = self.usage.fileset_users if kind == "USR" else self.usage.fileset_groups
-            keys |= {(owner, fid) for fid, owner in table
-                     if scope_fid is None or fid == scope_fid}
-            for (t, ident, scope) in self.rows:
-                fileset = self.by_name.get(scope or "root")
-                if t == kind and ident != DEFAULT_ID and fileset is not None and (
-                        scope_fid is None or fileset["id"] == scope_fid) and (
-                        scope or self.perfileset):
-                    keys.add((ident, fileset["id"]))
-        else:
-            table = self.usage.users if kind == "USR" else self.usage.groups
-            keys |= {(owner, None) for owner in table}
-            keys |= {(ident, None) for (t, ident, scope) in self.rows
-                     if t == kind and ident != DEFAULT_ID and scope == ""}
-        return sorted(keys, key=lambda k: (k[0], -1 if k[1] is None else k[1]))
-
-    def scope_of(self, fid: int | None) -> str:
-        if fid is None:
-            return ""
-        return self.by_id[fid]["name"]
-
-    def entry(self, kind: str, ident: int, fid: int | None = None, *, numeric: bool = False
-              ) -> Entry:
-        """One USR/GRP (``fid``: per fileset) or FILESET (``ident`` = fileset id) entry."""
-        if kind == "FILESET":
-            counts = self.usage.filesets.get(ident, usage.Counts(0, 0))
-            name = self.by_id[ident]["name"]
-            key = ("FILESET", ident, "")
-            default_keys = [(("FILESET", DEFAULT_ID, ""), "d_fsys")]
-            fid = None
-        else:
-            if fid is None:
-                table = self.usage.users if kind == "USR" else self.usage.groups
-                counts = table.get(ident, usage.Counts(0, 0))
-            else:
-                table = (self.usage.fileset_users if kind == "USR"
-                         else self.usage.fileset_groups)
-                counts = table.get((fid, ident), usage.Counts(0, 0))
-            name = owner_name(kind, ident, numeric)
-            scope = self.scope_of(fid)
-            key = (kind, ident, scope)
-            if fid == 0 and key not in self.rows and (kind, ident, "") in self.rows \
-                    and self.perfileset:
-                key = (kind, ident, "")
-            default_keys = [((kind, DEFAULT_ID, scope), "d_fset" if scope else "d_fsys")]
-            if scope:
-                default_keys.append(((kind, DEFAULT_ID, ""), "d_fsys"))
-        row = self.rows.get(key)
-        limits = _limits(row)
-        remarks = "e" if any(limits) else "i"
-        def_quota = "off"
-        for default_key, label in default_keys:
-            default_row = self.rows.get(default_key)
-            if default_row is not None and any(_limits(default_row)):
-                def_quota = "on"
-                if remarks == "i":
-                    limits, remarks = _limits(default_row), label
-                break
-        block_grace, block_since = self._grace(kind, 0, counts.kb, limits[0], limits[1],
-                                               row["block_over_since"] if row else None)
-        files_grace, files_since = self._grace(kind, 1, counts.inodes, limits[2], limits[3],
-                                               row["files_over_since"] if row else None)
-        if (block_since, files_since) != ((row["block_over_since"], row["files_over_since"])
-                                          if row else (None, None)):
-            self.updates.append((key, block_since, files_since))
-        return Entry(kind, ident, name, "" if kind == "FILESET" else self.scope_of(fid), fid,
-                     counts.kb, counts.inodes, *limits, remarks, block_grace, files_grace,
-                     "on" if self.enforced[kind] else "off", def_quota)
-
-    def _grace(self, kind: str, which: int, used: int, soft: int, hard: int,
-               since: float | None) -> tuple[str, float | None]:
-        if not soft or used <= soft:
-            return "none", None
-        since = since if since is not None else self.now
-        left = since + self.grace[kind][which] - self.now
-        if left <= 0 or (hard and used > hard):
-            return "expired", since
-        return format_period(left), since
-
-    def fileset_entries(self, only: int | None = None) -> list[Entry]:
-        return [self.entry("FILESET", r["id"]) for r in self.filesets
-                if only is None or r["id"] == only]
-
-    def owner_entries(self, kind: str, scope_fid: int | None, numeric: bool) -> list[Entry]:
-        return [self.entry(kind, ident, fid, numeric=numeric)
-                for ident, fid in self.owner_keys(kind, scope_fid)]
-
-    def save_grace_clocks(self) -> None:
-        """Record when usage went over (or back under) a soft limit; best effort when the
-        command only reads (another writer may hold the database)."""
-        if not self.updates:
-            return
-        try:
-            for (kind, ident, scope), block_since, files_since in self.updates:
-                row = self.rows.get((kind, ident, scope))
-                if (row is None or not any(_limits(row))) and (
-                        block_since is None and files_since is None):
-                    self.inv.db.execute(
-                        "DELETE FROM quotas WHERE fs = ? AND type = ? AND id = ? "
-                        "AND fileset = ?", (self.fs, kind, ident, scope))
-                    continue
-                self.inv.db.execute(
-                    "INSERT INTO quotas (fs, type, id, fileset, block_over_since, "
-                    "files_over_since) VALUES (?, ?, ?, ?, ?, ?) "
-                    "ON CONFLICT (fs, type, id, fileset) DO UPDATE SET "
-                    "block_over_since = excluded.block_over_since, "
-                    "files_over_since = excluded.files_over_since",
-                    (self.fs, kind, ident, scope, block_since, files_since))
-        except sqlite3.OperationalError:
-            pass
-        self.updates = []
-
-    def default_state(self, kind: str) -> str:
-        on = any(t == kind and ident == DEFAULT_ID and any(_limits(r))
-                 for (t, ident, _), r in self.rows.items())
-        return "on" if on else "off"
-
-
-def _limits(row: sqlite3.Row | None) -> tuple[int, int, int, int]:
-    if row is None:
-        return (0, 0, 0, 0)
-    return (row["block_soft"], row["block_hard"], row["files_soft"], row["files_hard"])
-
-
 # Human tables --------------------------------------------------------------------------
 
 def _kb(value: int, block_size: int | str | None) -> str:
     return usage.format_kb(value, block_size)
 
 
-def _numbers(e: Entry, block_size: int | str | None) -> str:
+def _numbers(e: QuotaEntry, block_size: int | str | None) -> str:
     return (f"{_kb(e.kb, block_size):>12} {_kb(e.block_soft, block_size):>10} "
             f"{_kb(e.block_hard, block_size):>10} {0:>10} {e.block_grace:>8} | "
             f"{e.files:>8} {e.files_soft:>7} {e.files_hard:>8} {0:>8} {e.files_grace:>8}")
@@ -386,15 +189,15 @@ def mmrepquota(inv: Invocation, args: Parsed) -> None:
         targets += [(row, fileset or None) for row in inv.filesystems(device)]
     numeric = args.has("-n")
     for fs_row, fileset in targets:
-        book = Book(inv, fs_row)
+        ledger = QuotaLedger(inv.root, inv.db, fs_row)
         only = find_fileset(inv, fs_row["name"], fileset)["id"] if fileset else None
-        entries: list[Entry] = []
+        entries: list[QuotaEntry] = []
         for kind in kinds:
             if kind == "FILESET":
-                entries += book.fileset_entries(only)
+                entries += ledger.fileset_entries(only)
             else:
-                entries += book.owner_entries(kind, only, numeric)
-        events.save_quota_clocks(inv, book)
+                entries += ledger.owner_entries(kind, only, numeric)
+        events.save_quota_clocks(inv, ledger)
         fs = fs_row["name"]
         if args.has("-Y"):
             inv.say(f"*** Report for {' '.join(kinds)} quotas on {fs}")
@@ -403,12 +206,12 @@ def mmrepquota(inv: Invocation, args: Parsed) -> None:
         inv.say(f"*** Report for {''.join(k + ' ' for k in kinds)} quotas on {fs}")
         if args.has("-t"):
             for kind in kinds:
-                block, files = book.grace[kind]
+                block, files = ledger.grace[kind]
                 inv.say(f"{kind} grace periods: block {format_period(block)}, "
                         f"files {format_period(files)}")
         if args.has("-q"):
             for kind in kinds:
-                inv.say(f"{kind} default quota is {book.default_state(kind)}")
+                inv.say(f"{kind} default quota is {ledger.default_state(kind)}")
         per_fileset = any(e.scope for e in entries)
         inv.say(_REP_TITLE)
         name_head = "Name       fileset    " if per_fileset else "Name       "
@@ -446,17 +249,17 @@ def mmlsquota(inv: Invocation, args: Parsed) -> None:
     if kind != "FILESET":
         ident = (resolve_owner(inv, kind, who) if who is not None
                  else (os.geteuid() if kind == "USR" else os.getegid()))
-    rows: list[tuple[str, Entry]] = []
+    rows: list[tuple[str, QuotaEntry]] = []
     for fs_row, fileset in targets:
         fs = fs_row["name"]
-        book = Book(inv, fs_row)
+        ledger = QuotaLedger(inv.root, inv.db, fs_row)
         if kind == "FILESET":
-            entry = book.entry("FILESET", find_fileset(inv, fs, who)["id"])
+            entry = ledger.entry("FILESET", find_fileset(inv, fs, who)["id"])
         else:
             fid = find_fileset(inv, fs, fileset)["id"] if fileset else (
-                0 if book.perfileset else None)
-            entry = book.entry(kind, ident, fid)
-        events.save_quota_clocks(inv, book)
+                0 if ledger.perfileset else None)
+            entry = ledger.entry(kind, ident, fid)
+        events.save_quota_clocks(inv, ledger)
         if not args.has("-q") or entry.over():
             rows.append((fs, entry))
     if args.has("-Y"):
@@ -474,7 +277,10 @@ def mmlsquota(inv: Invocation, args: Parsed) -> None:
             "    grace |    files   quota    limit in_doubt    grace  Remarks")
     for fs, e in rows:
         label = f"{fs:<10} {e.scope:<10} " if per_fileset else f"{fs:<10} "
-        inv.say(f"{label}{e.type:<7}{_numbers(e, block_size)} ")
+        if not (e.block_soft or e.block_hard or e.files_soft or e.files_hard):
+            inv.say(f"{label}{e.type:<7}{'no limits':>12}")   # as the real command says
+        else:
+            inv.say(f"{label}{e.type:<7}{_numbers(e, block_size)} ")
 
 
 # mmsetquota ----------------------------------------------------------------------------
@@ -506,7 +312,7 @@ def mmsetquota(inv: Invocation, args: Parsed) -> None:
     block = _limit_pair(inv, "--block", args.get("--block")) if args.get("--block") else None
     files = _limit_pair(inv, "--files", args.get("--files")) if args.get("--files") else None
     perfileset = bool(fs_row["perfileset_quota"])
-    keys: list[tuple[str, int, str]] = []
+    keys: list[QuotaKey] = []
     if args.get("--default") is not None:
         if args.get("--user") is not None or args.get("--group") is not None:
             raise UsageError("--default cannot be combined with --user or --group.")
@@ -518,7 +324,7 @@ def mmsetquota(inv: Invocation, args: Parsed) -> None:
                 raise inv.fail("Default fileset quotas are set for the whole file system "
                                f"(mmsetquota {fs} --default fileset).", 1)
             _need_perfileset(inv, fs_row)
-        keys.append((kind, DEFAULT_ID, fileset["name"] if fileset is not None else ""))
+        keys.append(QuotaKey(kind, DEFAULT_ID, fileset["name"] if fileset is not None else ""))
     elif args.get("--user") is not None or args.get("--group") is not None:
         if fileset is not None:
             _need_perfileset(inv, fs_row)
@@ -526,15 +332,15 @@ def mmsetquota(inv: Invocation, args: Parsed) -> None:
         for kind, option in (("USR", "--user"), ("GRP", "--group")):
             for who in (args.get(option) or "").split(","):
                 if who:
-                    keys.append((kind, resolve_owner(inv, kind, who), scope))
+                    keys.append(QuotaKey(kind, resolve_owner(inv, kind, who), scope))
     elif fileset is not None:
-        keys.append(("FILESET", fileset["id"], ""))
+        keys.append(QuotaKey("FILESET", fileset["id"], ""))
     else:
         raise UsageError("Specify --user, --group, Device:Fileset, --default or --grace.")
-    book = Book(inv, fs_row)
+    ledger = QuotaLedger(inv.root, inv.db, fs_row)
     for key in keys:
-        row = book.rows.get(key)
-        limits = list(_limits(row))
+        row = ledger.rows.get(key)
+        limits = list(limits_of(row))
         if block is not None:
             limits[0:2] = block
         if files is not None:
@@ -546,11 +352,11 @@ def mmsetquota(inv: Invocation, args: Parsed) -> None:
                            "AND fileset = ?", (fs, *key))
             continue
         since = (None, None)
-        if key[1] != DEFAULT_ID:
-            kind, ident, scope = key
-            counts = _usage_of(book, kind, ident, scope)
-            since = (_since(counts.kb, limits[0], row["block_over_since"] if row else None),
-                     _since(counts.inodes, limits[2], row["files_over_since"] if row else None))
+        if key.id != DEFAULT_ID:
+            counts = ledger.usage_of(key)
+            since = (over_since(counts.kb, limits[0], row["block_over_since"] if row else None),
+                     over_since(counts.inodes, limits[2],
+                                row["files_over_since"] if row else None))
         inv.db.execute(
             "INSERT INTO quotas (fs, type, id, fileset, block_soft, block_hard, files_soft, "
             "files_hard, block_over_since, files_over_since) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
@@ -559,33 +365,13 @@ def mmsetquota(inv: Invocation, args: Parsed) -> None:
             " files_hard = excluded.files_hard, block_over_since = excluded.block_over_since,"
             " files_over_since = excluded.files_over_since",
             (fs, *key, *limits, *since))
-        events.quota_limits_set(inv, book, key, row, limits, since)
+        events.quota_limits_set(inv, ledger, key, row, limits, since)
 
 
 def _need_perfileset(inv: Invocation, fs_row: sqlite3.Row) -> None:
     if not fs_row["perfileset_quota"]:
         raise inv.fail(f"Per-fileset quotas are not enabled on file system {fs_row['name']}; "
                        "enable them with mmchfs --perfileset-quota.", 1)
-
-
-def _usage_of(book: Book, kind: str, ident: int, scope: str) -> usage.Counts:
-    zero = usage.Counts(0, 0)
-    if kind == "FILESET":
-        return book.usage.filesets.get(ident, zero)
-    if scope:
-        fileset = book.by_name.get(scope)
-        if fileset is None:
-            return zero
-        table = book.usage.fileset_users if kind == "USR" else book.usage.fileset_groups
-        return table.get((fileset["id"], ident), zero)
-    table = book.usage.users if kind == "USR" else book.usage.groups
-    return table.get(ident, zero)
-
-
-def _since(used: int, soft: int, before: float | None) -> float | None:
-    if not soft or used <= soft:
-        return None
-    return before if before is not None else time.time()
 
 
 def _set_grace(inv: Invocation, args: Parsed, fs: str, fileset: sqlite3.Row | None) -> None:

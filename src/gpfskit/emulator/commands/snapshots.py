@@ -15,8 +15,11 @@ Where the reference is silent:
 * Refusals: an unknown snapshot or fileset exits 2, a snapshot name in use 17, an incorrect
   name or time 22, other refusals (dependent, unlinked or root fileset) 1. Every name in a
   list is checked before anything is created or deleted.
-* Global and fileset snapshot names are separate namespaces; the root fileset has no fileset
-  snapshots of its own (a global snapshot covers it).
+* Global and fileset snapshot names are separate namespaces, except that the root fileset's
+  own snapshots (``-j root``: the root fileset is independent) live in the file system
+  root's ``.snapshots`` beside the global ones, so a name there is refused (17) when either
+  kind holds it. A root fileset snapshot copies the root inode space: the tree with its
+  dependent filesets, independent filesets' junctions as empty directories.
 * ``--expiration-time yyyy-mm-dd-hh:mm[:ss]`` (local time) is stored and shown in the human
   table (``ExpirationTime`` appears once some listed snapshot has one; snapshots without one
   show their creation time there); it does not block deletion.
@@ -138,9 +141,6 @@ def mmcrsnapshot(inv: Invocation, args: Parsed) -> None:
             empty: set[str] = set()
         else:
             fileset = find_fileset(inv, fs, target.fileset)
-            if fileset["id"] == 0:
-                raise inv.fail("The root fileset has no fileset snapshots; create a global "
-                               f"snapshot instead (mmcrsnapshot {fs} {target.name}).", 1)
             if not fileset["is_inode_space_owner"]:
                 raise inv.fail(f"Fileset {fileset['name']} is a dependent fileset; snapshots "
                                "can be created only for independent filesets.", 1)
@@ -164,7 +164,7 @@ def mmcrsnapshot(inv: Invocation, args: Parsed) -> None:
         if problem:
             raise inv.fail(f"Snapshot {target.label} cannot be created at {destination}: "
                            f"{problem}.", 22)
-        if os.path.lexists(destination):
+        if os.path.lexists(destination) or any(plan[2] == destination for plan in plans):
             raise inv.fail(f"Snapshot directory {destination} already exists.", 17)
         plans.append((target, source, destination, skip, empty))
     # Disk: every copy, undone together if one fails.

@@ -9,6 +9,10 @@ released) with a pure-Python twin (``_pywalk``) used when the extension is not b
 ``pip install -e .`` compiles it in place (``setup.py``); run it again after editing
 ``_walk.c``. ``HAVE_C_EXTENSION`` tells which lister is in use.
 
+The walk (``walk``) needs neither NumPy nor pyarrow; the batches (``scanner``, ``columns``)
+and the records (``records``) do. Names are imported from their module on first use, so
+importing this package loads none of them.
+
 Typical use (what the emulated ``mmapplypolicy`` does)::
 
     s = scan(tree, visible_root="/gpfs/fs1", junctions={"": "root", "proj": "proj"},
@@ -20,53 +24,35 @@ Typical use (what the emulated ``mmapplypolicy`` does)::
           f"{s.stats.others} other objects, {s.stats.problems} 'skipped' files and/or errors.")
 """
 
-from gpfskit.emulator.scan._pywalk import MAX_PREFILTER_CONJUNCTIONS, MAX_PREFILTER_TERMS
-from gpfskit.emulator.scan.columns import (
-    ALL_COLUMNS,
-    EXTRA_COLUMNS,
-    PREFILTER_ATTRIBUTES,
-    REQUIRED_COLUMNS,
-    TYPES,
-)
-from gpfskit.emulator.scan.records import (
-    Record,
-    escape_paths,
-    parse_records,
-    unescape,
-    write_records,
-)
-from gpfskit.emulator.scan.scanner import (
-    HAVE_C_EXTENSION,
-    SNAPSHOTS_DIR,
-    Prefilter,
-    Scan,
-    ScanError,
-    ScanStats,
-    directory_hash,
-    scan,
-    subtree_junctions,
-)
+from __future__ import annotations
 
-__all__ = [
-    "ALL_COLUMNS",
-    "EXTRA_COLUMNS",
-    "HAVE_C_EXTENSION",
-    "MAX_PREFILTER_CONJUNCTIONS",
-    "MAX_PREFILTER_TERMS",
-    "PREFILTER_ATTRIBUTES",
-    "REQUIRED_COLUMNS",
-    "SNAPSHOTS_DIR",
-    "TYPES",
-    "Prefilter",
-    "Record",
-    "Scan",
-    "ScanError",
-    "ScanStats",
-    "directory_hash",
-    "escape_paths",
-    "parse_records",
-    "scan",
-    "subtree_junctions",
-    "unescape",
-    "write_records",
-]
+from gpfskit import lazy
+
+_EXPORTS = {
+    "ALL_COLUMNS": "columns",
+    "EXTRA_COLUMNS": "columns",
+    "REQUIRED_COLUMNS": "columns",
+    "TYPES": "columns",
+    "HAVE_C_EXTENSION": "walk",
+    "MAX_PREFILTER_CONJUNCTIONS": "walk",
+    "MAX_PREFILTER_TERMS": "walk",
+    "PREFILTER_ATTRIBUTES": "walk",
+    "SNAPSHOTS_DIR": "walk",
+    "Prefilter": "walk",
+    "ScanError": "walk",
+    "ScanStats": "walk",
+    "Walk": "walk",
+    "directory_hash": "walk",
+    "subtree_junctions": "walk",
+    "Record": "records",
+    "escape_paths": "records",
+    "parse_records": "records",
+    "unescape": "records",
+    "write_records": "records",
+    "Scan": "scanner",
+    "scan": "scanner",
+}
+
+__all__ = sorted(_EXPORTS)
+
+__getattr__, __dir__ = lazy.exports(__name__, _EXPORTS)

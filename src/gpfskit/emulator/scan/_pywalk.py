@@ -21,13 +21,13 @@ from typing import Any
 
 import numpy as np
 
-WANT_ALL_KINDS = 1
-WANT_NAMES = 2
-WANT_MODE = 4
-WANT_MISC = 8
-MAX_XATTRS = 16
-MAX_PREFILTER_CONJUNCTIONS = 32  # as in _walk.c
-MAX_PREFILTER_TERMS = 64
+from gpfskit.emulator.scan.walk import (
+    MAX_XATTRS,
+    WANT_ALL_KINDS,
+    WANT_MISC,
+    WANT_MODE,
+    WANT_NAMES,
+)
 
 KIND_FILE, KIND_DIR, KIND_LINK, KIND_OTHER = 0, 1, 2, 3
 FLAG_IMMUTABLE, FLAG_APPEND, FLAG_COMPRESSED, FLAG_ENCRYPTED = 1, 2, 4, 8

@@ -39,12 +39,14 @@ from __future__ import annotations
 import functools
 import grp
 import pwd
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+
+from gpfskit.emulator.scan.walk import DIRECT_COLUMNS as _DIRECT
 
 #: Every column the scan can produce, in batch order, with its Arrow type.
 TYPES: dict[str, pa.DataType] = {
@@ -207,36 +209,3 @@ def build_batch(
             raise KeyError(name)
         arrays.append(a)
     return pa.RecordBatch.from_arrays(arrays, schema=schema)
-
-
-def lister_columns(names: Iterable[str]) -> list[str]:
-    """The lister's numeric columns (``_walk.list_dirs`` ``columns``) that ``names`` need."""
-    raw = {_DIRECT[n] for n in names if n in _DIRECT and n != "KIND"}
-    if "USER_NAME" in names:
-        raw.add("uid")
-    if "GROUP_NAME" in names:
-        raw.add("gid")
-    return sorted(raw)
-
-
-#: Columns that are a lister buffer as they are.
-_DIRECT = {
-    "INODE": "ino",
-    "GENERATION": "gen",
-    "FILE_SIZE": "size",
-    "KB_ALLOCATED": "kb",
-    "USER_ID": "uid",
-    "GROUP_ID": "gid",
-    "NLINK": "nlink",
-    "DEVICE_ID": "dev",
-    "RDEVICE_ID": "rdev",
-    "BLOCKSIZE": "blksize",
-    "ACCESS_TIME": "atime",
-    "MODIFICATION_TIME": "mtime",
-    "CHANGE_TIME": "ctime",
-    "CREATION_TIME": "btime",
-    "KIND": "kind",
-}
-
-#: Attributes a scan prefilter can compare, with the lister column each reads.
-PREFILTER_ATTRIBUTES: dict[str, str] = {k: v for k, v in _DIRECT.items() if k != "KIND"}

@@ -36,14 +36,12 @@ import numpy as np
 import pyarrow as pa
 
 from gpfskit.emulator.scan import _pywalk
+from gpfskit.emulator.scan.escape import escape_table
 
 try:
     from gpfskit.emulator.scan import _walk  # type: ignore[attr-defined]
 except ImportError:
     _walk = None
-
-UNRESERVED = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.~"
-
 
 class Record(NamedTuple):
     inode: int
@@ -51,22 +49,6 @@ class Record(NamedTuple):
     snapid: int
     show: bytes | str
     path: bytes | str
-
-
-def escape_table(escape: str | None) -> tuple[bytes, int]:
-    """(256-byte keep table, mode) for an ESCAPE clause value (None: no clause)."""
-    if escape is None:
-        table = bytearray(b"\x01" * 256)
-        table[ord("\n")] = 0
-        table[ord("\\")] = 0
-        return bytes(table), 1
-    if not escape.startswith("%"):
-        raise ValueError(f"ESCAPE must start with '%': {escape!r}")
-    table = bytearray(256)
-    for byte in UNRESERVED + escape[1:].encode("utf-8"):
-        table[byte] = 1
-    table[ord("%")] = 0
-    return bytes(table), 0
 
 
 def _binary_parts(array: Any, n: int) -> tuple[Any, np.ndarray, np.ndarray | None]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import re
 import time
 from pathlib import Path
@@ -11,7 +12,7 @@ from applypolicy_helpers import make_files
 
 from gpfskit.emulator.applypolicy import prefilter
 from gpfskit.emulator.applypolicy.job import SELECTING
-from gpfskit.language import EvalContext, parse_policy
+from gpfskit.language import EvalContext, matches, parse_policy
 
 NOW = time.mktime((2025, 1, 1, 0, 0, 0, 0, 0, -1))
 CTX = EvalContext(current_timestamp=NOW)
@@ -108,7 +109,8 @@ def _run(apply, policy_file, prefix):
                    "-D", "2025-01-01@00:00:00")
     assert result.returncode == 0, result.stderr
     # the work directory and timings differ between runs; everything else must not
-    stdout = re.sub(r"\d+\.\d+ seconds|/\S*/work\S*", "X", result.stdout)
+    stdout = re.sub(r"\d+\.\d+ seconds|/\S*/work\S*|\d{4}-\d\d-\d\d@[\d:.]+", "X",
+                    result.stdout)
     lists = {name: sorted(Path(f"{prefix}.list.{name}").read_bytes().splitlines())
              for name in ("small", "mid")}
     return sorted(stdout.splitlines()), lists
@@ -128,3 +130,64 @@ def test_a_run_is_the_same_with_and_without_the_prefilter(apply, mp, policy, tmp
     assert "[I] Directories scan: 300 files, 8 directories, 0 other objects, " \
         "0 'skipped' files and/or errors." in with_prefilter[0]
     assert all(with_prefilter[1].values())
+
+
+# DAYS() comparisons ----------------------------------------------------------------------
+
+def _midnight(days_before: int) -> float:
+    day = datetime.date.fromtimestamp(NOW) - datetime.timedelta(days=days_before)
+    return time.mktime(day.timetuple())
+
+
+def test_days_differences_become_the_instant_the_day_begins():
+    assert build("RULE 'a' LIST 'x' WHERE USER_ID = 0 AND "
+                 "(DAYS(CURRENT_TIMESTAMP) - DAYS(MODIFICATION_TIME)) > 180") == [
+        [("USER_ID", "=", 0), ("MODIFICATION_TIME", "<", _midnight(180))]]
+    assert build("RULE 'a' LIST 'x' WHERE DAYS(ACCESS_TIME) >= DAYS(CURRENT_TIMESTAMP) - 7"
+                 ) == [[("ACCESS_TIME", ">=", _midnight(7))]]
+    assert build("RULE 'a' LIST 'x' WHERE DAYS(CHANGE_TIME) + 1 = DAYS(CURRENT_TIMESTAMP)"
+                 ) == [[("CHANGE_TIME", ">=", _midnight(1)), ("CHANGE_TIME", "<", _midnight(0))]]
+
+
+@pytest.mark.parametrize("zone", ["UTC", "Europe/Berlin", "America/New_York",
+                                  "America/Sao_Paulo", "Asia/Kolkata", "Australia/Lord_Howe"])
+@pytest.mark.parametrize("where", [
+    "(DAYS(CURRENT_TIMESTAMP) - DAYS(MODIFICATION_TIME)) > 180",
+    "DAYS(MODIFICATION_TIME) <= DAYS(CURRENT_TIMESTAMP) - 3.5",
+    "10 < DAYS(CURRENT_TIMESTAMP) - DAYS(MODIFICATION_TIME)",
+    "DAYS(MODIFICATION_TIME) = DAYS(CURRENT_TIMESTAMP) - 200",
+])
+def test_days_terms_agree_with_the_evaluator_around_every_boundary(zone, where, monkeypatch):
+    """Around local midnights (DST changes included) the lister's comparisons select what
+    the evaluator selects, to the microsecond."""
+    monkeypatch.setenv("TZ", zone)
+    time.tzset()
+    try:
+        ctx = EvalContext(current_timestamp=NOW)
+        rule = parse_policy(f"RULE 'a' LIST 'x' WHERE {where}").rules[0]
+        if not prefilter.settles(rule.where, ctx):
+            pytest.skip(f"{zone}: local days step back somewhere, DAYS() is not pushed")
+        (terms,) = prefilter.build([rule], ctx, level=1)
+        compare = {"<": float.__lt__, ">=": float.__ge__}
+        for day in range(0, 400, 1):
+            midnight = _midnight(day)
+            for delta in (-3600.0, -1.0, -1e-6, 0.0, 1e-6, 1.0, 3600.0):
+                t = midnight + delta
+                lister = all(compare[op](t, value) for _, op, value in terms)
+                assert lister == matches(rule.where, {"MODIFICATION_TIME": t}, ctx), (t, terms)
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+
+
+def test_days_are_not_pushed_where_local_days_step_back(monkeypatch):
+    # summer time ends at 00:30, which becomes 23:30 of the day before
+    monkeypatch.setenv("TZ", "EST5EDT,M3.2.0/0:30,M11.1.0/0:30")
+    time.tzset()
+    try:
+        rule = parse_policy("RULE 'a' LIST 'x' WHERE "
+                            "DAYS(MODIFICATION_TIME) < DAYS(CURRENT_TIMESTAMP)").rules[0]
+        assert not prefilter.settles(rule.where, EvalContext(current_timestamp=NOW))
+    finally:
+        monkeypatch.undo()
+        time.tzset()
