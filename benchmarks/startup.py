@@ -84,8 +84,9 @@ def startup(base: Path, runs: int) -> None:
     from gpfskit.emulator.setup import init_cluster
 
     root = base / "demo"
-    init_cluster(root)
-    state.forget_connections()
+    if not (root / state.DB_NAME).exists():             # a kept --base is reused
+        init_cluster(root)
+        state.forget_connections()
     shims = write_shims(root)
     env = _environment(base / "config")
     env["PATH"] = f"{shims}{os.pathsep}{env.get('PATH', '')}"

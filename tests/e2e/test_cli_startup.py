@@ -75,3 +75,16 @@ def test_help_loads_no_rich():
     assert code == 0 and "rich" not in heavy and "numpy" not in heavy
     for word in ("config", "emulator", "mm", "tour"):
         assert word in stdout
+
+
+def test_a_bad_stored_directive_is_one_line_on_both_paths(_isolated_config: Path):
+    stored = _isolated_config / "gpfskit" / "emulator" / "root"
+    stored.parent.mkdir(parents=True)
+    stored.write_text("42\n")
+    results = [subprocess.run([str(BIN / "gpfskit"), *argv, "mm", "mmlsfileset", "mmfs1"],
+                              capture_output=True, text=True, timeout=120, check=False)
+               for argv in ([], ["-v"])]          # the fast path, then the typer command
+    for result in results:
+        assert result.returncode == 2 and "Traceback" not in result.stderr
+        assert "gpfskit.emulator.root takes a string" in result.stderr
+    assert results[0].stderr == results[1].stderr

@@ -10,8 +10,6 @@ from pathlib import Path
 import typer
 
 from gpfskit.config import config
-from gpfskit.emulator.dispatch import commands
-from gpfskit.emulator.setup import DEMO, ClusterSpec, add_demo_files, init_cluster
 from gpfskit.emulator.state import DB_NAME
 
 app = typer.Typer(help="Create and use an emulated cluster (mm* commands over a directory tree).",
@@ -31,6 +29,8 @@ def write_shims(root: Path) -> Path:
     """
     bin_dir = root / "bin"
     bin_dir.mkdir(parents=True, exist_ok=True)
+    from gpfskit.emulator.dispatch import commands  # every family: only when writing shims
+
     for name in commands():
         shim = bin_dir / name
         shim.write_text("#!/bin/sh\n"
@@ -55,6 +55,8 @@ def init(
     if (root / DB_NAME).exists():
         typer.echo(f"error: {root} already holds an emulated cluster", err=True)
         raise typer.Exit(1)
+    from gpfskit.emulator.setup import DEMO, ClusterSpec, add_demo_files, init_cluster
+
     init_cluster(root, DEMO if demo else ClusterSpec(filesystems=()), mount_prefix=mount_prefix)
     if demo:
         add_demo_files(root)

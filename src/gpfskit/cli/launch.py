@@ -16,12 +16,18 @@ def main() -> None:
         import logging
 
         from gpfskit.cli.mm import run_emulated
+        from gpfskit.config import ConfigError
 
         logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-        raise SystemExit(run_emulated(args[1:]))
-    from gpfskit.cli.main import app
+        try:
+            code = run_emulated(args[1:])
+        except ConfigError as exc:       # as the typer application reports it
+            print(f"gpfskit: {exc}", file=sys.stderr)
+            code = 2
+        raise SystemExit(code)
+    from gpfskit.cli.main import main as application
 
-    app()
+    application()
 
 
 if __name__ == "__main__":

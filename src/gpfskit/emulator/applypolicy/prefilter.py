@@ -26,6 +26,7 @@ from __future__ import annotations
 import functools
 import math
 from collections.abc import Iterator, Sequence
+from typing import Any
 
 from gpfskit.emulator.scan import (
     MAX_PREFILTER_CONJUNCTIONS,
@@ -121,14 +122,7 @@ def _comparison(left: Expr, op: str, right: Expr, ctx: EvalContext) -> Term | No
     of the kind the evaluator compares it with (a number; a timestamp for the times)."""
     if not isinstance(left, Attribute) or left.name not in PREFILTER_ATTRIBUTES:
         return None
-    if referenced_attributes(right) or any(
-            isinstance(node, Function) and node.name in SIDE_EFFECT_FUNCTIONS
-            for node in iter_subexpressions(right)):
-        return None
-    try:
-        value = evaluate(right, {}, ctx)
-    except (PolicyEvalError, ArithmeticError):
-        return None  # left to the full evaluation, which reports it if a file gets there
+    value = _constant(right, ctx)
     if left.name in TIMESTAMP_ATTRIBUTES:
         value = value.seconds if isinstance(value, SqlTimestamp) else None
     elif isinstance(value, bool) or not isinstance(value, (int, float)):
@@ -199,15 +193,21 @@ def _days_linear(expr: Expr, ctx: EvalContext) -> tuple[str, int, float] | None:
     return None
 
 
-def _constant_number(expr: Expr, ctx: EvalContext) -> int | float | None:
+def _constant(expr: Expr, ctx: EvalContext) -> Any:
+    """The value of an expression that reads no file and has no side effect, else None
+    (also when it fails: the full evaluation reports that if a file gets there)."""
     if referenced_attributes(expr) or any(
             isinstance(node, Function) and node.name in SIDE_EFFECT_FUNCTIONS
             for node in iter_subexpressions(expr)):
         return None
     try:
-        value = evaluate(expr, {}, ctx)
+        return evaluate(expr, {}, ctx)
     except (PolicyEvalError, ArithmeticError):
         return None
+
+
+def _constant_number(expr: Expr, ctx: EvalContext) -> int | float | None:
+    value = _constant(expr, ctx)
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
     return value if math.isfinite(value) and abs(value) < _EXACT else None
