@@ -12,14 +12,22 @@ app = typer.Typer(help="Read and write configuration directives (one JSON file e
                   no_args_is_help=True, rich_markup_mode=None)
 
 
+def _directive_names(incomplete: str) -> list[str]:
+    """Shell completion of the directive names (known and stored)."""
+    return sorted(name for name in config if name.startswith(incomplete))
+
+
+def _name(help_text: str) -> typer.models.ArgumentInfo:
+    return typer.Argument(..., metavar="NAME", autocompletion=_directive_names, help=help_text)
+
+
 def _fail(message: str) -> None:
     typer.echo(f"error: {message}", err=True)
     raise typer.Exit(2)
 
 
 @app.command("get")
-def get(name: str = typer.Argument(..., help="dotted directive name, e.g. gpfskit.emulator.root")
-        ) -> None:
+def get(name: str = _name("dotted directive name, e.g. gpfskit.emulator.root")) -> None:
     """Print a directive's value as JSON (its default when it is not set)."""
     try:
         typer.echo(json.dumps(config[name]))
@@ -30,7 +38,7 @@ def get(name: str = typer.Argument(..., help="dotted directive name, e.g. gpfski
 
 
 @app.command("set")
-def set_(name: str = typer.Argument(..., help="dotted directive name"),
+def set_(name: str = _name("dotted directive name"),
          value: str = typer.Argument(..., help="JSON value; bare words are taken as strings")
          ) -> None:
     """Set a directive (written atomically)."""
@@ -41,7 +49,7 @@ def set_(name: str = typer.Argument(..., help="dotted directive name"),
 
 
 @app.command("unset")
-def unset(name: str = typer.Argument(..., help="dotted directive name")) -> None:
+def unset(name: str = _name("dotted directive name")) -> None:
     """Remove a directive's file, so it falls back to its default."""
     try:
         del config[name]

@@ -45,10 +45,12 @@ def init(
     demo: bool = typer.Option(False, "--demo", help="create the demo cluster (democluster: "
                               "node1-3, mmfs1 with pools system/sas1/sata1 and a small "
                               "tree of files, mmfs2)"),
-    root: Path = typer.Option(None, "--root", help="directory for the cluster's state and file "
-                              "systems [default: gpfskit.emulator.root]"),
-    mount_prefix: Path = typer.Option(None, "--mount-prefix", help="file systems mount at "
-                                      "PREFIX/<name> [default: ROOT/gpfs]"),
+    root: Path = typer.Option(None, "--root", metavar="DIR",
+                              help="directory for the cluster's state and file systems "
+                              "[default: gpfskit.emulator.root]"),
+    mount_prefix: Path = typer.Option(None, "--mount-prefix", metavar="PREFIX",
+                                      help="file systems mount at PREFIX/<name> "
+                                      "[default: ROOT/gpfs]"),
 ) -> None:
     """Create an emulated cluster and make it the configured backend."""
     root = (root or Path(config["gpfskit.emulator.root"])).absolute()

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import sys
-import textwrap
 from collections.abc import Sequence
 
 from gpfskit.config import ConfigError, config
@@ -16,16 +15,11 @@ from gpfskit.emulator.dispatch import run_command
 
 
 def emulated_usage() -> str:
-    """What ``gpfskit mm --help`` prints: the synopsis and the emulated commands."""
-    from gpfskit.emulator.commands import FAMILIES
+    """What ``gpfskit mm`` and ``gpfskit mm --help`` print: every emulated command, one line
+    each."""
+    from gpfskit.emulator.manual import listing
 
-    names = sorted({name for members in FAMILIES.values() for name in members})
-    lines = textwrap.wrap("  ".join(names), width=88, initial_indent="  ",
-                          subsequent_indent="  ", break_on_hyphens=False)
-    return ("Usage: gpfskit mm COMMAND [ARGS...]\n\n"
-            "Run one command of the emulated cluster (gpfskit.emulator.root), as the real\n"
-            "command would run on a Storage Scale node. COMMAND --help shows its synopsis.\n\n"
-            "Emulated commands:\n" + "\n".join(lines))
+    return listing()
 
 
 def run_emulated(argv: Sequence[str], root: str | None = None) -> int:
