@@ -57,6 +57,20 @@ def _default_emulator_root() -> str:
     return os.path.join(data, "gpfskit", "emulator")
 
 
+def _default_command_log() -> str:
+    """A private configuration (``$GPFSKIT_CONFIG``) keeps its command log with it, as a
+    hidden file that is no directive; otherwise the system's or the user's log directory."""
+    for var in ("GPFSKIT_CONFIG", "ARCAPIX_CONFIG"):
+        value = os.environ.get(var)
+        if value:
+            return os.path.join(value, ".commands.log")
+    if os.geteuid() == 0:
+        return "/var/log/gpfskit/commands.log"
+    state = os.environ.get("XDG_STATE_HOME") or os.path.join(os.path.expanduser("~"),
+                                                             ".local/state")
+    return os.path.join(state, "gpfskit", "commands.log")
+
+
 def _default_backend() -> str:
     return "scale" if os.path.exists("/usr/lpp/mmfs/bin/mmlscluster") else "emulated"
 
@@ -84,6 +98,12 @@ DIRECTIVES: dict[str, Directive] = {
                   positive=True),
         Directive("gpfskit.emulator.node", None, (str, type(None)),
                   "the node this process acts as on the emulated cluster (None = first node)"),
+        Directive("gpfskit.log.commands", _default_command_log, (str, type(None)),
+                  "file recording every command that changes the cluster, rotated at 10 MiB "
+                  "(None = no log)"),
+        Directive("gpfskit.log.level", "info", str,
+                  "'info' logs the commands that change the cluster, 'debug' every command",
+                  choices=("info", "debug")),
         Directive("gpfskit.policy.tmpdir", None, (str, type(None)),
                   "work directory for policy runs (None = <mount point>/.policytmp)"),
         Directive("gpfskit.callbacks.dir", None, (str, type(None)),

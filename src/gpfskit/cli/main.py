@@ -11,7 +11,7 @@ import sys
 
 import typer
 
-from gpfskit.cli import config_cmd, emulator_cmd, tour
+from gpfskit.cli import config_cmd, emulator_cmd, log_cmd, tour
 from gpfskit.cli.mm import emulated_usage, run_emulated
 from gpfskit.config import ConfigError
 
@@ -21,6 +21,7 @@ app = typer.Typer(help="gpfskit: manage IBM Storage Scale clusters, real or emul
 app.add_typer(config_cmd.app, name="config")
 app.add_typer(emulator_cmd.app, name="emulator")
 app.command("tour")(tour.tour)
+app.command("log")(log_cmd.show)
 
 
 @app.callback()
