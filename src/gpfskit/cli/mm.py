@@ -23,7 +23,18 @@ def emulated_usage() -> str:
 
 
 def run_emulated(argv: Sequence[str], root: str | None = None) -> int:
-    """Run one emulated command, printing its output as it goes; return its exit code."""
+    """Run one emulated command, printing its output as it goes; return its exit code.
+
+    Under dry run (``GPFSKIT_DRY_RUN`` set, as ``gpfskit dry-run`` does for a shell script) a
+    command that would change the cluster is recorded instead, as the Runner does.
+    """
+    if os.environ.get("GPFSKIT_DRY_RUN"):
+        from gpfskit.commands import dryrun
+        from gpfskit.commands.catalog import is_read_only
+
+        if dryrun.getDryRun() and not is_read_only(argv):
+            dryrun.record(argv)
+            return 0
     result = run_command(list(argv), root=root or config["gpfskit.emulator.root"],
                          node=config["gpfskit.emulator.node"],
                          lock_wait=config["gpfskit.emulator.lock_timeout"], stdout=sys.stdout,
