@@ -93,6 +93,8 @@ DIRECTIVES: dict[str, Directive] = {
                   "remote shell used to reach gpfskit.cluster.remote_node"),
         Directive("gpfskit.emulator.root", _default_emulator_root, str,
                   "directory holding the emulated cluster's state and file systems"),
+        Directive("gpfskit.emulator.clusters", [], list,
+                  "emulated clusters made or used here (gpfskit emulator list)"),
         Directive("gpfskit.emulator.lock_timeout", 60.0, (int, float),
                   "seconds a changing emulated command waits for another one to finish",
                   positive=True),

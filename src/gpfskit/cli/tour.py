@@ -25,14 +25,13 @@ def _ensure_demo(console: Console) -> None:
     if (root / DB_NAME).exists():
         console.print(f"Emulated cluster: [bold]{root}[/bold]")
         return
-    from gpfskit.cli.emulator_cmd import write_shims
+    from gpfskit.cli.emulator_cmd import select, write_shims
     from gpfskit.emulator.setup import add_demo_files, init_cluster
 
     init_cluster(root)
     add_demo_files(root)
     write_shims(root)
-    config["gpfskit.emulator.root"] = str(root)
-    config["gpfskit.cluster.backend"] = "emulated"
+    select(root)
     console.print(f"Created the demo emulated cluster in [bold]{root}[/bold]")
 
 
