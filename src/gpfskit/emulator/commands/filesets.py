@@ -54,7 +54,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from gpfskit.emulator import events, layout, names, snapcopy, usage
+from gpfskit.emulator import layout, names, snapcopy, usage
 from gpfskit.emulator.args import Parsed, UsageError, scaled_number
 from gpfskit.emulator.dispatch import CommandError, Invocation, command
 from gpfskit.emulator.output import ctime, encode, ytable
@@ -317,6 +317,8 @@ def mmlsfileset(inv: Invocation, args: Parsed) -> None:
         chosen = [r for r in chosen if json.loads(r["afm"] or "{}")]
     inodes = usage.count_inodes(inv.root, inv.db, fs_row) if args.has("-i") else None
     if inodes is not None:
+        from gpfskit.emulator import events  # only -i measures what can fire an event
+
         events.fileset_limits(inv, fs_row, inodes)
     data = usage.measure(inv.root, inv.db, fs_row).filesets if args.has("-d") else None
     places = usage.fileset_places(inv.root, fs_row, rows)
