@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import typer
-from rich.markup import escape
 
 from gpfskit.config import config
 from gpfskit.emulator.state import DB_NAME
@@ -22,6 +21,8 @@ if TYPE_CHECKING:
 
 
 def _ensure_demo(say: Callable[[str], None]) -> None:
+    from rich.markup import escape
+
     if config["gpfskit.cluster.backend"] != "emulated":
         return
     root = Path(config["gpfskit.emulator.root"])
@@ -81,6 +82,7 @@ def tour(as_json: bool = typer.Option(False, "--json", help="print a JSON docume
 
 def _print(console: Console, data: dict[str, Any]) -> None:
     """The overview as tables; titles are short lines of their own, so they never wrap."""
+    from rich.markup import escape
     from rich.table import Table
 
     def table(title: str, *headings: str, right: tuple[str, ...] = ()) -> Table:
