@@ -117,7 +117,7 @@ def test_a_thread_can_override_the_process_wide_mode(demo):
 
 REFUSED_AS_THE_REAL_RUN_WOULD = '''
 import json, os, sys
-from arcapix.fs.gpfs import Cluster
+from arcapix.fs.gpfs import Cluster, GPFSExecuteException
 from arcapix.fs.gpfs.execute import setDryRun, getCmdCache
 fs = Cluster().filesystems['mmfs1']
 fs.filesets.new('base', path=os.path.join(fs.mountPoint, 'base'), filesSoftLimit=10,
@@ -128,8 +128,8 @@ def attempt(action):
     try:
         action()
         return None
-    except (ValueError, LookupError) as exc:
-        return f'{type(exc).__name__}: {exc}'
+    except GPFSExecuteException as exc:        # what the real command says
+        return f'{exc.returncode}: {exc.stderr.strip()}'
 
 fs = Cluster().filesystems['mmfs1']
 errors = [attempt(lambda: fs.filesets['base'].quotas.fileset['base'].change(filesSoftLimit=50))]
@@ -154,14 +154,12 @@ def test_dry_run_refuses_what_the_real_run_would_refuse(demo, demo_factory, tmp_
     shown = [e.replace(str(demo.mp), "MP") for e in dry["errors"]]
     assert shown == [e.replace(str(real_demo.mp), "MP") for e in real["errors"]]
     assert shown == [
-        "ValueError: the files soft limit (50) would be above the files hard limit (20) of "
-        "mmfs1:base",
-        "ValueError: fileset proj is not linked; a snapshot of an unlinked fileset cannot be "
-        "created",
-        "ValueError: fileset base is linked; unlink it before deleting it (or pass "
-        "unlink=True)",
-        "ValueError: junction path MP/base already exists",
-        "ValueError: directory MP/x does not exist",
+        "22: mmsetquota: The soft limit (50) is greater than the hard limit (20) for --files.",
+        "1: mmcrsnapshot: Fileset proj is not linked; a snapshot of an unlinked fileset "
+        "cannot be created.",
+        "1: mmdelfileset: Fileset base is linked; unlink it before deleting it.",
+        "17: mmlinkfileset: Junction path MP/base already exists.",
+        "2: mmlinkfileset: Directory MP/x does not exist.",
     ]
     assert dry["cache"] == [
         "mmcrfileset mmfs1 proj --inode-space new --inode-limit 1000",

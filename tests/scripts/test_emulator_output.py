@@ -51,7 +51,19 @@ print(json.dumps(seen))
 '''
 
 
+def _pool_used_kb(demo) -> dict[str, int]:
+    """KB used per data pool of mmfs1, as mmdf reports it."""
+    used = {}
+    for pool in ("sas1", "sata1"):
+        rows = yformat.parse_table(demo.mm("mmdf", "mmfs1", "-P", pool, "-Y").stdout,
+                                   "poolTotal")
+        total = next(r for r in rows if r.get("poolName") == pool)
+        used[pool] = int(total["poolSize"]) - int(total["freeBlocks"])
+    return used
+
+
 def test_placement_happens_when_a_file_is_created(demo):
+    before = _pool_used_kb(demo)
     seen = json.loads(demo.script(PLACEMENT_CHANGES).stdout.splitlines()[-1])
     assert seen == {
         "created": {"early.raw": "sas1"},
@@ -61,13 +73,9 @@ def test_placement_happens_when_a_file_is_created(demo):
     }
     shown = demo.mm("mmlsattr", "-L", str(demo.mp / "early.raw")).stdout
     assert "storage pool name:    sas1" in shown, shown
-    free = {}
-    for pool in ("sas1", "sata1"):
-        rows = yformat.parse_table(demo.mm("mmdf", "mmfs1", "-P", pool, "-Y").stdout,
-                                   "poolTotal")
-        total = next(r for r in rows if r.get("poolName") == pool)
-        free[pool] = int(total["poolSize"]) - int(total["freeBlocks"])
-    assert free["sas1"] >= 256 and free["sata1"] < 256   # early.raw stays in sas1
+    after = _pool_used_kb(demo)
+    assert after["sas1"] - before["sas1"] >= 256         # early.raw stayed in sas1
+    assert after["sata1"] == before["sata1"]            # late.raw left it for system
 
 
 # -- 16. emulated commands stream their output --------------------------------------------------
@@ -110,7 +118,7 @@ def test_mmapplypolicy_streams_its_lines_as_it_goes(demo):
         process.wait()
     assert released, "the lines came only when the command had finished"
     assert any("[I] Directories scan:" in line for line in early)
-    assert " Policy execution. 1 files dispatched." in "".join(early) + rest
+    assert re.search(r"Policy execution\. \d+ files dispatched\.", "".join(early) + rest)
 
 
 # -- 17. output formats, against the captures of the reference ---------------------------------

@@ -34,6 +34,7 @@ make('plain.txt')
 def test_getxattrs_follows_the_prototype(demo):
     done = demo.script(XATTR_TREE + '''
 import json
+import os
 from arcapix.fs.gpfs import ManagementPolicy, ListProcessingRule
 show = ("'names=' || GetXattrs('*', 'key') || ' commas=' || GetXattrs('', 'key,')"
         " || ' pairs=' || GetXattrs() || ' users=' || GetXattrs('user.c*', 'key=value,')")
@@ -209,3 +210,44 @@ def test_sort_takes_any_sql_expression(demo):
     assert result["mapped"] == ["thirty", "ten", "five", "one"]
     assert "sort='FILE_SIZE +' is neither an attribute nor an SQL expression" in \
         result["error"]
+
+
+# -- 1. show_attributes / show_performance on the class and on a rule --------------------------
+# -- 2. a raw SHOW expression: its key=value pairs become attributes; setxattr really sets -----
+
+SHOW_FORMS = '''
+import json, os
+from arcapix.fs.gpfs import Filesystem, ManagementPolicy, ListProcessingRule, MapReduceRule
+mount = Filesystem('mmfs1').mountPoint
+os.makedirs(os.path.join(mount, 'shown'))
+for name in ('a.txt', 'b.txt'):
+    with open(os.path.join(mount, 'shown', name), 'w') as handle:
+        handle.write(name * 10)
+p = ManagementPolicy()
+sizes = p.rules.new(ListProcessingRule, 'sizes', lambda files: sorted(f.filesize for f in files),
+                    show=ListProcessingRule.show_attributes('FILE_SIZE'))
+fast = p.rules.new(MapReduceRule, 'fast', lambda f: f.name)
+fast.change(show=fast.show_performance())
+tagged = p.rules.new(MapReduceRule, 'tagged', lambda f: [(f.name, f.path, f.xattrset)])
+tagged.change(show="'path=' || varchar(PATH_NAME) || ' xattrset=' || "
+                   "varchar(setxattr('user.foo', 'bar'))")
+listed = p.rules.new(ListProcessingRule, 'listed', lambda files: sorted(f.xattrs for f in files))
+listed.change(show="('xattrs=' || GetXattrs('*', 'key'))")
+result = p.run(os.path.join(mount, 'shown'))
+print(json.dumps({'result': result, 'fast_text': str(fast), 'class_value':
+                  list(MapReduceRule.show_performance())}))
+'''
+
+
+def test_show_helpers_and_raw_show_expressions(demo):
+    done = json.loads(demo.script(SHOW_FORMS).stdout.splitlines()[-1])
+    result = done["result"]
+    shown = demo.mp / "shown"
+    assert result["sizes"] == [50, 50]
+    assert sorted(result["fast"]) == ["a.txt", "b.txt"]
+    assert "SHOW" not in done["fast_text"] and done["class_value"] == []
+    assert sorted(map(tuple, result["tagged"])) == [
+        ("a.txt", f"{shown}/a.txt", "TRUE"), ("b.txt", f"{shown}/b.txt", "TRUE")]
+    for name in ("a.txt", "b.txt"):
+        assert os.getxattr(shown / name, "user.foo") == b"bar"     # SHOW's setxattr ran
+    assert result["listed"] == ["user.foo", "user.foo"]

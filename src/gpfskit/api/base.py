@@ -8,7 +8,7 @@ from typing import Any
 
 from gpfskit.api import checks
 from gpfskit.api.loader import Loader
-from gpfskit.commands import CommandResult, GPFSError, run
+from gpfskit.commands import CommandResult, GPFSError, GPFSExecuteException, run
 
 log = logging.getLogger("gpfskit.api")
 
@@ -57,6 +57,13 @@ class APIObject:
         if result.recorded and patch is not None:
             patch()
         return result
+
+
+def refused(argv: Sequence[str], message: str, returncode: int = 1) -> GPFSExecuteException:
+    """The error the cluster gives for ``argv``, raised before running it: the API checks
+    what it can against the state it sees (dry run's changes included), so a dry run records
+    only commands that would succeed and both modes fail the same way."""
+    return GPFSExecuteException(argv, returncode, "", f"{argv[0]}: {message}\n")
 
 
 def node_args(nodes: Any, *, all_flag: bool = True) -> list[str]:

@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any, Self, TypeAlias
 
 from gpfskit.api import checks, listings
-from gpfskit.api.base import APIObject, NotFoundError, Steps
+from gpfskit.api.base import APIObject, NotFoundError, Steps, refused
 from gpfskit.api.callbacks import callbackable
 from gpfskit.api.loader import Loader
 from gpfskit.api.quotas import LimitPlan, Quotas, plan_limits, set_limits
@@ -33,23 +33,24 @@ def fileset_name(value: Any) -> str:
     return checks.name(value, "fileset", reserved=("new",))
 
 
-def check_junction_is_free(listing: dict[str, dict[str, Any]], junction: str) -> None:
-    """Refuse a junction the cluster would refuse, as the fileset listing (dry run's changes
-    included) and the disk show it: in use, or in a directory that does not exist."""
+def check_junction_is_free(listing: dict[str, dict[str, Any]], argv: list[str],
+                           junction: str) -> None:
+    """Refuse a junction the cluster would refuse for ``argv``, as the fileset listing (dry
+    run's changes included) and the disk show it: in use, or in a missing directory."""
     linked = {row.get("path") for row in listing.values() if row.get("status") == "Linked"}
     # A fileset this dry run unlinked keeps its former junction in the listing: the directory
     # is still on disk, but would be gone.
     vacated = {row.get("path") for row in listing.values() if row.get("status") == "Unlinked"}
     if junction in linked:
-        raise ValueError(f"junction path {junction} already exists")
+        raise refused(argv, f"Junction path {junction} already exists.", 17)
     mount = (listing.get("root") or {}).get("path")   # the root fileset's junction
     if not mount or not os.path.isdir(mount):
         return  # not mounted on this node: the cluster checks the disk itself
     if os.path.lexists(junction) and junction not in vacated:
-        raise ValueError(f"junction path {junction} already exists")
+        raise refused(argv, f"Junction path {junction} already exists.", 17)
     parent = os.path.dirname(junction)
     if not os.path.isdir(parent) and parent not in linked:
-        raise ValueError(f"directory {parent} does not exist")
+        raise refused(argv, f"Directory {parent} does not exist.", 2)
 
 
 @callbackable("fileset")
@@ -251,9 +252,9 @@ class Fileset(APIObject):
         row = self._row()
         if row.get("status") == "Linked":
             raise ValueError(f"fileset {self._name} is already linked at {row.get('path')}")
-        check_junction_is_free(self._listing(), junction)
-
-        return self._change(["mmlinkfileset", self._fs, self._name, "-J", junction],
+        argv = ["mmlinkfileset", self._fs, self._name, "-J", junction]
+        check_junction_is_free(self._listing(), argv, junction)
+        return self._change(argv,
                             lambda: self._patch_row(status="Linked", path=junction))
 
     def unlink(self, force: bool = False) -> CommandResult:
@@ -280,10 +281,10 @@ class Fileset(APIObject):
         if self._name == "root":
             raise ValueError("the root fileset cannot be deleted")
         row = self._row()
-        if row.get("status") == "Linked" and not unlink:
-            raise ValueError(f"fileset {self._name} is linked; unlink it before deleting it "
-                             "(or pass unlink=True)")
         argv = ["mmdelfileset", self._fs, self._name]
+        if row.get("status") == "Linked" and not unlink:
+            raise refused(argv, f"Fileset {self._name} is linked; unlink it before deleting "
+                          "it.")
         if deleteNonEmpty:
             argv.append("-f")
         if qosClass is not None:

@@ -88,7 +88,8 @@ class Filesets(Collection[Fileset]):
         if name in self._listing():
             raise ValueError(f"fileset {name} already exists in file system {self._fs}")
         if path is not None:
-            check_junction_is_free(self._listing(), path)
+            check_junction_is_free(self._listing(), ["mmlinkfileset", self._fs, name, "-J", path],
+                                   path)
 
         fileset: Fileset
         if cache:

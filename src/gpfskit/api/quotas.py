@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from gpfskit.api import checks, listings
-from gpfskit.api.base import APIObject, NotFoundError
+from gpfskit.api.base import APIObject, NotFoundError, refused
 from gpfskit.api.collection import Collection
 from gpfskit.api.loader import Loader
 from gpfskit.api.values import block_limit, files_limit, to_int
@@ -116,11 +116,12 @@ def set_limits(obj: APIObject, fs: str, quota_type: str, owner: str, scope: str 
                  plan.files_hard if plan.files_hard is not None
                  else to_int((current or {}).get("filesLimit")) or 0)
         argv += ["--files", f"{files[0]}:{files[1]}"]
-    for what, pair in (("block", block and (block[0][1], block[1][1])), ("files", files)):
+    for option, pair in (("--block", block and (block[0][1], block[1][1])),
+                         ("--files", files)):
         if pair and pair[1] and pair[0] > pair[1]:
-            unit = "K" if what == "block" else ""
-            raise ValueError(f"the {what} soft limit ({pair[0]}{unit}) would be above the "
-                             f"{what} hard limit ({pair[1]}{unit}) of {target}")
+            unit = "K" if option == "--block" else ""
+            raise refused(argv, f"The soft limit ({pair[0]}{unit}) is greater than the hard "
+                          f"limit ({pair[1]}{unit}) for {option}.", 22)
 
     def edit(table: list[dict[str, Any]]) -> None:
         rows = [r for r in table if _matches(r, quota_type, owner, scope)]

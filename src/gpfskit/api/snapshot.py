@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from gpfskit.api import checks, listings
-from gpfskit.api.base import APIObject, NotFoundError, node_args
+from gpfskit.api.base import APIObject, NotFoundError, node_args, refused
 from gpfskit.api.loader import Loader
 from gpfskit.api.values import ctime, to_datetime, to_int
 from gpfskit.commands import CommandResult
@@ -144,8 +144,8 @@ class Snapshot(APIObject):
             raise ValueError(f"snapshot {self._name} already exists in {where}")
         argv = ["mmcrsnapshot", self._fs, self._name]
         if self._fileset:
-            self._check_fileset_can_be_snapshotted()
             argv += ["-j", self._fileset]
+            self._check_fileset_can_be_snapshotted(argv)
         if expirationTime is not None:
             argv += ["--expiration-time", expiration_argument(expirationTime)]
 
@@ -161,19 +161,19 @@ class Snapshot(APIObject):
 
         return self._change(argv, lambda: self._patch(add))
 
-    def _check_fileset_can_be_snapshotted(self) -> None:
+    def _check_fileset_can_be_snapshotted(self, argv: list[str]) -> None:
         """Refuse what the cluster would refuse, as the listing (dry run's changes included)
         shows the fileset: missing, dependent or unlinked."""
-        row = listings.filesets(self._loader, self._fs).get(self._fileset or "")
+        name = self._fileset or ""
+        row = listings.filesets(self._loader, self._fs).get(name)
         if row is None:
-            raise NotFoundError(f"Fileset named {self._fileset} does not exist in file system "
-                                f"{self._fs}.")
+            raise refused(argv, f"Fileset named {name} does not exist.", 2)
         if to_int(row.get("isInodeSpaceOwner")) != 1:
-            raise ValueError(f"fileset {self._fileset} is a dependent fileset; snapshots can "
-                             "be created only for independent filesets")
+            raise refused(argv, f"Fileset {name} is a dependent fileset; snapshots can be "
+                          "created only for independent filesets.")
         if row.get("status") != "Linked":
-            raise ValueError(f"fileset {self._fileset} is not linked; a snapshot of an "
-                             "unlinked fileset cannot be created")
+            raise refused(argv, f"Fileset {name} is not linked; a snapshot of an unlinked "
+                          "fileset cannot be created.")
 
     def _patch(self, fn: Any) -> None:
         self._loader.patch([listings.snapshots_key(self._fs)], fn)

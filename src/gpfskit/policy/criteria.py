@@ -266,7 +266,19 @@ def _join(op: str, conditions: tuple[Any, ...]) -> Expr:
 
 
 class CriteriaList:
-    """A rule's conditions (``rule.criteria``); all must hold (they are ANDed)."""
+    """A rule's conditions (``rule.criteria``); all must hold (they are ANDed).
+
+    It offers the Criteria builders too, as scripts use them:
+    ``r.criteria.new(r.criteria.like('path', '/mmfs1/somedir/*'))``.
+    """
+
+    BUILDERS = frozenset({"raw", "like", "unlike", "eq", "ne", "gt", "lt", "ge", "le", "And",
+                          "Or", "Not"})
+
+    def __getattr__(self, name: str) -> Any:
+        if name in CriteriaList.BUILDERS:
+            return getattr(Criteria, name)
+        raise AttributeError(f"'CriteriaList' object has no attribute {name!r}")
 
     def __init__(self, conditions: Any = None) -> None:
         self._items: list[Criteria] = []

@@ -97,15 +97,17 @@ class ManagementPolicy:
     def __init__(self, path_to_policy_file: str | None = None) -> None:
         self.rules = Rules()
         self.last_output: str | None = None
+        self.path: str | None = None     # the file the policy was read from; save() writes it
         if path_to_policy_file is not None:
             self.load(path_to_policy_file)
 
     # -- policy text ------------------------------------------------------------------------
     def load(self, path: str) -> None:
-        """Replace the rules with those of a policy file."""
+        """Replace the rules with those of a policy file (remembered for ``save()``)."""
         with open(path, encoding="utf-8") as handle:
             text = handle.read()
         self.rules = Rules(load_rules(text, path))
+        self.path = os.path.abspath(path)
 
     def syntax_rules(self) -> list[SyntaxRule]:
         """The policy as syntax-tree rules (processing rules with ``EXEC ''``)."""
@@ -114,11 +116,16 @@ class ManagementPolicy:
     def __str__(self) -> str:
         return format_policy(self.syntax_rules())
 
-    def save(self, path: str) -> None:
-        """Write the policy text to ``path`` (processing rules' functions are not saved:
-        their lists are written with ``EXEC ''``)."""
+    def save(self, path: str | None = None) -> None:
+        """Write the policy text to ``path``, by default to the file it was read from, every
+        rule in order (processing rules' functions are not saved: their lists are written
+        with ``EXEC ''``)."""
+        path = path if path is not None else self.path
+        if path is None:
+            raise PolicyError("save() needs a path: this policy was not read from a file")
+        text = str(self)
         with open(path, "w", encoding="utf-8") as handle:
-            handle.write(str(self))
+            handle.write(text)
 
     def _compile(self, workspace: Workspace | None, guard: str | None,
                  ) -> tuple[list[SyntaxRule], list[str | None]]:
@@ -168,6 +175,8 @@ class ManagementPolicy:
         if action not in ACTIONS:
             raise ValueError(f"action must be one of {', '.join(ACTIONS)}, not {action!r}")
         where = resolve(target)
+        for rule in self.rules.values():
+            rule.check()                # before any command runs
         if timeout is None:
             timeout = float(config["gpfskit.commands.timeout"])
         workspace = Workspace.create(work_base(where))

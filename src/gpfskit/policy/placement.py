@@ -88,17 +88,23 @@ class PlacementPolicy:
                 except OSError:
                     pass
 
-    def validate(self) -> bool:
-        """Check the policy with ``mmchpolicy <fs> <file> -I test`` (raises if refused)."""
+    def _check(self) -> None:
+        """Refuse, before any command runs, a policy Storage Scale would refuse for want of
+        something: no rules, or a rule missing what its kind needs (a MIGRATE's TO POOL)."""
         if not self.rules:
             raise PolicyError("the placement policy has no rules")
+        for rule in self.rules.ordered():
+            rule.check()
+
+    def validate(self) -> bool:
+        """Check the policy with ``mmchpolicy <fs> <file> -I test`` (raises if refused)."""
+        self._check()
         self._mmchpolicy(["-I", "test"])
         return True
 
     def save(self, testOnly: bool = False) -> CommandResult:
         """Install the policy with ``mmchpolicy`` (only validate with ``testOnly``)."""
-        if not self.rules:
-            raise PolicyError("the placement policy has no rules")
+        self._check()
         return self._mmchpolicy(["-I", "test"] if testOnly else [])
 
     def export_to_file(self, path: str) -> None:

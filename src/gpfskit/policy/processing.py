@@ -56,6 +56,7 @@ from gpfskit.policy.rule import (
     SelectingRule,
     concat,
     show_attribute_names,
+    show_builder,
     show_items,
 )
 from gpfskit.policy.workspace import GATHER, MAPREDUCE, Functions, Workspace, merge_partials
@@ -94,23 +95,23 @@ class ProcessingRule(SelectingRule):
                 self.show_custom = show_items(show)
             elif isinstance(show, Expr):
                 self.show_custom = (show,)
+            elif isinstance(show, ProcessingRule):   # show=r.show_performance(): as that rule
+                self.show_fields, self.show_custom = show.show_fields, show.show_custom
             else:
                 self.show_fields = _fields(show)
                 self.show_custom = ()
         super().change(**options)
         return self
 
-    def show_attributes(self, *names: str) -> ProcessingRule:
+    @show_builder
+    def show_attributes(cls, *names: str) -> Any:
         """SHOW just these attributes (path, name, inode and generation are always there)."""
-        if len(names) == 1 and not isinstance(names[0], str):
-            names = tuple(names[0])
-        self.show_fields = _fields(names)
-        return self
+        return _fields(names)
 
-    def show_performance(self) -> ProcessingRule:
+    @show_builder
+    def show_performance(cls) -> Any:
         """No SHOW clause: the fastest scan; files carry path, name, inode and generation."""
-        self.show_fields, self.show_custom = (), ()
-        return self
+        return ()
 
     @property
     def layout(self) -> Layout:

@@ -55,6 +55,7 @@ from gpfskit.language import Rule as SyntaxRule
 from gpfskit.policy import attributes
 from gpfskit.policy.criteria import CriteriaList
 from gpfskit.policy.criteria import expression as condition_expression
+from gpfskit.policy.errors import PolicyError
 
 
 def random_id() -> str:
@@ -162,7 +163,28 @@ def _show(value: Any) -> tuple[Expr, ...]:
         return show_items(value)
     if isinstance(value, Expr):
         return (value,)
+    if isinstance(value, Rule):          # r.change(show=r.show_performance()): r's own SHOW
+        return value.to_ast().show or ()
     return key_value_show(value)
+
+
+class show_builder:
+    """A SHOW helper that works on the class and on a rule alike (as scripts use it):
+    ``ListProcessingRule.show_attributes('FILE_SIZE')`` returns the value ``show=`` takes;
+    ``rule.show_attributes('FILE_SIZE')`` applies it to the rule and returns the rule, so
+    ``r.change(show=r.show_performance())`` works too."""
+
+    def __init__(self, build: Callable[..., Any]) -> None:
+        self.build = build
+        self.__doc__ = build.__doc__
+
+    def __get__(self, rule: Any, owner: type) -> Callable[..., Any]:
+        def call(*names: Any) -> Any:
+            if len(names) == 1 and not isinstance(names[0], str):
+                names = tuple(names[0])
+            value = self.build(owner, *names)
+            return value if rule is None else rule.change(show=value)
+        return call
 
 
 def _bool(value: Any) -> bool:
@@ -285,8 +307,20 @@ class Rule:
         return spec.to_value(self._value(spec.field))
 
     # -- policy text ------------------------------------------------------------------------
+    def problem(self) -> str | None:
+        """What the rule lacks that Storage Scale needs, or None. A rule may be built,
+        inserted and printed while it lacks it; installing or running it is refused."""
+        return None
+
+    def check(self) -> None:
+        """Raise PolicyError naming the rule when it lacks something its kind needs."""
+        problem = self.problem()
+        if problem is not None:
+            label = f"rule {self.name!r}" if self.name is not None else "an unnamed rule"
+            raise PolicyError(f"{label} ({self}) {problem}")
+
     def _check(self) -> None:
-        """Raise ValueError when the rule lacks something its kind needs."""
+        """Raise ValueError when the rule cannot even be written (see also ``problem``)."""
 
     def to_ast(self) -> SyntaxRule:
         """The rule as a syntax-tree node."""
@@ -340,9 +374,8 @@ class SetPoolRule(Rule):
         super().__init__(name, criteria, target=target, fileset=fileset, limit=limit,
                          replicate=replicate, **options)
 
-    def _check(self) -> None:
-        if not self._fields.get("pool"):
-            raise ValueError("a SetPoolRule needs a target pool")
+    def problem(self) -> str | None:
+        return None if self._fields.get("pool") else "has no target pool: SET POOL needs one"
 
     @property
     def is_default(self) -> bool:
@@ -353,15 +386,15 @@ class SetPoolRule(Rule):
 class SelectingRule(Rule):
     """Rules that select files during a policy scan (they can SHOW attributes)."""
 
-    def show_attributes(self, *names: str) -> SelectingRule:
+    @show_builder
+    def show_attributes(cls, *names: str) -> Any:
         """SHOW just these attributes (as ``NAME=value`` pairs)."""
-        if len(names) == 1 and not isinstance(names[0], str):
-            names = tuple(names[0])
-        return self.change(show=list(names) or None)  # type: ignore[return-value]
+        return list(names) or None
 
-    def show_performance(self) -> SelectingRule:
+    @show_builder
+    def show_performance(cls) -> Any:
         """The cheapest listing: no SHOW clause at all (inode, generation and path only)."""
-        return self.change(show=None)  # type: ignore[return-value]
+        return None
 
 
 SELECTING_OPTIONS = ("source", "threshold", "weight", "fileset", "show", "size", "action",
@@ -381,9 +414,9 @@ class MigrateRule(SelectingRule):
         super().__init__(name, criteria, source=source, target=target, threshold=threshold,
                          weight=weight, **options)
 
-    def _check(self) -> None:
-        if not self._fields.get("to_pool"):
-            raise ValueError("a MigrateRule needs a target pool")
+    def problem(self) -> str | None:
+        return None if self._fields.get("to_pool") else \
+            "has no target pool: Storage Scale's MIGRATE needs TO POOL 'name'"
 
 
 class DeleteRule(SelectingRule):

@@ -225,9 +225,9 @@ def merge_partials(functions: Functions, partials: list[Partial]) -> Any:
         for part in partials:
             keys.extend(part.keys)
             values.extend(part.values)
-        if functions.sort is False or len(keys) != len(values):
-            return values
-        return [values[i] for i in order_of(keys, descending(functions.sort))]
+        if functions.sort is not False and len(keys) == len(values):
+            values = [values[i] for i in order_of(keys, descending(functions.sort))]
+        return _concatenated(values)
     accumulators = [p.value for p in partials if not p.empty]
     if not accumulators:
         return copy.deepcopy(functions.initial) if functions.has_initial else None
@@ -241,6 +241,20 @@ def merge_partials(functions: Functions, partials: list[Partial]) -> Any:
         raise TypeError(
             "the partial results of several workers cannot be added together "
             f"({exc}); give the MapReduceRule a reducefn") from None
+
+
+def _concatenated(values: list[Any]) -> list[Any]:
+    """The mapped values as one list: a mapped list adds its items (mapped lists are
+    concatenated), any other value adds itself."""
+    if not any(isinstance(v, list) for v in values):
+        return values
+    result: list[Any] = []
+    for value in values:
+        if isinstance(value, list):
+            result.extend(value)
+        else:
+            result.append(value)
+    return result
 
 
 # -- the driver side ------------------------------------------------------------------------

@@ -87,11 +87,11 @@ def test_snapshot_the_cluster_would_refuse_is_refused_before_it_runs(emulator_ro
     fs = Filesystem("mmfs1")
     fs.filesets.new("dep", path=fs.mountPoint + "/dep")
     fs.filesets.new("loose", maxInodes=1000)
-    with pytest.raises(ValueError, match="dep is a dependent fileset"):
+    with pytest.raises(GPFSExecuteException, match="dep is a dependent fileset"):
         Snapshots("mmfs1", "dep").new("s")
-    with pytest.raises(ValueError, match="loose is not linked"):
+    with pytest.raises(GPFSExecuteException, match="loose is not linked"):
         Snapshots("mmfs1", "loose").new("s")
-    with pytest.raises(LookupError, match="Fileset named ghost does not exist"):
+    with pytest.raises(GPFSExecuteException, match="Fileset named ghost does not exist"):
         Snapshots("mmfs1", "ghost").new("s")
     assert _real(mm) == []
 

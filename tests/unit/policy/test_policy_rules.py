@@ -52,8 +52,8 @@ def test_set_pool_rule():
     rule.criteria.new(Criteria.like("name", "*.mp4"))
     assert text(rule) == \
         "RULE 'media' SET POOL 'sata1' FOR FILESET('a', 'b') WHERE NAME LIKE '%.mp4'"
-    with pytest.raises(ValueError, match="target"):
-        str(SetPoolRule())
+    with pytest.raises(PolicyError, match="no target pool"):
+        SetPoolRule().check()       # printable, but refused before it is installed
 
 
 def test_migrate_rule():
@@ -67,8 +67,9 @@ def test_migrate_rule():
         "TO POOL 'sata1' WHERE DAYS(CURRENT_TIMESTAMP) - DAYS(ACCESS_TIME) > 30")
     with pytest.raises(ValueError, match=r"0\.\.100"):
         MigrateRule(target="x", threshold=(120, 10))
-    with pytest.raises(ValueError, match="target"):
-        str(MigrateRule(source="system"))
+    assert str(MigrateRule(source="system")) == "RULE MIGRATE FROM POOL 'system'"
+    with pytest.raises(PolicyError, match="no target pool"):
+        MigrateRule(source="system").check()
 
 
 def test_delete_rule():

@@ -138,8 +138,10 @@ class Job:
         self.group_pools = group_pools(rules)
         snaps = {r["name"]: r["snap_id"] for r in inv.db.execute(
             "SELECT name, snap_id FROM snapshots WHERE fs = ?", (self.fs["name"],))}
+        # SetXattr in WHERE or SHOW acts as the rules are evaluated (not under -I test)
         self.ctx = EvalContext(current_timestamp=opts.now, snap_id=snaps, xattr=_read_xattr,
-                               xattrs=_read_xattrs)
+                               xattrs=_read_xattrs,
+                               setxattr=_evaluation_setxattr if opts.action != "test" else None)
         self.placement = placement.load(inv.db, self.fs["name"])
         self.level = opts.level
 
@@ -462,18 +464,14 @@ class Job:
 
     def _action_context(self, outcome: Outcome) -> EvalContext:
         def setxattr(record, name: str, value: str) -> None:
-            path = record.get("PATH_NAME")
-            if isinstance(path, str):
-                path = path.encode("utf-8", "surrogateescape")
             try:
-                with fileattrs.writable(path):
-                    os.setxattr(path, name, value.encode("utf-8", "surrogateescape"),
-                                follow_symlinks=False)
+                _write_xattr(record, name, value)
             except OSError as exc:
                 outcome.add(errors=1)
                 with outcome.lock:
                     outcome.problems.append(
-                        f"[E] SetXattr({name}) on {messages.show_path(path or b'')} failed: "
+                        f"[E] SetXattr({name}) on "
+                        f"{messages.show_path(record.get('PATH_NAME') or b'')} failed: "
                         f"{exc.strerror}.")
 
         return dataclasses.replace(self.ctx, setxattr=setxattr, actions=[])
@@ -515,6 +513,21 @@ def _read_xattr(record, name: str) -> bytes | None:
         return os.getxattr(path, name, follow_symlinks=False)
     except OSError:
         return None
+
+
+def _write_xattr(record, name: str, value: str) -> None:
+    path = record.get("PATH_NAME")
+    if isinstance(path, str):
+        path = path.encode("utf-8", "surrogateescape")
+    with fileattrs.writable(path):
+        os.setxattr(path, name, value.encode("utf-8", "surrogateescape"), follow_symlinks=False)
+
+
+def _evaluation_setxattr(record, name: str, value: str) -> None:
+    """SetXattr met while evaluating WHERE or SHOW; a file it cannot change is left as is
+    (the function still yields TRUE, as its ACTION form reports errors only)."""
+    with contextlib.suppress(OSError):
+        _write_xattr(record, name, value)
 
 
 def _read_xattrs(record) -> dict[str, bytes]:

@@ -59,7 +59,7 @@ def _tree(mp: Path) -> None:
 def _run(apply, policy_file: str, prefix: str) -> tuple[list[str], dict[str, list[bytes]]]:
     result = apply("mmfs1", "-P", policy_file, "-I", "defer", "-f", prefix, "-D", STAMP)
     assert result.returncode == 0, result.stderr
-    stdout = re.sub(r"/\S*/work\S*", "X", result.stdout)
+    stdout = re.sub(r"/\S*/work\S*|\d{4}-\d\d-\d\d@[\d:.]+", "X", result.stdout)
     lists = {}
     for name in ("big", "small"):
         path = Path(f"{prefix}.list.{name}")
