@@ -52,9 +52,9 @@ def table_rows(root: Path) -> dict[str, list[tuple]]:
 
 
 def cluster_files(root: Path) -> list[str]:
-    """Every path under ``root`` (relative), except the database files."""
+    """Every path under ``root`` (relative), except the database and its lock file."""
     return sorted(str(p.relative_to(root)) for p in root.rglob("*")
-                  if not p.name.startswith("state.db"))
+                  if not p.name.startswith(("state.db", "state.lock")))
 
 
 def fileset_and_snapshot_state(mm, root: Path) -> tuple:

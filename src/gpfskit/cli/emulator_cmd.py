@@ -192,3 +192,30 @@ def destroy(root: str = typer.Argument(..., metavar="DIR",
             del config["gpfskit.emulator.root"]
         typer.echo("It was the configured cluster: gpfskit.emulator.root is back to its "
                    f"default, {config['gpfskit.emulator.root']}.")
+
+
+@app.command("fsck")
+def fsck(
+    repair: bool = typer.Option(False, "--repair", help="fix what can be fixed (interrupted "
+                                "commands settled, leftover copies removed, records of lost "
+                                "data corrected) and say what cannot"),
+    root: Path = typer.Option(None, "--root", help="the cluster's directory "
+                              "[default: gpfskit.emulator.root]"),
+) -> None:
+    """Check the emulated cluster's database against its directory tree.
+
+    Exit codes (as fsck(8)): 0 nothing wrong, 1 problems found and all repaired, 4 problems
+    left (found without --repair, or not repairable), 8 the check could not run.
+    """
+    from gpfskit.emulator import fsck as checker
+    from gpfskit.emulator import journal, state
+
+    root = (root or Path(config["gpfskit.emulator.root"])).absolute()
+    try:
+        report = checker.check(root, repair=repair)
+    except (state.NoCluster, journal.Busy) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(checker.FAILED) from None
+    for line in report.lines():
+        typer.echo(line)
+    raise typer.Exit(report.exit_code)

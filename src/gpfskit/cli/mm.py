@@ -7,6 +7,7 @@ puts on PATH call ``main()`` here under the commands' real names.
 from __future__ import annotations
 
 import os
+import signal
 import sys
 from collections.abc import Sequence
 
@@ -42,8 +43,15 @@ def run_emulated(argv: Sequence[str], root: str | None = None) -> int:
     return result.returncode
 
 
+def _interrupted(signum: int, _frame: object) -> None:
+    """SIGTERM and SIGHUP stop a command as Ctrl-C does: it undoes its changes and exits."""
+    raise SystemExit(128 + signum)
+
+
 def main() -> None:
     """Entry point of the shims: ``[--root=DIR] COMMAND [ARGS...]``."""
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, _interrupted)
     args = sys.argv[1:]
     root = None
     if args and args[0].startswith("--root="):

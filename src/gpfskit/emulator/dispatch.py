@@ -4,6 +4,10 @@ Each command is a function registered with ``@command``; it gets an ``Invocation
 database in a transaction, the local node, output buffers) and the parsed arguments. It
 reports refusals by raising ``CommandError``, after which nothing it did is kept: the
 transaction rolls back, and commands do their disk changes last, after every check.
+
+A changing handler has two phases: a plan (checks and reads only) and an apply phase that
+hands its disk changes to ``inv.journal.act(...)`` (journal.py: the intent is committed
+first, the steps are undone if the command fails or is killed) and then writes the state.
 """
 
 from __future__ import annotations
@@ -14,12 +18,13 @@ import logging
 import os
 import sqlite3
 from collections.abc import Callable, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
 from gpfskit.emulator import args as mmargs
-from gpfskit.emulator import state
+from gpfskit.emulator import journal, state
 from gpfskit.emulator.nodesets import system_classes
 
 Handler = Callable[["Invocation", mmargs.Parsed], None]
@@ -135,6 +140,7 @@ class Invocation:
     out: io.StringIO = field(default_factory=io.StringIO)
     err: io.StringIO = field(default_factory=io.StringIO)
     after_commit: list[Callable[[], None]] = field(default_factory=list)
+    journal: journal.Journal | None = None   # set for changing commands
 
     def say(self, text: str = "") -> None:
         self.out.write(text if text.endswith("\n") else text + "\n")
@@ -267,16 +273,18 @@ def _run(argv: Sequence[str], root: str | os.PathLike[str], node: str | None,
     if lock_wait is not None:
         state.set_lock_wait(db, lock_wait)
     try:
-        with state.transaction(db, write=spec.changing):
-            spec.handler(inv, parsed)
+        if spec.changing:
+            _run_changing(inv, spec, parsed, lock_wait)
+        else:
+            _settle_quietly(inv)
+            with state.transaction(db, write=False):
+                spec.handler(inv, parsed)
     except sqlite3.OperationalError as exc:
         if "locked" not in str(exc):
             raise
-        waited = f" {lock_wait:g} s" if lock_wait is not None else ""
-        err.write(f"{name}: Waited{waited} for another command changing the cluster at {root} "
-                  "to finish (its state database is locked); nothing was changed. Try again "
-                  "later.\n")
-        return 16
+        return _busy(err, name, root, lock_wait, "its state database is locked")
+    except journal.Busy:
+        return _busy(err, name, root, lock_wait, "it holds the cluster's command lock")
     except OverflowError:
         err.write(f"{name}: A number in the arguments is too large (the limit is "
                   f"{mmargs.MAX_NUMBER}).\n{_FAILED.format(name=name)}")
@@ -299,3 +307,51 @@ def _run(argv: Sequence[str], root: str | os.PathLike[str], node: str | None,
     for action in inv.after_commit:
         action()
     return 0
+
+
+def _busy(err: io.StringIO, name: str, root: str | os.PathLike[str], lock_wait: float | None,
+          why: str) -> int:
+    waited = f" {lock_wait:g} s" if lock_wait is not None else ""
+    err.write(f"{name}: Waited{waited} for another command changing the cluster at {root} to "
+              f"finish ({why}); nothing was changed. Try again later.\n")
+    return 16
+
+
+def _run_changing(inv: Invocation, spec: Spec, parsed: mmargs.Parsed,
+                  lock_wait: float | None) -> None:
+    """Under the command lock: settle what interrupted commands left, then run the handler
+    with a journal (its intent undone on failure, finished after the commit)."""
+    with journal.command_lock(inv.root, wait=lock_wait) if journal.enabled else nullcontext():
+        try:
+            settle(inv.db, inv.root)
+        except journal.Unsettled as exc:
+            raise inv.fail(f"{exc}; see gpfskit emulator fsck --repair", 1) from exc
+        inv.journal = journal.Journal(inv.db, inv.argv)
+        try:
+            with state.transaction(inv.db, write=True):
+                spec.handler(inv, parsed)
+                inv.journal.seal()
+        except BaseException:
+            inv.journal.abandon()
+            raise
+        try:
+            inv.journal.finish()
+        except OSError as exc:
+            raise inv.fail(f"The change is recorded, but completing it on disk failed: "
+                           f"{exc}. The next command completes it.", 1) from exc
+
+
+def settle(db: sqlite3.Connection, root: Path) -> list[str]:
+    """Settle leftover intents in a transaction of their own (the caller holds the lock)."""
+    if not journal.enabled or not journal.has_leftovers(db):
+        return []
+    with state.transaction(db, write=True):
+        return journal.settle(db, root)
+
+
+def _settle_quietly(inv: Invocation) -> None:
+    """A reading command settles leftovers when it can, and reads on when it cannot."""
+    try:
+        journal.settle_if_free(inv.root, inv.db)
+    except journal.Unsettled as exc:
+        journal.log.error("%s; see gpfskit emulator fsck --repair", exc)

@@ -240,6 +240,49 @@ def delete_user_xattr(path: str | os.PathLike[str], name: str) -> None:
     os.removexattr(path, name, follow_symlinks=False)
 
 
+# One mmchattr change ---------------------------------------------------------------------
+
+def change(path: str | os.PathLike[str], spec: dict[str, object]) -> None:
+    """Apply one ``mmchattr`` change, given as plain data (so a journal can record it):
+    ``immutable`` / ``append`` (True, False or None: unchanged), ``pool``, ``replicas``
+    (option letter -> count: ``m``, ``r``, ``M``, ``R``), ``delete`` (names) and ``set``
+    (name -> value in hex). Flags are lifted before and raised after the other changes."""
+    immutable, append = spec.get("immutable"), spec.get("append")
+    if immutable is False:
+        set_immutable(path, False)
+    if append is False:
+        set_append_only(path, False)
+    if spec.get("pool") is not None:
+        set_pool(path, str(spec["pool"]))
+    replicas = dict(spec.get("replicas") or {})  # type: ignore[call-overload]
+    if replicas:
+        set_replication(path, metadata=replicas.get("m"), data=replicas.get("r"),
+                        max_metadata=replicas.get("M"), max_data=replicas.get("R"))
+    for name in spec.get("delete") or ():  # type: ignore[attr-defined]
+        delete_user_xattr(path, name)
+    for name, value in dict(spec.get("set") or {}).items():  # type: ignore[call-overload]
+        set_user_xattr(path, name, bytes.fromhex(value))
+    if append:
+        set_append_only(path, True)
+    if immutable:
+        set_immutable(path, True)
+
+
+def raise_recorded_flags(tree: str | os.PathLike[str]) -> None:
+    """Set the Linux immutable / append-only flag again wherever the attribute records it
+    (a change that lifted it for a moment was interrupted)."""
+    if os.geteuid() != 0:
+        return
+    for top, dirs, files in os.walk(tree):
+        dirs[:] = [d for d in dirs if d != ".snapshots"]
+        for name in files:
+            path = os.path.join(top, name)
+            if immutable(path):
+                _apply_linux_flag(path, FS_IMMUTABLE_FL, True)
+            if append_only(path):
+                _apply_linux_flag(path, FS_APPEND_FL, True)
+
+
 # Saving and restoring (undoing a partly applied change) ----------------------------------
 
 def save(path: str | os.PathLike[str]) -> tuple[dict[str, bytes | None], int]:

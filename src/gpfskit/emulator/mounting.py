@@ -8,8 +8,9 @@ leaves an empty mount point directory behind. Mounting or unmounting on any othe
 changes the ``mounts`` table.
 
 Commands use a ``Mounter``: ``mount``/``unmount`` check everything and change the database,
-recording the tree moves; ``apply`` then performs the moves, last, undoing the ones already
-done if a later one fails (the command's transaction then rolls back the database).
+recording the tree moves; ``apply`` hands the moves to the command's journal, which does them
+right after the commit and, should the command be killed first, has the next command
+complete them (journal.py: the moves are recorded in the same transaction as the state).
 
 The Mounter raises the callback events (``events``): preMount/preUnmount on the nodes
 concerned, after the checks and before any change (a vetoing synchronous callback is a
@@ -19,16 +20,15 @@ command has committed.
 
 from __future__ import annotations
 
-import errno
 import json
 import os
-import shutil
 import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from gpfskit.emulator import events, layout
-from gpfskit.emulator.dispatch import CommandError, Invocation
+from gpfskit.emulator.dispatch import Invocation
+from gpfskit.emulator.steps import MakeDir, Rename, Step, empty_dir
 
 
 @dataclass(frozen=True)
@@ -70,76 +70,16 @@ def check_mount_point(root: Path, db: sqlite3.Connection, fs_row: sqlite3.Row,
     if target.exists():
         if not target.is_dir():
             raise MountProblem(f"Mount point {target} is not a directory.")
-        if not _empty_dir(target):
+        if not empty_dir(target):
             raise MountProblem(f"Mount point {target} is not an empty directory.")
     return target
 
 
-def _empty_dir(path: Path) -> bool:
-    if not path.is_dir() or path.is_symlink():
-        return False
-    with os.scandir(path) as entries:
-        return not any(True for _ in entries)
-
-
-def _rename_onto(source: Path, target: Path) -> None:
-    """Move directory ``source`` to ``target`` (absent or an empty directory)."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        os.rename(source, target)
-    except OSError as exc:
-        if exc.errno != errno.EXDEV:
-            raise
-        if target.exists():
-            target.rmdir()
-        shutil.copytree(source, target, symlinks=True)
-        shutil.rmtree(source)
-
-
-def _empty_mount_point(path: Path, mode: int = 0o755) -> None:
-    path.mkdir(parents=True, exist_ok=True)
-    os.chmod(path, mode)
-
-
-def _do(move: Move) -> None:
+def _steps(move: Move) -> list[Step]:
+    """The journal steps of a tree move (each redone from what is on disk if interrupted)."""
     if move.mounting:
-        if not move.source.exists():
-            move.source.mkdir(parents=True)
-            os.chmod(move.source, 0o755)
-        _rename_onto(move.source, move.target)
-    else:
-        offline = move.target
-        if offline.exists():
-            offline.rmdir()  # checked empty beforehand
-        _rename_onto(move.source, offline)
-        _empty_mount_point(move.source)
-
-
-def _undo(move: Move) -> None:
-    if move.mounting:
-        _rename_onto(move.target, move.source)
-        _empty_mount_point(move.target)
-    else:
-        if move.source.exists():
-            move.source.rmdir()
-        _rename_onto(move.target, move.source)
-
-
-def apply_moves(moves: list[Move]) -> None:
-    """Perform ``moves`` in order; on a failure undo the done ones and raise MountProblem."""
-    done: list[Move] = []
-    for move in moves:
-        try:
-            _do(move)
-        except OSError as exc:
-            for earlier in reversed(done):
-                try:
-                    _undo(earlier)
-                except OSError:
-                    pass
-            raise MountProblem(f"Cannot move the tree of file system {move.fs}: "
-                               f"{exc.strerror or exc}.") from exc
-        done.append(move)
+        return [Rename(str(move.source), str(move.target), create=True)]
+    return [Rename(str(move.source), str(move.target)), MakeDir(str(move.source), 0o755)]
 
 
 @dataclass
@@ -202,7 +142,7 @@ class Mounter:
             offline = layout.offline_tree(self.inv.root, fs)
             if not source.is_dir() or source.is_symlink():
                 raise MountProblem(f"The tree of file system {fs} is missing at {source}.")
-            if offline.exists() and not _empty_dir(offline):
+            if offline.exists() and not empty_dir(offline):
                 raise MountProblem(f"The offline place {offline} of file system {fs} is "
                                        "not empty.")
             move = Move(fs, source, offline, False)
@@ -217,12 +157,11 @@ class Mounter:
         return gone
 
     def apply(self) -> None:
-        """Do the recorded tree moves (a refusal of the command if one fails)."""
+        """Hand the recorded tree moves to the journal, which does them once the mount state
+        is committed (and completes them after a kill)."""
         moves, self.moves = self.moves, []
-        try:
-            apply_moves(moves)
-        except MountProblem as exc:
-            raise CommandError(f"{self.inv.name}: {exc}", 1) from exc
+        for move in moves:
+            self.inv.journal.then(*_steps(move))
 
 
 def _pre_event(inv: Invocation, event: str, nodes: list[str], fs: str, *,

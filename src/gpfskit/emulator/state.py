@@ -1,20 +1,33 @@
 """The emulated cluster's configuration, kept in SQLite (WAL) under the emulator root.
 
 Every command runs in one transaction: read-only commands in a deferred one, changing
-commands in ``BEGIN IMMEDIATE``, which takes the database's write lock up front. The lock is
-held while the command also changes files on disk, so two processes changing the same cluster
-are serialised and neither loses the other's update.
+commands in ``BEGIN IMMEDIATE``, which takes the database's write lock up front. Changing
+commands also hold the cluster's command lock (journal.py) for their whole run, while they
+change files on disk too, so two processes changing the same cluster are serialised and
+neither loses the other's update. A command that changes the disk commits its intent first
+(the ``intents`` table), so a kill at any point can be rolled back or forward.
 """
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
+
+# What a changing command is about to do on disk (journal.py); empty between commands.
+INTENTS = """
+CREATE TABLE IF NOT EXISTS intents (
+    id INTEGER PRIMARY KEY, command TEXT NOT NULL, argv TEXT NOT NULL,  -- argv: JSON list
+    pid INTEGER NOT NULL, started REAL NOT NULL,
+    phase TEXT NOT NULL,                       -- acting | committed | running (a job)
+    steps TEXT NOT NULL                        -- JSON: the steps, in order (steps.py)
+);
+"""
 
 SCHEMA = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -123,9 +136,10 @@ CREATE TABLE nfs_exports (
 CREATE TABLE smb_exports (
     name TEXT PRIMARY KEY, path TEXT NOT NULL, options TEXT NOT NULL DEFAULT '{}'
 );
-"""
+""" + INTENTS
 
 DB_NAME = "state.db"
+LOCK_NAME = "state.lock"
 _local = threading.local()
 
 
@@ -133,12 +147,18 @@ class NoCluster(Exception):
     """The emulator root holds no cluster (``gpfskit emulator init`` makes one)."""
 
 
+UPGRADE_PLACEMENT_HISTORY = ("CREATE TABLE IF NOT EXISTS placement_history (fs TEXT NOT NULL "
+                             "REFERENCES filesystems(name) ON DELETE CASCADE, since REAL NOT "
+                             "NULL, text TEXT NOT NULL)")
+
 # Steps that bring a cluster made by an older gpfskit up to SCHEMA_VERSION, by version.
 UPGRADES = {
     2: ["ALTER TABLE pools ADD COLUMN write_affinity_depth INTEGER NOT NULL DEFAULT 0",
         "ALTER TABLE pools ADD COLUMN block_group_factor INTEGER NOT NULL DEFAULT 1"],
-    3: ["CREATE TABLE IF NOT EXISTS placement_history (fs TEXT NOT NULL REFERENCES "
-        "filesystems(name) ON DELETE CASCADE, since REAL NOT NULL, text TEXT NOT NULL)"],
+    3: [UPGRADE_PLACEMENT_HISTORY],
+    # 3 was given twice (placement history, command intents): clusters of either have
+    # one of them; 4 adds whichever is missing.
+    4: [UPGRADE_PLACEMENT_HISTORY, INTENTS],
 }
 
 
@@ -171,6 +191,12 @@ def _connect(path: Path) -> sqlite3.Connection:
     return db
 
 
+def open_private(root: Path) -> sqlite3.Connection:
+    """A new connection of the caller's own (closed by the caller), for a write beside this
+    thread's transaction."""
+    return _connect(Path(root) / DB_NAME)
+
+
 def connection(root: Path) -> sqlite3.Connection:
     """This thread's connection to the cluster under ``root`` (opened once, then reused)."""
     path = Path(root) / DB_NAME
@@ -186,11 +212,30 @@ def connection(root: Path) -> sqlite3.Connection:
     return db
 
 
+def lock_file(root: Path) -> int:
+    """This thread's descriptor of the cluster's command lock file ``LOCK_NAME`` (opened once,
+    then reused; journal.py takes the lock). Each thread has its own: flock excludes open
+    files, not processes, so threads of one process exclude each other too."""
+    cache = getattr(_local, "locks", None)
+    if cache is None:
+        cache = _local.locks = {}
+    key = (Path(root) / LOCK_NAME, os.getpid())   # a forked child opens its own
+    fd = cache.get(key)
+    if fd is None:
+        fd = cache[key] = os.open(key[0], os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    return fd
+
+
 def forget_connections() -> None:
-    """Close this thread's cached connections (tests that delete roots call this)."""
+    """Close this thread's cached connections and lock files (tests that delete roots call
+    this)."""
     for db in getattr(_local, "connections", {}).values():
         db.close()
+    for (_, pid), fd in getattr(_local, "locks", {}).items():
+        if pid == os.getpid():
+            os.close(fd)
     _local.connections = {}
+    _local.locks = {}
 
 
 def create(root: Path) -> sqlite3.Connection:
@@ -199,6 +244,7 @@ def create(root: Path) -> sqlite3.Connection:
     path = root / DB_NAME
     if path.exists():
         raise FileExistsError(f"{root} already holds an emulated cluster")
+    (root / LOCK_NAME).touch(0o600)   # the command lock (journal.py), there from the start
     db = _connect(path)
     db.executescript(SCHEMA)
     db.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))

@@ -303,6 +303,7 @@ def test_clusters_made_with_schema_1_are_upgraded(mm, emulator_root):
         CREATE TABLE pools_old AS SELECT fs, name, id, block_size FROM pools;
         DROP TABLE pools;
         ALTER TABLE pools_old RENAME TO pools;
+        DROP TABLE intents;
         UPDATE meta SET value = '1' WHERE key = 'schema_version';
     """)
     db.close()

@@ -17,14 +17,13 @@ import dataclasses
 import errno
 import fcntl
 import os
-import shutil
 import stat as statmod
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from gpfskit.emulator import capacity, fileattrs, placement
+from gpfskit.emulator import capacity, fileattrs, journal, placement, steps
 from gpfskit.emulator.applypolicy import checks, direct, messages, options, targets
 from gpfskit.emulator.applypolicy.plans import (
     EvaluationFailed,
@@ -246,10 +245,11 @@ class Job:
         with _single_instance(self.inv, self.fs["name"], opts.single_instance):
             workdir = tempfile.mkdtemp(prefix="mmapplypolicy.",
                                        dir=opts.global_dir or opts.local_dir)
-            try:
+            cleanup = [steps.Scratch(workdir)]
+            if opts.action == "yes":
+                cleanup.append(steps.GuardFlags(self.target.tree))
+            with journal.running_job(self.inv.root, self.inv.argv, *cleanup):
                 self._run(workdir)
-            finally:
-                shutil.rmtree(workdir, ignore_errors=True)
 
     def _plans(self, occupancy: choosing.Occupancy | None, workdir: str
                ) -> tuple[list[Plan], list[Group]]:

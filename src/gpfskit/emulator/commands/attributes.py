@@ -23,6 +23,7 @@ from gpfskit.emulator.args import Parsed, UsageError, is_digits
 from gpfskit.emulator.commands.filesystems import MAX_REPLICAS, fs_attrs
 from gpfskit.emulator.dispatch import Invocation, command
 from gpfskit.emulator.output import ctime
+from gpfskit.emulator.steps import SetAttributes
 
 MAX_XATTR_NAME = 255
 MAX_XATTR_VALUE = 65536
@@ -227,6 +228,17 @@ def _xattr_name(inv: Invocation, name: str) -> str:
                                             "--set-attr", "--delete-attr"),
          min_operands=1, changing=True)
 def mmchattr(inv: Invocation, args: Parsed) -> None:
+    apply_chattr(inv, plan_chattr(inv, args))
+
+
+@dataclass(frozen=True)
+class ChattrPlan:
+    targets: list[Target]
+    change: dict[str, object]     # fileattrs.change's plain-data form, the same for each file
+
+
+def plan_chattr(inv: Invocation, args: Parsed) -> ChattrPlan:
+    """Check every option against every file (nothing changes here)."""
     if not args.values:
         raise UsageError("Missing arguments.")
     immutable = _yes_no(inv, "-i", args.get("-i"))
@@ -309,35 +321,17 @@ def mmchattr(inv: Invocation, args: Parsed) -> None:
                     raise inv.fail(f"Extended attribute {name} is not set for file "
                                    f"{target.given}.", 61)
 
-    # Every check passed: change the files, undoing everything if one change fails.
-    saved: list[tuple[Target, tuple]] = []
+    return ChattrPlan(targets, {
+        "immutable": immutable, "append": append, "pool": pool,
+        "replicas": {option.lstrip("-"): count for option, count in replicas.items()},
+        "delete": deletes, "set": {name: value.hex() for name, value in sets.items()}})
+
+
+def apply_chattr(inv: Invocation, plan: ChattrPlan) -> None:
+    """Change the files, each with its attributes saved first (the journal restores them all
+    if one change fails or the command is killed)."""
     try:
-        for target in targets:
-            saved.append((target, fileattrs.save(target.path)))
-            path = target.path
-            if immutable is False:
-                fileattrs.set_immutable(path, False)
-            if append is False:
-                fileattrs.set_append_only(path, False)
-            if pool is not None:
-                fileattrs.set_pool(path, pool)
-            if replicas:
-                fileattrs.set_replication(path, metadata=replicas.get("-m"),
-                                          data=replicas.get("-r"),
-                                          max_metadata=replicas.get("-M"),
-                                          max_data=replicas.get("-R"))
-            for name in deletes:
-                fileattrs.delete_user_xattr(path, name)
-            for name, value in sets.items():
-                fileattrs.set_user_xattr(path, name, value)
-            if append:
-                fileattrs.set_append_only(path, True)
-            if immutable:
-                fileattrs.set_immutable(path, True)
+        inv.journal.act(*(SetAttributes.of(t.path, plan.change) for t in plan.targets))
     except OSError as exc:
-        for target, state in reversed(saved):
-            try:
-                fileattrs.restore(target.path, state)
-            except OSError:
-                pass
-        raise inv.fail(f"Cannot change {target.given}: {exc.strerror or exc}.") from exc
+        failed = plan.targets[min(inv.journal.done, len(plan.targets) - 1)]
+        raise inv.fail(f"Cannot change {failed.given}: {exc.strerror or exc}.") from exc

@@ -50,14 +50,14 @@ import json
 import os
 import sqlite3
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from gpfskit.emulator import layout, names, snapcopy, usage
+from gpfskit.emulator import layout, names, usage
 from gpfskit.emulator.args import Parsed, UsageError, scaled_number
 from gpfskit.emulator.dispatch import CommandError, Invocation, command
 from gpfskit.emulator.output import ctime, encode, ytable
+from gpfskit.emulator.steps import Discard, MakeDir, Rename, deleting
 
 # The 5.1+ header (85 columns; note the second 'reserved').
 Y_COLUMNS = [
@@ -194,23 +194,6 @@ def _afm_attributes(inv: Invocation, items: list[str]) -> dict[str, str]:
     return attrs
 
 
-def _discard(path: Path) -> tuple[Callable[[], None], Callable[[], None]]:
-    """Move ``path`` aside; returns (undo, finish) to restore it or delete it for good."""
-    trash = path.parent / f".deleting-{path.name}-{os.urandom(4).hex()}"
-    os.rename(path, trash)
-
-    def undo() -> None:
-        os.rename(trash, path)
-
-    def finish() -> None:
-        try:
-            snapcopy.remove_tree(trash)
-        except OSError:
-            pass
-
-    return undo, finish
-
-
 # Linking -------------------------------------------------------------------------------
 
 @dataclass
@@ -277,25 +260,25 @@ def plan_link(inv: Invocation, fs_row: sqlite3.Row, rows: list[sqlite3.Row],
     return LinkPlan(rel, layout.junction_path(fs_row, rel), target, container)
 
 
-def apply_link(inv: Invocation, fs_row: sqlite3.Row, rows: list[sqlite3.Row],
-               fileset: sqlite3.Row, plan: LinkPlan) -> None:
-    """Move the parked fileset to its junction, then record it (undoing the move on error)."""
+def check_parked(inv: Invocation, fs_row: sqlite3.Row, fileset: sqlite3.Row) -> Path:
+    """The parked root directory of an unlinked fileset, which must be there to be linked."""
     source = layout.parked_fileset(inv.root, fs_row["name"], fileset["id"])
     if not source.is_dir():
         raise inv.fail(f"The root directory of fileset {fileset['name']} is missing "
                        f"({source}).", 1)
-    layout.move_tree(source, plan.target)
-    try:
-        inner = usage.descendants(rows, fileset["id"])
-        inv.db.execute("UPDATE filesets SET status = 'Linked', junction = ?, parent_id = ? "
-                       "WHERE fs = ? AND id = ?",
-                       (plan.junction, plan.parent_id, fs_row["name"], fileset["id"]))
-        for child in inner:
-            inv.db.execute("UPDATE filesets SET junction = ? WHERE fs = ? AND id = ?",
-                           (f"{plan.junction}/{child['junction']}", fs_row["name"], child["id"]))
-    except BaseException:
-        layout.move_tree(plan.target, source)
-        raise
+    return source
+
+
+def record_link(inv: Invocation, fs_row: sqlite3.Row, rows: list[sqlite3.Row],
+                fileset_id: int, plan: LinkPlan) -> None:
+    """The database side of a link (the fileset directory is already at its junction)."""
+    inner = usage.descendants(rows, fileset_id)
+    inv.db.execute("UPDATE filesets SET status = 'Linked', junction = ?, parent_id = ? "
+                   "WHERE fs = ? AND id = ?",
+                   (plan.junction, plan.parent_id, fs_row["name"], fileset_id))
+    for child in inner:
+        inv.db.execute("UPDATE filesets SET junction = ? WHERE fs = ? AND id = ?",
+                       (f"{plan.junction}/{child['junction']}", fs_row["name"], child["id"]))
 
 
 # mmlsfileset ---------------------------------------------------------------------------
@@ -476,6 +459,20 @@ def _human(inv: Invocation, fs_row: sqlite3.Row, rows: list[sqlite3.Row],
                  "--allow-permission-inherit", "-J"),
          min_operands=2, max_operands=2, changing=True)
 def mmcrfileset(inv: Invocation, args: Parsed) -> None:
+    apply_create(inv, plan_create(inv, args))
+
+
+@dataclass
+class CreatePlan:
+    fs_row: sqlite3.Row
+    row: dict[str, object]        # the new filesets row
+    parked: Path                  # its root directory, made empty and unlinked
+    link: LinkPlan | None         # -J: where it is linked at once
+
+
+def plan_create(inv: Invocation, args: Parsed) -> CreatePlan:
+    """Check an ``mmcrfileset`` and choose the new fileset's id, inode space and root inode
+    (nothing changes here)."""
     fs_row = inv.filesystem(args.operands[0])
     fs = fs_row["name"]
     name = args.operands[1]
@@ -501,13 +498,9 @@ def mmcrfileset(inv: Invocation, args: Parsed) -> None:
     perm_inherit = _perm_value(inv, "--allow-permission-inherit",
                                args.get("--allow-permission-inherit", "inheritAclOnly"),
                                PERM_INHERIT)
-    shift = space_shift(fs_row)
-    used_inodes = {r["root_inode"] for r in rows}
     if space_arg == "new":
         owner = True
-        spaces = {r["inode_space"] for r in rows}
-        space = next(s for s in range(1, len(spaces) + 2) if s not in spaces)
-        root_inode = (space << shift) + 3
+        space, root_inode = _new_inode_space(fs_row, rows)
         max_inodes, alloc = DEFAULT_MAX_INODES, None
         if args.get("--inode-limit") is not None:
             max_inodes, alloc = _inode_limit(inv, args.get("--inode-limit"))
@@ -522,9 +515,7 @@ def mmcrfileset(inv: Invocation, args: Parsed) -> None:
             raise inv.fail(f"Fileset {space_arg} is not an independent fileset; a dependent "
                            "fileset needs the inode space of an independent fileset.", 1)
         space = space_owner["inode_space"]
-        base = space << shift
-        root_inode = next(base + 3 + 4096 * m for m in range(1, len(rows) + 2)
-                          if base + 3 + 4096 * m not in used_inodes)
+        root_inode = _dependent_root_inode(fs_row, rows, space)
         max_inodes = alloc_inodes = 0
     ids = {r["id"] for r in rows}
     fid = next(i for i in range(1, len(ids) + 2) if i not in ids)
@@ -534,32 +525,43 @@ def mmcrfileset(inv: Invocation, args: Parsed) -> None:
                "max_inodes": max_inodes, "alloc_inodes": alloc_inodes,
                "perm_change": perm_change, "perm_inherit": perm_inherit,
                "afm": json.dumps(afm)}
-    plan = None
+    link = None
     if args.get("-J") is not None:
-        plan = plan_link(inv, fs_row, rows, new_row, args.get("-J"))
-    # Disk, then the database.
+        link = plan_link(inv, fs_row, rows, new_row, args.get("-J"))
     parked = layout.parked_fileset(inv.root, fs, fid)
-    if parked.exists():
-        try:
-            parked.rmdir()
-        except OSError:
-            raise inv.fail(f"The directory for fileset id {fid} already exists: {parked}",
-                           1) from None
-    parked.parent.mkdir(parents=True, exist_ok=True)
-    os.mkdir(parked, 0o700)
-    os.chmod(parked, 0o700)
-    try:
-        inv.db.execute(f"INSERT INTO filesets ({', '.join(new_row)}) "
-                       f"VALUES ({', '.join('?' * len(new_row))})", tuple(new_row.values()))
-        if plan is not None:
-            apply_link(inv, fs_row, all_filesets(inv.db, fs),
-                       find_fileset(inv, fs, name), plan)
-    except BaseException:
-        snapcopy.remove_tree(parked)
-        raise
-    inv.say(f"Fileset {name} created with id {fid} root inode {root_inode}.")
-    if plan is not None:
-        inv.say(f"Fileset {name} linked at {plan.visible}")
+    if os.path.lexists(parked):
+        raise inv.fail(f"The directory for fileset id {fid} already exists: {parked}", 1)
+    return CreatePlan(fs_row, new_row, parked, link)
+
+
+def _new_inode_space(fs_row: sqlite3.Row, rows: list[sqlite3.Row]) -> tuple[int, int]:
+    """The lowest free inode space number and its root inode."""
+    spaces = {r["inode_space"] for r in rows}
+    space = next(s for s in range(1, len(spaces) + 2) if s not in spaces)
+    return space, (space << space_shift(fs_row)) + 3
+
+
+def _dependent_root_inode(fs_row: sqlite3.Row, rows: list[sqlite3.Row], space: int) -> int:
+    base = space << space_shift(fs_row)
+    used = {r["root_inode"] for r in rows}
+    return next(base + 3 + 4096 * m for m in range(1, len(rows) + 2)
+                if base + 3 + 4096 * m not in used)
+
+
+def apply_create(inv: Invocation, plan: CreatePlan) -> None:
+    """Make the fileset's root directory (and link it), then record it."""
+    steps = [MakeDir(str(plan.parked), 0o700)]
+    if plan.link is not None:
+        steps.append(Rename(str(plan.parked), str(plan.link.target)))
+    inv.journal.act(*steps)
+    row = plan.row
+    inv.db.execute(f"INSERT INTO filesets ({', '.join(row)}) "
+                   f"VALUES ({', '.join('?' * len(row))})", tuple(row.values()))
+    inv.say(f"Fileset {row['name']} created with id {row['id']} root inode "
+            f"{row['root_inode']}.")
+    if plan.link is not None:
+        record_link(inv, plan.fs_row, [], int(row["id"]), plan.link)
+        inv.say(f"Fileset {row['name']} linked at {plan.link.visible}")
 
 
 # mmlinkfileset / mmunlinkfileset -------------------------------------------------------
@@ -576,7 +578,9 @@ def mmlinkfileset(inv: Invocation, args: Parsed) -> None:
         where = f" at {place.visible}" if place is not None and place.visible else ""
         raise inv.fail(f"Fileset {fileset['name']} is already linked{where}.", 1)
     plan = plan_link(inv, fs_row, rows, fileset, args.get("-J"))
-    apply_link(inv, fs_row, rows, fileset, plan)
+    source = check_parked(inv, fs_row, fileset)
+    inv.journal.act(Rename(str(source), str(plan.target)))
+    record_link(inv, fs_row, rows, fileset["id"], plan)
     inv.say(f"Fileset {fileset['name']} linked at {plan.visible}")
 
 
@@ -595,23 +599,16 @@ def mmunlinkfileset(inv: Invocation, args: Parsed) -> None:
     target = layout.parked_fileset(inv.root, fs, fileset["id"])
     if not place.path.is_dir():
         raise inv.fail(f"The junction of fileset {fileset['name']} is missing ({place.path}).", 1)
-    if target.exists():
-        try:
-            target.rmdir()
-        except OSError:
-            raise inv.fail(f"The parking directory {target} is in use.", 1) from None
+    if target.exists() and any(target.iterdir()):
+        raise inv.fail(f"The parking directory {target} is in use.", 1)
     inner = usage.descendants(rows, fileset["id"])
     prefix = fileset["junction"] + "/"
-    layout.move_tree(place.path, target)
-    try:
-        inv.db.execute("UPDATE filesets SET status = 'Unlinked', junction = NULL, "
-                       "parent_id = NULL WHERE fs = ? AND id = ?", (fs, fileset["id"]))
-        for child in inner:
-            inv.db.execute("UPDATE filesets SET junction = ? WHERE fs = ? AND id = ?",
-                           (child["junction"].removeprefix(prefix), fs, child["id"]))
-    except BaseException:
-        layout.move_tree(target, place.path)
-        raise
+    inv.journal.act(Rename(str(place.path), str(target)))
+    inv.db.execute("UPDATE filesets SET status = 'Unlinked', junction = NULL, "
+                   "parent_id = NULL WHERE fs = ? AND id = ?", (fs, fileset["id"]))
+    for child in inner:
+        inv.db.execute("UPDATE filesets SET junction = ? WHERE fs = ? AND id = ?",
+                       (child["junction"].removeprefix(prefix), fs, child["id"]))
     inv.say(f"Fileset {fileset['name']} unlinked.")
 
 
@@ -664,28 +661,20 @@ def mmdelfileset(inv: Invocation, args: Parsed) -> None:
     inv.say("Checking fileset complete.")
     captured = capturing_snapshots(inv.db, fs, fileset, rows)
     inv.say("Deleting fileset ...")
-    undo = finish = None
     if parked.exists():
-        undo, finish = _discard(parked)
-    try:
-        if captured:
-            taken = {r["name"] for r in rows}
-            shown = f"({name})"
-            if shown in taken:
-                shown = f"({name}#{fileset['id']})"
-            inv.db.execute("UPDATE filesets SET status = 'Deleted', name = ?, junction = NULL, "
-                           "parent_id = ? WHERE fs = ? AND id = ?",
-                           (shown, captured[-1]["snap_id"], fs, fileset["id"]))
-        else:
-            inv.db.execute("DELETE FROM filesets WHERE fs = ? AND id = ?", (fs, fileset["id"]))
-        inv.db.execute("DELETE FROM quotas WHERE fs = ? AND ((type = 'FILESET' AND id = ?) "
-                       "OR fileset = ?)", (fs, fileset["id"], name))
-    except BaseException:
-        if undo is not None:
-            undo()
-        raise
-    if finish is not None:
-        inv.after_commit.append(finish)
+        inv.journal.act(Discard(str(parked), str(deleting(parked))))
+    if captured:
+        taken = {r["name"] for r in rows}
+        shown = f"({name})"
+        if shown in taken:
+            shown = f"({name}#{fileset['id']})"
+        inv.db.execute("UPDATE filesets SET status = 'Deleted', name = ?, junction = NULL, "
+                       "parent_id = ? WHERE fs = ? AND id = ?",
+                       (shown, captured[-1]["snap_id"], fs, fileset["id"]))
+    else:
+        inv.db.execute("DELETE FROM filesets WHERE fs = ? AND id = ?", (fs, fileset["id"]))
+    inv.db.execute("DELETE FROM quotas WHERE fs = ? AND ((type = 'FILESET' AND id = ?) "
+                   "OR fileset = ?)", (fs, fileset["id"], name))
     inv.say(f"Fileset {name} deleted.")
 
 

@@ -19,6 +19,7 @@ from gpfskit.emulator.args import Parsed, UsageError, is_digits
 from gpfskit.emulator.dispatch import CommandError, Invocation, command
 from gpfskit.emulator.mounting import Mounter, MountProblem
 from gpfskit.emulator.output import banner_time, ctime, ytable
+from gpfskit.emulator.steps import Rename
 
 RESERVED_DEVICES = frozenset({"all", "all_local", "all_remote"})
 DEVICE_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,62}$")
@@ -290,6 +291,18 @@ def used_inodes(root: Path, fs_row: sqlite3.Row) -> int:
             "--maintenance-mode", "--log-replicas"),
     min_operands=1, max_operands=1, changing=True)
 def mmchfs(inv: Invocation, args: Parsed) -> None:
+    apply_chfs(inv, plan_chfs(inv, args))
+
+
+@dataclass
+class ChfsPlan:
+    name: str
+    columns: dict[str, object]     # filesystems columns to set (attrs included)
+    new_name: str | None           # -W: the new device name
+
+
+def plan_chfs(inv: Invocation, args: Parsed) -> ChfsPlan:
+    """Check every ``mmchfs`` option and work out the new values (nothing changes here)."""
     row = inv.filesystem(args.operands[0])
     name = row["name"]
     if not args.flags and not args.values:
@@ -387,17 +400,30 @@ def mmchfs(inv: Invocation, args: Parsed) -> None:
     if new_name is not None:
         _check_new_name(inv, name, new_name, mounted_anywhere)
 
-    # Every check passed: write.
     columns["attrs"] = json.dumps(attrs)
+    return ChfsPlan(name, columns, new_name if new_name not in (None, name) else None)
+
+
+def apply_chfs(inv: Invocation, plan: ChfsPlan) -> None:
+    """Rename the file system's home directory (-W), then write the new values."""
+    if plan.new_name is not None:
+        home = layout.fs_home(inv.root, plan.name)
+        if home.exists():
+            try:
+                inv.journal.act(Rename(str(home), str(layout.fs_home(inv.root, plan.new_name))))
+            except OSError as exc:
+                raise inv.fail(f"Cannot rename file system {plan.name}: {exc.strerror}.") \
+                    from exc
+    columns = plan.columns
     assignments = ", ".join(f"{column} = ?" for column in columns)
     inv.db.execute(f"UPDATE filesystems SET {assignments} WHERE name = ?",
-                   (*columns.values(), name))
+                   (*columns.values(), plan.name))
     if "max_inodes" in columns:
         inv.db.execute("UPDATE filesets SET max_inodes = ?, alloc_inodes = ? "
                        "WHERE fs = ? AND id = 0",
-                       (columns["max_inodes"], columns["alloc_inodes"], name))
-    if new_name is not None and new_name != name:
-        _rename(inv, name, new_name)
+                       (columns["max_inodes"], columns["alloc_inodes"], plan.name))
+    if plan.new_name is not None:
+        _rename(inv, plan.name, plan.new_name)
 
 
 def _change_inode_limit(inv: Invocation, row: sqlite3.Row, text: str,
@@ -444,7 +470,7 @@ def _check_new_name(inv: Invocation, name: str, new_name: str, mounted: bool) ->
 
 
 def _rename(inv: Invocation, old: str, new: str) -> None:
-    """Rename a file system in every table that names it, then its home directory."""
+    """Rename a file system in every table that names it."""
     columns = [r["name"] for r in inv.db.execute("PRAGMA table_info(filesystems)")]
     listed = ", ".join(columns)
     picked = ", ".join("?" if c == "name" else c for c in columns)
@@ -456,12 +482,6 @@ def _rename(inv: Invocation, old: str, new: str) -> None:
         if any(c["name"] == "fs" for c in inv.db.execute(f"PRAGMA table_info({table})")):
             inv.db.execute(f"UPDATE {table} SET fs = ? WHERE fs = ?", (new, old))
     inv.db.execute("DELETE FROM filesystems WHERE name = ?", (old,))
-    home = layout.fs_home(inv.root, old)
-    if home.exists():
-        try:
-            os.rename(home, layout.fs_home(inv.root, new))
-        except OSError as exc:
-            raise inv.fail(f"Cannot rename file system {old}: {exc.strerror}.") from exc
 
 
 # Mounting ---------------------------------------------------------------------------------

@@ -34,16 +34,14 @@ Where the reference is silent:
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import sqlite3
 import time
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from gpfskit.emulator import events, layout, names, snapcopy, usage
+from gpfskit.emulator import events, layout, names, usage
 from gpfskit.emulator.args import Parsed, UsageError
 from gpfskit.emulator.commands.filesets import (
     all_filesets,
@@ -52,6 +50,7 @@ from gpfskit.emulator.commands.filesets import (
 )
 from gpfskit.emulator.dispatch import CommandError, Invocation, command
 from gpfskit.emulator.output import ctime, ytable
+from gpfskit.emulator.steps import Copy, Discard, MakeDir, Step, creating_in, deleting
 
 SNAPDIR = layout.SNAPDIR
 Y_COLUMNS = ["filesystemName", "directory", "snapID", "status", "created", "quotas", "data",
@@ -167,59 +166,35 @@ def mmcrsnapshot(inv: Invocation, args: Parsed) -> None:
         if os.path.lexists(destination) or any(plan[2] == destination for plan in plans):
             raise inv.fail(f"Snapshot directory {destination} already exists.", 17)
         plans.append((target, source, destination, skip, empty))
-    # Disk: every copy, undone together if one fails.
+    # Disk: every copy (the journal undoes them all if one fails), then the database.
     attrs = json.loads(fs_row["attrs"] or "{}")
     top = inv.db.execute("SELECT max(snap_id) FROM snapshots WHERE fs = ?", (fs,)).fetchone()[0]
     next_id = max(int(attrs.get("maxSnapshotId", 0) or 0), top or 0) + 1
-    made: list[Path] = []
-    new_dirs: list[Path] = []
-    created: list[tuple[Target, int, float]] = []
+    steps: list[Step] = []
+    for _target, source, destination, skip, empty in plans:
+        snapdir = destination.parent
+        if not snapdir.exists() and not any(getattr(s, "path", None) == str(snapdir)
+                                             for s in steps):
+            steps.append(MakeDir(str(snapdir), 0o555))
+        steps.append(Copy(str(source), str(creating_in(snapdir)), str(destination),
+                          sorted(skip), sorted(empty)))
     try:
-        for target, source, destination, skip, empty in plans:
-            snapdir = destination.parent
-            if not snapdir.exists():
-                os.mkdir(snapdir, 0o755)
-                new_dirs.append(snapdir)
-            inv.say(f"Flushing dirty data for snapshot {target.label}...")
-            inv.say("Quiescing all file system operations.")
-            with snapcopy.writable(snapdir):
-                staging = snapdir / f".creating-{uuid.uuid4().hex[:8]}"
-                snapcopy.copy_tree(source, staging, skip=skip, empty=empty)
-                os.rename(staging, destination)
-            os.chmod(snapdir, 0o555)
-            made.append(destination)
-            created.append((target, next_id, time.time()))
-            inv.say(f"Snapshot {target.label} created with id {next_id}.")
-            next_id += 1
+        inv.journal.act(*steps)
     except OSError as exc:
-        _undo(made, new_dirs)
         raise CommandError(f"{inv.name}: Cannot create snapshot: {exc}", 1) from None
-    except BaseException:
-        _undo(made, new_dirs)
-        raise
-    try:
-        for target, snap_id, when in created:
-            inv.db.execute("INSERT INTO snapshots (fs, snap_id, name, fileset, status, created, "
-                           "expiration) VALUES (?, ?, ?, ?, 'Valid', ?, ?)",
-                           (fs, snap_id, target.name, target.fileset, when, expiration))
-        attrs["maxSnapshotId"] = next_id - 1
-        inv.db.execute("UPDATE filesystems SET attrs = ? WHERE name = ?",
-                       (json.dumps(attrs), fs))
-        for target, snap_id, _ in created:
-            events.snapshot_created(inv, fs, target.name, snap_id, target.fileset)
-    except BaseException:
-        _undo(made, new_dirs)
-        raise
-
-
-def _undo(made: list[Path], new_dirs: list[Path]) -> None:
-    for path in made:
-        with contextlib.suppress(OSError), snapcopy.writable(path.parent):
-            snapcopy.remove_tree(path)
-    for snapdir in new_dirs:
-        with contextlib.suppress(OSError):
-            os.chmod(snapdir, 0o755)
-            os.rmdir(snapdir)
+    now = time.time()
+    for offset, (target, *_rest) in enumerate(plans):
+        snap_id = next_id + offset
+        inv.say(f"Flushing dirty data for snapshot {target.label}...")
+        inv.say("Quiescing all file system operations.")
+        inv.say(f"Snapshot {target.label} created with id {snap_id}.")
+        inv.db.execute("INSERT INTO snapshots (fs, snap_id, name, fileset, status, created, "
+                       "expiration) VALUES (?, ?, ?, ?, 'Valid', ?, ?)",
+                       (fs, snap_id, target.name, target.fileset, now, expiration))
+    attrs["maxSnapshotId"] = next_id + len(plans) - 1
+    inv.db.execute("UPDATE filesystems SET attrs = ? WHERE name = ?", (json.dumps(attrs), fs))
+    for offset, (target, *_rest) in enumerate(plans):
+        events.snapshot_created(inv, fs, target.name, next_id + offset, target.fileset)
 
 
 # mmdelsnapshot -------------------------------------------------------------------------
@@ -247,58 +222,27 @@ def mmdelsnapshot(inv: Invocation, args: Parsed) -> None:
             raise inv.fail(f"Snapshot {target.label} does not exist in file system {fs}.", 2)
         if all(snap["snap_id"] != s["snap_id"] for _, s in chosen):
             chosen.append((target, snap))
-    # Disk: move every copy aside (undone together on error), then the database.
-    moved: list[tuple[Path, Path]] = []
+    # Disk: move every copy aside (deleted for good after the commit), then the database.
+    steps = []
+    for target, _snap in chosen:
+        base = snapshot_base(inv, fs_row, rows, target.fileset)
+        path = base / SNAPDIR / target.name if base is not None else None
+        if path is not None and os.path.lexists(path):
+            steps.append(Discard(str(path), str(deleting(path)), drop_parent=True))
     try:
-        for target, _snap in chosen:
-            base = snapshot_base(inv, fs_row, rows, target.fileset)
-            path = base / SNAPDIR / target.name if base is not None else None
-            if path is not None and os.path.lexists(path):
-                trash = path.parent / f".deleting-{uuid.uuid4().hex[:8]}"
-                with snapcopy.writable(path.parent):
-                    os.rename(path, trash)
-                moved.append((path, trash))
+        inv.journal.act(*steps)
     except OSError as exc:
-        _restore(moved)
         raise CommandError(f"{inv.name}: Cannot delete snapshot: {exc}", 1) from None
     gone = {snap["snap_id"] for _, snap in chosen}
-    try:
-        for target, snap in chosen:
-            inv.say(f"Invalidating snapshot files in {target.label}...")
-            inv.say(f"Deleting files in snapshot {target.label}...")
-            inv.db.execute("DELETE FROM snapshots WHERE fs = ? AND snap_id = ?",
-                           (fs, snap["snap_id"]))
-            inv.say(f"Delete snapshot {target.label} successful.")
-        for row in rows:
-            if row["status"] == "Deleted" and not capturing_snapshots(inv.db, fs, row, rows,
-                                                                      gone):
-                inv.db.execute("DELETE FROM filesets WHERE fs = ? AND id = ?", (fs, row["id"]))
-    except BaseException:
-        _restore(moved)
-        raise
-
-    def finish() -> None:
-        for _path, trash in moved:
-            with contextlib.suppress(OSError), snapcopy.writable(trash.parent):
-                snapcopy.remove_tree(trash)
-            _drop_if_empty(trash.parent)
-
-    inv.after_commit.append(finish)
-
-
-def _drop_if_empty(snapdir: Path) -> None:
-    with contextlib.suppress(OSError):
-        with os.scandir(snapdir) as entries:
-            if any(True for _ in entries):
-                return
-        os.chmod(snapdir, 0o755)
-        os.rmdir(snapdir)
-
-
-def _restore(moved: list[tuple[Path, Path]]) -> None:
-    for path, trash in reversed(moved):
-        with contextlib.suppress(OSError), snapcopy.writable(path.parent):
-            os.rename(trash, path)
+    for target, snap in chosen:
+        inv.say(f"Invalidating snapshot files in {target.label}...")
+        inv.say(f"Deleting files in snapshot {target.label}...")
+        inv.db.execute("DELETE FROM snapshots WHERE fs = ? AND snap_id = ?",
+                       (fs, snap["snap_id"]))
+        inv.say(f"Delete snapshot {target.label} successful.")
+    for row in rows:
+        if row["status"] == "Deleted" and not capturing_snapshots(inv.db, fs, row, rows, gone):
+            inv.db.execute("DELETE FROM filesets WHERE fs = ? AND id = ?", (fs, row["id"]))
 
 
 # mmlssnapshot --------------------------------------------------------------------------

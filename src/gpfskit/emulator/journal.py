@@ -1,0 +1,391 @@
+"""The intent journal: every changing command survives a kill at any point.
+
+A changing command runs under the cluster's command lock (an ``flock`` on
+``<root>/state.lock``, which the kernel releases when the process dies, however it dies). It
+changes the cluster in three moves:
+
+1. **Intent.** Before its first change on disk it records what it is about to do: a row in
+   ``intents`` (in the state database) listing its steps, committed on its own.
+2. **Act.** It changes the disk in steps that can each be undone from what is on disk
+   (steps.py): renames into place, new directories, copies under a temporary name,
+   attribute changes with the attributes saved first.
+3. **Commit.** It writes the cluster state and deletes the intent in one transaction. When
+   work is left for after the commit (deleting what a delete moved aside), the row is marked
+   ``committed`` instead, and goes when that work is done.
+
+A command that fails undoes its own steps before it returns. A command that is killed leaves
+its intent behind; the next command, whichever it is, finds it (a changing command under the
+lock; a reading one takes the lock for the moment when it is free) and settles it first: an
+intent that was not committed is **rolled back** (its steps undone in reverse order, so the
+cluster is as if the command never ran), a committed one is **rolled forward** (its
+after-commit work finished). One log line says which.
+
+Two variants: the moves of a file system's tree (mount, unmount, startup, shutdown) follow
+a mount state that those commands write as they go, so they are recorded in the command's own
+transaction (``Journal.then``), done after its commit and redone after a kill; and
+``mmapplypolicy``, which runs for long without the lock, records an intent for its run and
+holds a lock of its own so that the next command can tell a running job from a killed one
+(``running_job``). Commands that change only the database need no intent: their transaction
+is all or nothing.
+
+For tests, ``GPFSKIT_EMULATOR_CRASH_AT=N`` kills the command (SIGKILL) at its N-th journal
+point: just after the intent is committed, just after each step, just before the state
+commit, just after it, and after each piece of after-commit work. Every changing command has
+the two points around its commit, those that change only the database too.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import fcntl
+import json
+import logging
+import os
+import signal
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from gpfskit.emulator import state
+from gpfskit.emulator.steps import Step
+
+log = logging.getLogger(__name__)
+
+LOCK_WAIT = 120.0          # seconds a changing command waits for the lock
+CRASH_AT = "GPFSKIT_EMULATOR_CRASH_AT"
+
+# The internal switch the speed benchmark flips to measure the journal's cost (off: steps are
+# done without an intent and without the command lock, as before the journal existed).
+enabled = True
+
+_local = threading.local()
+
+
+class Busy(Exception):
+    """The command lock stayed taken for ``LOCK_WAIT`` seconds."""
+
+
+class Unsettled(Exception):
+    """An interrupted command's intent could not be settled (its steps failed to undo)."""
+
+
+# The command lock -------------------------------------------------------------------------
+
+def _try_lock(fd: int) -> bool:
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return True
+    except OSError as exc:
+        if exc.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+            return False
+        raise
+
+
+@contextlib.contextmanager
+def command_lock(root: Path, *, wait: float | None = None) -> Iterator[None]:
+    """Hold the cluster's command lock; ``Busy`` when it stays taken for ``wait`` seconds
+    (default ``LOCK_WAIT``)."""
+    wait = LOCK_WAIT if wait is None else wait
+    fd = state.lock_file(root)
+    _wait_for(fd, root, wait)
+    try:
+        yield
+    finally:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+
+
+def _wait_for(fd: int, root: Path, wait: float) -> None:
+    if not _try_lock(fd):
+        deadline = time.monotonic() + wait
+        pause = 0.001
+        while not _try_lock(fd):
+            if time.monotonic() > deadline:
+                raise Busy(f"another command has held the cluster's lock "
+                           f"({Path(root) / state.LOCK_NAME}) for more than {wait:.0f} seconds")
+            time.sleep(pause)
+            pause = min(pause * 2, 0.02)
+
+
+# Crash points (tests) ---------------------------------------------------------------------
+
+def _arm() -> None:
+    """At the start of a command: read ``GPFSKIT_EMULATOR_CRASH_AT`` and count from zero."""
+    wanted = os.environ.get(CRASH_AT)
+    _local.crash_at = int(wanted) if wanted else 0
+    _local.points = 0
+
+
+def _point() -> None:
+    """One journal point passed; SIGKILL here when ``GPFSKIT_EMULATOR_CRASH_AT`` says so."""
+    crash_at = getattr(_local, "crash_at", 0)
+    if not crash_at:
+        return
+    _local.points += 1
+    if _local.points == crash_at:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+# One command's journal ----------------------------------------------------------------------
+
+class Journal:
+    """The intent and steps of one changing command (``Invocation.journal``).
+
+    ``act`` takes the steps done before the commit (an intent committed alone, rolled back
+    if the command dies before its commit); ``then`` takes steps done after it (recorded in
+    the command's own transaction, rolled forward if it dies after: moves of a file system's
+    tree, which follow a mount state that is already committed).
+    """
+
+    def __init__(self, db: sqlite3.Connection, argv: list[str]) -> None:
+        self.db = db
+        self.argv = argv
+        self.intent: int | None = None
+        self.steps: list[Step] = []
+        self.later: list[Step] = []
+        self.done = 0
+        self._clean_changes = db.total_changes
+        _arm()
+
+    def act(self, *steps: Step) -> None:
+        """Record ``steps`` as this command's intent (committed at once), then do them.
+
+        Call it once, from the handler's apply phase, before writing to the database: the
+        commit of the intent would otherwise commit those writes early. A step that fails
+        raises; the steps done so far are undone when the command ends.
+        """
+        if self.intent is not None or self.steps:
+            raise RuntimeError("a command records one intent")
+        if not steps:
+            return
+        if self.db.total_changes != self._clean_changes:
+            raise RuntimeError("the command wrote to the database before recording its intent")
+        self.steps = list(steps)
+        if enabled:
+            self.intent = self.db.execute(
+                "INSERT INTO intents (command, argv, pid, started, phase, steps) "
+                "VALUES (?, ?, ?, ?, 'acting', ?)",
+                (self.argv[0], json.dumps(self.argv), os.getpid(), time.time(),
+                 self._steps_json())).lastrowid
+            self.db.execute("COMMIT")
+            self.db.execute("BEGIN IMMEDIATE")
+            _point()
+        for step in self.steps:
+            step.do()
+            self.done += 1
+            _point()
+
+    def then(self, *steps: Step) -> None:
+        """Steps to do once the state is committed (each redone from what is on disk)."""
+        self.later.extend(steps)
+
+    def _steps_json(self) -> str:
+        return json.dumps({"steps": [s.record() for s in self.steps],
+                           "later": [s.record() for s in self.later]})
+
+    @property
+    def _after_commit(self) -> bool:
+        return bool(self.later) or any(s.has_finish for s in self.steps)
+
+    def seal(self) -> None:
+        """In the command's transaction, just before its commit: clear the intent, or mark
+        it committed when work is left for after the commit."""
+        _point()
+        if not enabled:
+            return
+        if not self._after_commit:
+            if self.intent is not None:
+                self.db.execute("DELETE FROM intents WHERE id = ?", (self.intent,))
+        elif self.intent is not None:
+            self.db.execute("UPDATE intents SET phase = 'committed', steps = ? WHERE id = ?",
+                            (self._steps_json(), self.intent))
+        else:
+            self.intent = self.db.execute(
+                "INSERT INTO intents (command, argv, pid, started, phase, steps) "
+                "VALUES (?, ?, ?, ?, 'committed', ?)",
+                (self.argv[0], json.dumps(self.argv), os.getpid(), time.time(),
+                 self._steps_json())).lastrowid
+
+    def finish(self) -> None:
+        """After the commit: the after-commit work, then the intent goes. An OSError leaves
+        the intent for the next command to roll forward."""
+        _point()
+        if not self._after_commit:
+            return
+        for step in self.steps:
+            if step.has_finish:
+                step.finish()
+                _point()
+        for step in self.later:
+            step.do()
+            _point()
+        if self.intent is not None:
+            self.db.execute("DELETE FROM intents WHERE id = ?", (self.intent,))
+
+    def abandon(self) -> None:
+        """After a rollback: undo the steps done, newest first, and clear the intent. If an
+        undo fails the intent stays for the next command (or fsck) to settle."""
+        for step in reversed(self.steps[:self.done + 1]):
+            try:
+                step.undo()
+            except OSError as exc:
+                log.error("%s: cannot undo its change on disk (%s); the next command will "
+                          "try again", self.argv[0], exc)
+                return
+        if self.intent is not None:
+            self.db.execute("DELETE FROM intents WHERE id = ?", (self.intent,))
+
+
+# Jobs that run without the lock ----------------------------------------------------------
+
+def _job_lock(root: Path, intent: int) -> Path:
+    return Path(root) / "locks" / f"intent-{intent}.lock"
+
+
+@contextlib.contextmanager
+def running_job(root: Path, argv: list[str], *steps: Step) -> Iterator[None]:
+    """An intent for a long command that holds no command lock (``mmapplypolicy``): its
+    ``steps`` have only after-commit work (``finish``), done when the job ends and, should it
+    be killed, by the next command. The job holds a lock of its own, which tells the next
+    command whether it is still running. The row is written through a connection of its own,
+    so the job's read transaction stays a read."""
+    if not enabled:
+        try:
+            yield
+        finally:
+            for step in steps:
+                if not step.after_kill_only:
+                    step.finish()
+        return
+    db = state.open_private(root)
+    _arm()
+    try:
+        intent = db.execute(
+            "INSERT INTO intents (command, argv, pid, started, phase, steps) "
+            "VALUES (?, ?, ?, ?, 'running', ?)",
+            (argv[0], json.dumps(argv), os.getpid(), time.time(),
+             json.dumps({"steps": [s.record() for s in steps], "later": []}))).lastrowid
+        lock = _job_lock(root, intent)
+        lock.parent.mkdir(exist_ok=True)
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            _point()
+            try:
+                yield
+                _point()
+            finally:
+                for step in steps:
+                    if not step.after_kill_only:
+                        step.finish()
+                db.execute("DELETE FROM intents WHERE id = ?", (intent,))
+                with contextlib.suppress(OSError):
+                    os.unlink(lock)
+        finally:
+            os.close(fd)
+    finally:
+        db.close()
+
+
+def _job_alive(root: Path, intent: int) -> bool:
+    try:
+        fd = os.open(_job_lock(root, intent), os.O_RDWR | os.O_CLOEXEC)
+    except FileNotFoundError:
+        return False
+    try:
+        return not _try_lock(fd)
+    finally:
+        os.close(fd)
+
+
+# Settling what interrupted commands left -----------------------------------------------------
+
+@dataclass(frozen=True)
+class Leftover:
+    id: int
+    argv: list[str]
+    pid: int
+    started: float
+    phase: str
+    steps: list[Step]
+    later: list[Step]
+
+    @property
+    def label(self) -> str:
+        return " ".join(self.argv)
+
+
+def leftovers(db: sqlite3.Connection, root: Path) -> list[Leftover]:
+    """The intents left by dead commands (under the lock, every intent but those of jobs
+    still running)."""
+    found = []
+    for r in db.execute("SELECT * FROM intents ORDER BY id"):
+        if r["phase"] == "running" and _job_alive(root, r["id"]):
+            continue
+        steps = json.loads(r["steps"])
+        found.append(Leftover(r["id"], json.loads(r["argv"]), r["pid"], r["started"],
+                              r["phase"],
+                              [Step.from_record(s) for s in steps["steps"]],
+                              [Step.from_record(s) for s in steps["later"]]))
+    return found
+
+
+def settle_one(db: sqlite3.Connection, root: Path, leftover: Leftover) -> str:
+    """Roll one leftover intent forward or back; returns the line logged."""
+    try:
+        if leftover.phase == "running":
+            for step in leftover.steps:
+                step.finish()
+            outcome = ("cleaned up after (each of its file changes is whole; a rerun does the "
+                       "rest)")
+        elif leftover.phase == "committed":
+            for step in leftover.steps:
+                step.finish()
+            for step in leftover.later:
+                step.redo()
+            outcome = "rolled forward (its committed change completed on disk)"
+        else:
+            for step in reversed(leftover.steps):
+                step.undo()
+            outcome = "rolled back (its changes on disk undone)"
+    except OSError as exc:
+        raise Unsettled(f"cannot settle the interrupted command '{leftover.label}' "
+                        f"(pid {leftover.pid}): {exc}") from exc
+    db.execute("DELETE FROM intents WHERE id = ?", (leftover.id,))
+    with contextlib.suppress(OSError):
+        os.unlink(_job_lock(root, leftover.id))
+    line = f"interrupted command '{leftover.label}' (pid {leftover.pid}) {outcome}"
+    log.warning("%s", line)
+    return line
+
+
+def settle(db: sqlite3.Connection, root: Path) -> list[str]:
+    """Under the lock, in a write transaction: settle every leftover intent."""
+    return [settle_one(db, root, leftover) for leftover in leftovers(db, root)]
+
+
+def has_leftovers(db: sqlite3.Connection) -> bool:
+    return db.execute("SELECT 1 FROM intents LIMIT 1").fetchone() is not None
+
+
+def settle_if_free(root: Path, db: sqlite3.Connection) -> None:
+    """For a reading command: settle leftovers when the lock is free (a changing command that
+    holds it is alive and will finish its own intent)."""
+    if not enabled or not has_leftovers(db):
+        return
+    fd = state.lock_file(root)
+    if not _try_lock(fd):
+        return
+    try:
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            settle(db, root)
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
+    finally:
+        fcntl.flock(fd, fcntl.LOCK_UN)
