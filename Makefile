@@ -9,7 +9,7 @@ PINS := constraints.txt
 # user functions through it as well as through the pinned one.
 OLDEST_CLOUDPICKLE := $(VENV)/compat/cloudpickle-oldest
 
-.PHONY: run test lint bench pins clean
+.PHONY: run tour test lint bench pins clean
 
 $(STAMP): pyproject.toml setup.py $(PINS)
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
@@ -21,8 +21,13 @@ $(STAMP): pyproject.toml setup.py $(PINS)
 		"cloudpickle==$$($(BIN)/python -c 'import tomllib,re; d=tomllib.load(open("pyproject.toml","rb")); print(next(re.search(r">=([0-9.]+)", x).group(1) for x in d["project"]["dependencies"] if x.startswith("cloudpickle")))')"
 	@touch $(STAMP)
 
-## run: set up, create the demo emulated cluster if there is none, and show it
+## run: set up, create the demo emulated cluster if there is none, and start the management
+## service in the foreground (the first start prints the admin password, once)
 run: $(STAMP)
+	$(BIN)/gpfskit serve --demo
+
+## tour: the cluster at a glance (creating the demo cluster if there is none)
+tour: $(STAMP)
 	$(BIN)/gpfskit tour
 
 ## test: the whole test suite
@@ -36,6 +41,7 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/commands_per_operation.py
+	$(BIN)/python benchmarks/api_queries.py
 
 ## pins: refresh constraints.txt to the newest releases within pyproject's ranges
 pins:

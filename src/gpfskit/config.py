@@ -71,6 +71,15 @@ def _default_command_log() -> str:
     return os.path.join(state, "gpfskit", "commands.log")
 
 
+def _default_management_db() -> str:
+    return os.path.join(os.path.dirname(_default_emulator_root()), "management.db")
+
+
+def _default_service_url() -> str:
+    scheme = "https" if config["gpfskit.management.tls.certificate"] else "http"
+    return f"{scheme}://{config['gpfskit.management.host']}:{config['gpfskit.management.port']}"
+
+
 def _default_backend() -> str:
     return "scale" if os.path.exists("/usr/lpp/mmfs/bin/mmlscluster") else "emulated"
 
@@ -110,12 +119,53 @@ DIRECTIVES: dict[str, Directive] = {
                   "work directory for policy runs (None = <mount point>/.policytmp)"),
         Directive("gpfskit.callbacks.dir", None, (str, type(None)),
                   "where persistent Python event handlers are stored (None = per backend default)"),
-        Directive("arcapix.auth.server.url", "https://localhost", str,
-                  "base URL of the OAuth2 token server"),
-        Directive("arcapix.management.database.path", None, (str, type(None)),
-                  "database of the management service (None = per-user default)"),
-        Directive("arcapix.management.filesets.exclude", [], list,
-                  "filesets the management service never turns into spaces"),
+        Directive("arcapix.auth.server.url", lambda: config["arcapix.management.server.url"],
+                  str, "base URL of the OAuth2 token server (default: this service's URL)"),
+        Directive("arcapix.management.server.url", _default_service_url, str,
+                  "base URL of the management service, read by scripts (default: from "
+                  "gpfskit.management.host/port, https when a certificate is set)"),
+        Directive("arcapix.management.database.path", _default_management_db, str,
+                  "SQLite database of the management service"),
+        Directive("arcapix.management.database.url", None, (str, type(None)),
+                  "SQLAlchemy URL of the management database, e.g. "
+                  "postgresql+psycopg://postgres@127.0.0.1:5432/gpfskit (None = the SQLite "
+                  "file at arcapix.management.database.path)"),
+        Directive("arcapix.management.filesets.exclude", ["root"], list,
+                  "filesets (shell-style patterns) the management service never turns into "
+                  "spaces"),
+        Directive("gpfskit.management.host", "127.0.0.1", str,
+                  "address `gpfskit serve` listens on"),
+        Directive("gpfskit.management.port", 5101, int, "port `gpfskit serve` listens on"),
+        Directive("gpfskit.management.tls.certificate", None, (str, type(None)),
+                  "PEM certificate: `gpfskit serve` speaks https itself (None = plain http)"),
+        Directive("gpfskit.management.tls.key", None, (str, type(None)),
+                  "PEM private key of gpfskit.management.tls.certificate"),
+        Directive("gpfskit.management.tokens.expiry", 86400, int,
+                  "seconds an access token stays valid"),
+        Directive("gpfskit.management.pam", False, bool,
+                  "also accept system accounts through PAM (needs python-pam)"),
+        Directive("gpfskit.management.jobs.storage", "sqlite", str,
+                  "job queue storage: 'sqlite' (one node) or 'redis' (several nodes)"),
+        Directive("gpfskit.management.jobs.path", None, (str, type(None)),
+                  "SQLite job queue file (None = jobs.db beside the management database)"),
+        Directive("gpfskit.management.jobs.redis_url", "redis://127.0.0.1:6379/0", str,
+                  "Redis server of the job queue when gpfskit.management.jobs.storage is redis"),
+        Directive("gpfskit.management.jobs.name", "gpfskit", str,
+                  "name of the job queue (processes sharing it must agree)"),
+        Directive("gpfskit.management.jobs.workers", 2, int,
+                  "worker threads inside `gpfskit serve` (0 = run `gpfskit worker` instead)"),
+        Directive("gpfskit.management.plugins", [], list,
+                  "modules imported on start that add resources or tasks to the service"),
+        Directive("arcapix.management.templates.store", None, (str, type(None)),
+                  "directory templates are captured into (None = per backend default)"),
+        Directive("arcapix.management.quota.soft_percent", 90, (int, float),
+                  "a space's soft block limit, in percent of its size (the hard limit)"),
+        Directive("arcapix.management.nfs.exports_dir", None, (str, type(None)),
+                  "exports.d-style directory of managed NFS share fragments "
+                  "(None = per backend default)"),
+        Directive("arcapix.management.smb.include_dir", None, (str, type(None)),
+                  "Samba include directory of managed SMB share fragments "
+                  "(None = per backend default)"),
     ]
 }
 

@@ -7,7 +7,7 @@ from gpfskit.config import DIRECTIVES, ConfigError, config, config_dir
 
 
 def test_default_when_unset():
-    assert config["arcapix.auth.server.url"] == "https://localhost"
+    assert config["arcapix.auth.server.url"] == "http://127.0.0.1:5101"  # this service
     assert "arcapix.auth.server.url" in config
 
 

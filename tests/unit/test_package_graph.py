@@ -108,3 +108,14 @@ def test_policy_names_stay_reexported_from_arcapix():
         assert name in dir(package) and name in package.__all__
     with pytest.raises(AttributeError, match="no attribute 'NoSuchRule'"):
         package.NoSuchRule  # noqa: B018
+
+
+def test_the_management_service_reaches_the_cluster_through_the_api_only():
+    """Design rule 3: ``gpfskit.mgmt`` never runs admin commands itself: it imports neither
+    the emulator nor the command runner's modules (the ``gpfskit.commands`` package itself
+    only, for the dry-run switches)."""
+    assert _offenders("mgmt", ("gpfskit.emulator", "gpfskit.commands.runner",
+                               "gpfskit.commands.backends", "gpfskit.cli")) == []
+    from_commands = {name for names in _imported_modules(SRC / "mgmt").values()
+                     for name in names if name.startswith("gpfskit.commands")}
+    assert from_commands <= {"gpfskit.commands"}

@@ -9,6 +9,7 @@ from gpfskit.api.base import NotFoundError
 from gpfskit.api.callbacks import Callback, Callbacks
 from gpfskit.api.cluster import Cluster
 from gpfskit.api.disk import Disk, Disks, Nsd, Nsds
+from gpfskit.api.exports import NfsClient, NfsExport, NfsExports, SmbShare, SmbShares
 from gpfskit.api.file import File, XAttrs
 from gpfskit.api.fileset import CacheFileset, DependentFileset, Fileset, IndependentFileset
 from gpfskit.api.filesets import Filesets, IndependentFilesets
@@ -26,8 +27,9 @@ __all__ = [
     "CacheFileset", "Callback", "Callbacks",
     "Cluster", "DependentFileset", "Disk", "Disks", "File", "Fileset",
     "Filesets", "Filesystem", "Filesystems", "GPFSError", "GPFSExecuteException",
-    "IndependentFileset", "IndependentFilesets", "Loader", "Node", "Nodeclass", "Nodeclasses",
-    "Nodes", "NotFoundError", "Nsd", "Nsds", "Pool", "Pools", "Quota", "Quotas", "Snapshot",
-    "Snapshots", "XAttrs", "getRootFilesetSnapshots", "getTempFilePath",
-    "setRootFilesetSnapshots", "setTempFilePath",
+    "IndependentFileset", "IndependentFilesets", "Loader", "NfsClient", "NfsExport",
+    "NfsExports", "Node", "Nodeclass", "Nodeclasses", "Nodes", "NotFoundError", "Nsd", "Nsds",
+    "Pool", "Pools", "Quota", "Quotas", "SmbShare", "SmbShares", "Snapshot", "Snapshots",
+    "XAttrs", "getRootFilesetSnapshots", "getTempFilePath", "setRootFilesetSnapshots",
+    "setTempFilePath",
 ]

@@ -13,6 +13,7 @@ from gpfskit.api import checks, listings
 from gpfskit.api.base import APIObject
 from gpfskit.api.callbacks import Callbacks, callbackable
 from gpfskit.api.disk import Nsds
+from gpfskit.api.exports import NfsExports, SmbShares
 from gpfskit.api.filesystem import Filesystems
 from gpfskit.api.node import Nodes
 from gpfskit.api.nodeclass import Nodeclasses
@@ -27,7 +28,8 @@ class Cluster(APIObject):
     ``RemoteFileCopyCmd``, ``PrimaryConfigServer``, ``SecondaryConfigServer`` (None if
     absent), ``RepositoryType`` (``CCR`` or ``server-based``), ``manager`` (the cluster
     manager node's name); collections ``filesystems``, ``nodes``, ``nodeclasses``, ``nsds``,
-    ``callbacks``; ``on<Event>`` members for every callback event (``onStartup``...).
+    ``callbacks``, ``nfsExports`` and ``smbShares``; ``on<Event>`` members for every callback
+    event (``onStartup``...).
     """
 
     def __init__(self, name: str | None = None) -> None:
@@ -101,6 +103,16 @@ class Cluster(APIObject):
     def callbacks(self) -> Callbacks:
         """Every callback on the cluster (``mmlscallback all -Y``); see ``api.callbacks``."""
         return Callbacks(_loader=self._loader)
+
+    @cached_property
+    def nfsExports(self) -> NfsExports:
+        """The NFS exports of the cluster's protocol nodes (``mmnfs export list``)."""
+        return NfsExports(_loader=self._loader)
+
+    @cached_property
+    def smbShares(self) -> SmbShares:
+        """The SMB shares of the cluster's protocol nodes (``mmsmb export list``)."""
+        return SmbShares(_loader=self._loader)
 
     def shutdown(self, unmountTimeout: int | None = None) -> CommandResult:
         """Stop the daemons on every node (``mmshutdown -a [-t secs]``)."""

@@ -11,7 +11,7 @@ import sys
 
 import typer
 
-from gpfskit.cli import config_cmd, dryrun_cmd, emulator_cmd, log_cmd, tour
+from gpfskit.cli import config_cmd, dryrun_cmd, emulator_cmd, log_cmd, serve_cmd, tour
 from gpfskit.cli.mm import emulated_usage, run_emulated
 from gpfskit.config import ConfigError
 
@@ -23,6 +23,8 @@ app.add_typer(emulator_cmd.app, name="emulator")
 app.command("tour")(tour.tour)
 app.command("log")(log_cmd.show)
 app.command("dry-run")(dryrun_cmd.dry_run)
+app.command("serve")(serve_cmd.serve)
+app.command("worker")(serve_cmd.worker)
 
 
 @app.callback()

@@ -20,14 +20,14 @@ if TYPE_CHECKING:
     from rich.console import Console
 
 
-def _ensure_demo(say: Callable[[str], None]) -> None:
-    from rich.markup import escape
-
+def ensure_demo(say: Callable[[str], None]) -> None:
+    """On the emulated backend, create the demo cluster when there is none; ``say(text)``
+    tells the user which cluster is used."""
     if config["gpfskit.cluster.backend"] != "emulated":
         return
     root = Path(config["gpfskit.emulator.root"])
     if (root / DB_NAME).exists():
-        say(f"Emulated cluster: [bold]{escape(str(root))}[/bold]")
+        say(f"Emulated cluster: {root}")
         return
     from gpfskit.cli.emulator_cmd import select, write_shims
     from gpfskit.emulator.setup import add_demo_files, init_cluster
@@ -36,7 +36,7 @@ def _ensure_demo(say: Callable[[str], None]) -> None:
     add_demo_files(root)
     write_shims(root)
     select(root)
-    say(f"Created the demo emulated cluster in [bold]{escape(str(root))}[/bold]")
+    say(f"Created the demo emulated cluster in {root}")
 
 
 def overview() -> dict[str, Any]:
@@ -66,11 +66,11 @@ def tour(as_json: bool = typer.Option(False, "--json", help="print a JSON docume
 
     if as_json:
         errors = Console(stderr=True)
-        _ensure_demo(lambda text: errors.print(text, soft_wrap=True))
+        ensure_demo(lambda text: errors.print(text, soft_wrap=True, markup=False))
         typer.echo(json.dumps(overview(), indent=2))
         return
     console = Console()
-    _ensure_demo(lambda text: console.print(text, soft_wrap=True))
+    ensure_demo(lambda text: console.print(text, soft_wrap=True, markup=False))
     _print(console, overview())
     console.print("\nTry it from Python:\n"
                   "  [cyan].venv/bin/python -c \"from arcapix.fs.gpfs import Cluster; "

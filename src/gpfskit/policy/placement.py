@@ -5,6 +5,7 @@
     policy.rules.defaultPlacement = 'sata1'    # or a SetPoolRule without conditions
     policy.validate()                          # mmchpolicy mmfs1 <file> -I test
     policy.save()                              # mmchpolicy mmfs1 <file>
+    policy.pool_for_fileset('sas1-projects')   # 'sas1': where that fileset's files go
 
 The installed text is kept whole: management rules installed with it survive a save. When
 saving, the default placement rule (the unconditional SET POOL rule) is written last, since
@@ -22,9 +23,15 @@ import tempfile
 from typing import Any
 
 from gpfskit.commands import CommandResult, run
-from gpfskit.language import format_policy
+from gpfskit.language import (
+    EvalContext,
+    format_policy,
+    referenced_attributes,
+    rule_matches,
+)
 from gpfskit.policy.errors import PolicyError
 from gpfskit.policy.management import load_rules
+from gpfskit.policy.rule import SetPoolRule
 from gpfskit.policy.rules import PlacementRules
 from gpfskit.policy.target import resolve, work_base
 
@@ -63,6 +70,26 @@ class PlacementPolicy:
         result = run(["mmlspolicy", self.filesystem, "-L"])
         text = installed_text(result.stdout)
         self.rules = PlacementRules(load_rules(text, f"policy of {self.filesystem}"))
+
+    def pool_for_fileset(self, fileset: str) -> str | None:
+        """The pool new files of ``fileset`` are placed in, whatever their names or sizes.
+
+        The first SET POOL rule (in installed order) whose conditions depend only on the
+        fileset (FOR FILESET, ``FILESET_NAME`` comparisons, or none) and hold for it decides;
+        rules that also look at per-file attributes are passed over, since they route only
+        some of the fileset's files. None when no such rule matches.
+        """
+        record = {"FILESET_NAME": fileset}
+        context = EvalContext()
+        for rule in self.rules.ordered():
+            if not isinstance(rule, SetPoolRule):
+                continue
+            node = rule.to_ast()
+            if referenced_attributes(node) - {"FILESET_NAME"}:
+                continue
+            if rule_matches(node, record, context):
+                return node.pool
+        return None
 
     def text(self) -> str:
         """The policy text as it would be installed (default placement rule last)."""

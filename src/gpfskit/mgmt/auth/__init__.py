@@ -1,0 +1,1 @@
+"""Authentication and authorisation: passwords, tokens, throttled log-ins, roles."""
