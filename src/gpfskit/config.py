@@ -57,6 +57,20 @@ def _default_emulator_root() -> str:
     return os.path.join(data, "gpfskit", "emulator")
 
 
+def _default_command_log() -> str:
+    """A private configuration (``$GPFSKIT_CONFIG``) keeps its command log with it, as a
+    hidden file that is no directive; otherwise the system's or the user's log directory."""
+    for var in ("GPFSKIT_CONFIG", "ARCAPIX_CONFIG"):
+        value = os.environ.get(var)
+        if value:
+            return os.path.join(value, ".commands.log")
+    if os.geteuid() == 0:
+        return "/var/log/gpfskit/commands.log"
+    state = os.environ.get("XDG_STATE_HOME") or os.path.join(os.path.expanduser("~"),
+                                                             ".local/state")
+    return os.path.join(state, "gpfskit", "commands.log")
+
+
 def _default_management_db() -> str:
     return os.path.join(os.path.dirname(_default_emulator_root()), "management.db")
 
@@ -90,11 +104,19 @@ DIRECTIVES: dict[str, Directive] = {
                   "the Storage Scale C library the C library API binds on a real cluster"),
         Directive("gpfskit.emulator.root", _default_emulator_root, str,
                   "directory holding the emulated cluster's state and file systems"),
+        Directive("gpfskit.emulator.clusters", [], list,
+                  "emulated clusters made or used here (gpfskit emulator list)"),
         Directive("gpfskit.emulator.lock_timeout", 60.0, (int, float),
                   "seconds a changing emulated command waits for another one to finish",
                   positive=True),
         Directive("gpfskit.emulator.node", None, (str, type(None)),
                   "the node this process acts as on the emulated cluster (None = first node)"),
+        Directive("gpfskit.log.commands", _default_command_log, (str, type(None)),
+                  "file recording every command that changes the cluster, rotated at 10 MiB "
+                  "(None = no log)"),
+        Directive("gpfskit.log.level", "info", str,
+                  "'info' logs the commands that change the cluster, 'debug' every command",
+                  choices=("info", "debug")),
         Directive("gpfskit.policy.tmpdir", None, (str, type(None)),
                   "work directory for policy runs (None = <mount point>/.policytmp)"),
         Directive("gpfskit.callbacks.dir", None, (str, type(None)),

@@ -117,15 +117,3 @@ def test_a_bad_stored_directive_is_one_clear_line_at_use(_isolated_config, tmp_p
     assert not (tmp_path / "cluster").exists()
 
 
-def test_mm_help_lists_the_emulated_commands():
-    for argv in (("gpfskit", "mm", "--help"), ("gpfskit", "mm")):
-        result = cli(*argv)
-        assert result.returncode == 0, result.stderr
-        assert "Usage: gpfskit mm COMMAND" in result.stdout
-        assert "mmlsfileset" in result.stdout and "mmapplypolicy" in result.stdout
-        assert "not found" not in result.stdout + result.stderr
-
-
-def test_an_emulated_commands_help_is_its_synopsis(emulator_root):
-    result = cli("gpfskit", "mm", "mmcrfileset", "--help")
-    assert result.returncode == 0 and result.stdout.startswith("Usage:\n  mmcrfileset Device")

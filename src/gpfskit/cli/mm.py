@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import signal
 import sys
-import textwrap
 from collections.abc import Sequence
 
 from gpfskit.config import ConfigError, config
@@ -17,20 +16,26 @@ from gpfskit.emulator.dispatch import run_command
 
 
 def emulated_usage() -> str:
-    """What ``gpfskit mm --help`` prints: the synopsis and the emulated commands."""
-    from gpfskit.emulator.commands import FAMILIES
+    """What ``gpfskit mm`` and ``gpfskit mm --help`` print: every emulated command, one line
+    each."""
+    from gpfskit.emulator.manual import listing
 
-    names = sorted({name for members in FAMILIES.values() for name in members})
-    lines = textwrap.wrap("  ".join(names), width=88, initial_indent="  ",
-                          subsequent_indent="  ", break_on_hyphens=False)
-    return ("Usage: gpfskit mm COMMAND [ARGS...]\n\n"
-            "Run one command of the emulated cluster (gpfskit.emulator.root), as the real\n"
-            "command would run on a Storage Scale node. COMMAND --help shows its synopsis.\n\n"
-            "Emulated commands:\n" + "\n".join(lines))
+    return listing()
 
 
 def run_emulated(argv: Sequence[str], root: str | None = None) -> int:
-    """Run one emulated command, printing its output as it goes; return its exit code."""
+    """Run one emulated command, printing its output as it goes; return its exit code.
+
+    Under dry run (``GPFSKIT_DRY_RUN`` set, as ``gpfskit dry-run`` does for a shell script) a
+    command that would change the cluster is recorded instead, as the Runner does.
+    """
+    if os.environ.get("GPFSKIT_DRY_RUN"):
+        from gpfskit.commands import dryrun
+        from gpfskit.commands.catalog import is_read_only
+
+        if dryrun.getDryRun() and not is_read_only(argv):
+            dryrun.record(argv)
+            return 0
     result = run_command(list(argv), root=root or config["gpfskit.emulator.root"],
                          node=config["gpfskit.emulator.node"],
                          lock_wait=config["gpfskit.emulator.lock_timeout"], stdout=sys.stdout,

@@ -55,13 +55,41 @@ def _current() -> _Mode:
     return _override.get() or _process
 
 
+#: Values of ``GPFSKIT_DRY_RUN`` that start a script in dry run from the shell.
+SWITCHED_ON = ("1", "true", "yes", "on")
+
+
 def _inherit() -> None:
-    """A process started under dry run is in dry run, recording into its parent's file."""
+    """A process started under dry run is in dry run, recording into its parent's file.
+
+    ``GPFSKIT_DRY_RUN=1 python script.py`` (a value of ``SWITCHED_ON`` rather than a file)
+    starts the script itself in dry run, as ``setDryRun(True)`` would, and prints what it
+    recorded when it exits.
+    """
     global _shared
-    path = os.environ.get(ENVIRONMENT)
-    if path:
+    value = os.environ.get(ENVIRONMENT, "")
+    if value.lower() in SWITCHED_ON:
+        _set_process_mode(True, clear=True)
+        atexit.register(_report)
+    elif os.path.isabs(value):
         _process.enabled = True
-        _shared = _Shared(path, owned=False)
+        _shared = _Shared(value, owned=False)
+
+
+def report(commands: Sequence[str]) -> str:
+    """The text printed at the end of a dry run from the shell."""
+    if not commands:
+        return "gpfskit dry run: no command that changes the cluster was recorded.\n"
+    lines = "".join(f"  {line}\n" for line in commands)
+    return (f"gpfskit dry run: {len(commands)} command(s) recorded, none of them run:\n"
+            f"{lines}")
+
+
+def _report() -> None:
+    import sys
+
+    sys.stderr.write(report(getCmdCache()))
+    sys.stderr.flush()
 
 
 def _remove_own_file() -> None:
@@ -109,6 +137,12 @@ def getCmdCache() -> list[str]:
         if mode is _process and _shared is not None:
             records += _read_shared(_shared.path)
     return [line for _, line in sorted(records, key=lambda r: r[0])]
+
+
+def recorded_in(path: str) -> list[str]:
+    """The command lines subprocesses recorded in ``path`` (a ``GPFSKIT_DRY_RUN`` file), in
+    the order they were recorded."""
+    return [line for _, line in sorted(_read_shared(path), key=lambda r: r[0])]
 
 
 def _read_shared(path: str) -> list[tuple[int, str]]:
@@ -221,5 +255,5 @@ def dry_run(enabled: bool | Callable[..., Any] = True, *, thread_only: bool = Fa
     return _Block(bool(enabled), thread_only)
 
 
+atexit.register(_remove_own_file)   # registered first: runs after the report
 _inherit()
-atexit.register(_remove_own_file)

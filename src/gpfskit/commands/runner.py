@@ -1,7 +1,8 @@
 """The one place every admin command goes through.
 
 ``run(argv)`` checks the argv, honours dry run, picks the backend, logs one DEBUG record per
-command on the ``gpfskit.commands`` logger and raises ``GPFSExecuteException`` on failure.
+command on the ``gpfskit.commands`` logger, writes the command log (``audit``) and raises
+``GPFSExecuteException`` on failure.
 ``generation()`` counts the changing commands this process has run, so caches above can tell
 when what they hold may be stale.
 """
@@ -16,7 +17,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from gpfskit.commands import dryrun
+from gpfskit.commands import audit, dryrun
 from gpfskit.commands.backends import Backend, configured_backend
 from gpfskit.commands.catalog import is_read_only
 from gpfskit.commands.errors import GPFSError, GPFSExecuteException
@@ -79,6 +80,7 @@ def run(argv: Sequence[str], *, check: bool = True, timeout: float | None = None
         if not read_only:
             _bump()
     duration = time.perf_counter() - start
+    audit.record(args, outcome.returncode, duration, changing=not read_only)
     log.debug("ran %s: exit %d in %.3fs", shlex.join(args), outcome.returncode, duration,
               extra={"argv": list(args), "returncode": outcome.returncode,
                      "duration": duration})

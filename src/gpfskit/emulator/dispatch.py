@@ -247,8 +247,11 @@ def _run(argv: Sequence[str], root: str | os.PathLike[str], node: str | None,
     if spec is None:
         err.write(f"{name}: command not found\n")
         return 127
-    if list(argv[1:]) == ["--help"]:
-        out.write(_usage(spec, "").split("\n", 1)[1])
+    if list(argv[1:]) == ["--help"] or (list(argv[1:]) == ["-h"] and spec.parse_args
+                                        and "-h" not in spec.flags + spec.valued):
+        from gpfskit.emulator.manual import help_text
+
+        out.write(help_text(spec))
         return 0
     bad = _not_utf8(argv)
     if bad is not None:

@@ -19,6 +19,13 @@ raise :class:`~gpfskit.policy.errors.PolicyProcessingError` carrying its traceba
 ``'defer'`` chooses files without acting. With either, and in dry run (where the runner
 records the command instead of running it), no driver runs and every processing rule
 returns its empty result (the processor called on no files, the map-reduce of nothing).
+With ``'test'`` every other file-selecting rule (DELETE, MIGRATE, ...) gets the row that
+``mmapplypolicy -I test`` prints for it, as ``summary()`` gives them: ``{'hit_cnt',
+'kb_hit', 'chosen', 'kb_chosen', 'kb_ill', 'rule', ...}`` under the rule's id.
+
+In dry run the policy file is not written into the work directory (which is removed) but
+kept as ``<work base>/dryrun-<time>-XXXX.pol`` (``<mount point>/.policytmp`` by default),
+so the recorded ``mmapplypolicy -P`` line names a file that can be read or run later.
 
 The rules never see the run's own work files: when the work directory lies inside the
 scanned tree, every MIGRATE, DELETE and LIST rule gets ``AND PATH_NAME NOT LIKE
@@ -32,11 +39,12 @@ returns ``{'applicability': {rule id: {'hit_cnt', 'kb_hit', 'chosen', 'kb_chosen
 from __future__ import annotations
 
 import dataclasses
+import logging
 import os
 from typing import Any
 
 from gpfskit.api.base import node_args
-from gpfskit.commands import GPFSExecuteException, run
+from gpfskit.commands import GPFSExecuteException, getDryRun, run
 from gpfskit.config import config
 from gpfskit.language import (
     Attribute,
@@ -143,8 +151,9 @@ class ManagementPolicy:
         return [r for r in self.rules.values() if isinstance(r, ProcessingRule)]
 
     def _command(self, target: Target, workspace: Workspace, action: str, nodes: Any,
-                 threads: Any, max_files: Any, qos: Any, level: int | None) -> list[str]:
-        argv = ["mmapplypolicy", target.argument, "-P", workspace.policy_file, "-I", action]
+                 threads: Any, max_files: Any, qos: Any, level: int | None,
+                 policy_file: str) -> list[str]:
+        argv = ["mmapplypolicy", target.argument, "-P", policy_file, "-I", action]
         argv += node_args(nodes, all_flag=False)
         if threads is not None:
             argv += ["-m", str(int(threads))]
@@ -176,13 +185,15 @@ class ManagementPolicy:
             guard = base if _inside(base, where.scanned_root) or (
                 where.scanned_root and _inside(where.scanned_root, base)) else None
             rules, ids = self._compile(workspace, guard)
-            with open(workspace.policy_file, "w", encoding="utf-8") as handle:
+            policy_file = (_kept_policy_file(base) if action != "test" and getDryRun()
+                           else workspace.policy_file)
+            with open(policy_file, "w", encoding="utf-8") as handle:
                 handle.write(format_policy(rules))
             processing = self._processing()
             for rule in processing:
                 rule.prepare(workspace, timeout)
             argv = self._command(where, workspace, action, nodes, threads, maxFiles, qos,
-                                 level)
+                                 level, policy_file)
             try:
                 result = run(argv, timeout=timeout)
             except GPFSExecuteException as exc:
@@ -196,6 +207,11 @@ class ManagementPolicy:
                 ran = not result.recorded and action == "yes"
                 for rule in processing:
                     results[rule.key] = rule.finish(workspace) if ran else rule.empty_result()
+                if action == "test" and not result.recorded:
+                    keys = {rule.key for rule in processing}
+                    results.update((rule_id, row) for rule_id, row in
+                                   self._applicability(result.stdout, ids).items()
+                                   if rule_id not in keys)
             return result, results, ids
         finally:
             workspace.cleanup()
@@ -228,19 +244,38 @@ class ManagementPolicy:
         """Which files each rule would choose: ``summary['applicability'][rule.id]``."""
         result, _, ids = self._execute(target, "test", nodes, threads, None, qos, timeout,
                                        level=1, collect=False)
+        return {"applicability": self._applicability(result.stdout, ids),
+                "output": result.stdout}
+
+    def _applicability(self, output: str, ids: list[str | None]) -> dict[str, dict[str, str]]:
+        """``{rule id: row}`` of the rule applicability table in mmapplypolicy's output."""
         rules, _ = self._compile(None, None)
         selecting = [rule_id for node, rule_id in zip(rules, ids) if node.kind.selects_files]
         by_name = {node.name: rule_id for node, rule_id in zip(rules, ids)
                    if node.name is not None and rule_id is not None}
         applicability: dict[str, dict[str, str]] = {}
-        for row in summary_table.parse_applicability(result.stdout):
+        for row in summary_table.parse_applicability(output):
             name = summary_table.rule_name(row.get("rule", ""))
             rule_id = by_name.get(name) if name is not None else None
             if rule_id is None:
                 rule_id = _by_number(row.get("rule#", ""), rules, ids, selecting)
             if rule_id is not None:
                 applicability[rule_id] = row
-        return {"applicability": applicability, "output": result.stdout}
+        return applicability
+
+
+def _kept_policy_file(base: str) -> str:
+    """In dry run the recorded mmapplypolicy line must name a file that is still there after
+    the run: ``<work base>/dryrun-<time>-XXXX.pol`` (the work directory itself goes)."""
+    import tempfile
+    import time
+
+    handle, path = tempfile.mkstemp(prefix=f"dryrun-{time.strftime('%Y%m%d-%H%M%S')}-",
+                                    suffix=".pol", dir=base)
+    os.close(handle)
+    logging.getLogger("gpfskit.policy").info("dry run: the policy file of the recorded "
+                                             "mmapplypolicy command is kept at %s", path)
+    return path
 
 
 def _by_number(text: str, rules: list[SyntaxRule], ids: list[str | None],

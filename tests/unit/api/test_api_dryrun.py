@@ -143,6 +143,5 @@ def test_a_dry_run_link_inside_a_directory_the_dry_run_would_create(emulator_roo
         inner.link(fs.mountPoint + "/outer/inner")
     assert commands[-1] == f"mmlinkfileset mmfs1 inner -J {fs.mountPoint}/outer/inner"
     assert "outer" not in Filesystem("mmfs1").filesets
-    with pytest.raises(Exception, match="does not exist"):
-        with dry_run():
-            fs.filesets.new("lost").link(fs.mountPoint + "/nowhere/lost")
+    with pytest.raises(Exception, match="does not exist"), dry_run():
+        fs.filesets.new("lost").link(fs.mountPoint + "/nowhere/lost")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 from collections import Counter
+from pathlib import Path
 
 import pytest
 from policy_fakes import FakeApplyPolicy, group_counts
@@ -199,7 +200,9 @@ def test_dry_run_records_only_mmapplypolicy(work_base, monkeypatch):
         cache = dryrun.getCmdCache()
         assert len(cache) == 1 and cache[0].startswith(f"mmapplypolicy {TARGET} -P ")
         assert "-I yes" in cache[0]
-        assert not os.path.exists(work_base)
+        kept = cache[0].split()[cache[0].split().index("-P") + 1]
+        assert os.listdir(work_base) == [os.path.basename(kept)]  # only the policy file stays
+        assert "RULE 'user_counts'" in Path(kept).read_text()
     finally:
         dryrun.setDryRun(False)
 
