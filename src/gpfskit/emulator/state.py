@@ -147,7 +147,6 @@ class NoCluster(Exception):
     """The emulator root holds no cluster (``gpfskit emulator init`` makes one)."""
 
 
-
 # Steps that bring a cluster made by an older gpfskit up to SCHEMA_VERSION, by version.
 UPGRADES = {
     2: ["ALTER TABLE pools ADD COLUMN write_affinity_depth INTEGER NOT NULL DEFAULT 0",
