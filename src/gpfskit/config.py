@@ -156,6 +156,9 @@ DIRECTIVES: dict[str, Directive] = {
                   "name of the job queue (processes sharing it must agree)"),
         Directive("gpfskit.management.jobs.workers", 2, int,
                   "worker threads inside `gpfskit serve` (0 = run `gpfskit worker` instead)"),
+        Directive("gpfskit.management.jobs.pending_grace", 30, (int, float),
+                  "seconds a job may stay PENDING with no task in the queue before the "
+                  "recovery sweep queues it again"),
         Directive("gpfskit.management.plugins", [], list,
                   "modules imported on start that add resources or tasks to the service"),
         Directive("arcapix.management.templates.store", None, (str, type(None)),

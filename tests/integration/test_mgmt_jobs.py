@@ -33,21 +33,30 @@ def _fail(item_id: str, job_id: str) -> None:
 
 @pytest.fixture(params=[("sqlite", "sqlite"), ("postgresql", "sqlite"), ("sqlite", "redis")],
                 ids=["sqlite-store+sqlite-queue", "postgresql-store", "redis-queue"])
-def workers(request, tmp_path, _isolated_config):
+def queue_settings(request, tmp_path, _isolated_config):
+    """Settings on a fresh store and a queue of their own, no worker running."""
     db_kind, queue_kind = request.param
     with database(db_kind, tmp_path) as url:
         store.migrate(url)
         settings = settings_for(url, tmp_path, queue_kind)
-        pool = Workers(settings, threads=2)
-        pool.start()
         try:
-            yield pool
+            yield settings
         finally:
-            pool.stop()
             drop_redis_queue(settings)
 
 
-def _submit(settings, task) -> tuple[str, str]:
+@pytest.fixture
+def workers(queue_settings):
+    pool = Workers(queue_settings, threads=2)
+    pool.start()
+    try:
+        yield pool
+    finally:
+        pool.stop()
+
+
+def _store_job(settings, task) -> tuple[str, str]:
+    """A PENDING job for a new item, in the store only (not queued)."""
     resources.add_task("profiles", "create", task)
     with store.session(settings.database_url) as s:
         item = models.Profile(name=f"p{time.monotonic_ns()}", filesystem="mmfs1", pool="sas1")
@@ -55,7 +64,11 @@ def _submit(settings, task) -> tuple[str, str]:
         s.flush()
         job = records.new_job(s, "create", "tester", "profiles", item)
         assert item.status == models.PENDING
-        ids = item.id, job.id
+        return item.id, job.id
+
+
+def _submit(settings, task) -> tuple[str, str]:
+    ids = _store_job(settings, task)
     engine.enqueue(settings, ids[1])
     return ids
 
@@ -149,4 +162,36 @@ def test_an_errored_item_is_retried_by_patching_its_status_to_new(workers):
     assert wait_for(lambda: _finished(settings, retry_id), timeout=30).state == \
         models.JOB_COMPLETED
     with store.session(settings.database_url) as s:
+        assert s.get(models.Profile, item_id).status == models.ACTIVE
+
+
+def test_a_pending_job_whose_task_was_lost_is_queued_again_once(queue_settings):
+    """Stored, then the service stopped before queueing it (or the queue lost it)."""
+    settings, url = queue_settings, queue_settings.database_url
+    item_id, lost = _submit(settings, _create_profile)
+    engine.queue(settings).flush()  # the queue's storage wiped
+    kept = _submit(settings, _create_profile)[1]
+    assert engine.queued(settings) == {kept}
+
+    def queued_meanwhile_by_another_sweep() -> set[str]:
+        assert recovery.requeue_lost(url, 0, lambda: engine.queued(settings)) == [lost]
+        return {kept}  # what this sweep saw before the other one queued the lost job
+
+    assert recovery.requeue_lost(url, 0, queued_meanwhile_by_another_sweep) == []
+    engine.enqueue(settings, lost)
+    assert recovery.requeue_lost(url, 0, lambda: engine.queued(settings)) == []
+    assert recovery.requeue_lost(url, 3600, lambda: set()) == []  # within the grace period
+    with store.session(url) as s:
+        job = s.get(models.Job, lost)
+        assert job.state == models.JOB_PENDING and "its queued task was lost" in job.stderr
+        assert s.get(models.Profile, item_id).status == models.PENDING
+    pool = Workers(settings, threads=1)
+    pool.start()
+    try:
+        for job_id in (lost, kept):
+            job = wait_for(lambda job_id=job_id: _finished(settings, job_id), timeout=30)
+            assert job.state == models.JOB_COMPLETED and job.attempts == 1
+    finally:
+        pool.stop()
+    with store.session(url) as s:
         assert s.get(models.Profile, item_id).status == models.ACTIVE

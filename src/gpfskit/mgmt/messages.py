@@ -30,6 +30,7 @@ CATALOG: dict[str, str] = {
     "GK0301I": "Created the administrator {name}; its password (shown only now): {password}",
     "GK0302I": "Wrote a self-signed certificate {certificate} and key {key}",
     "GK0401W": "Job {job} was interrupted ({reason}): {action}",
+    "GK0402W": "Job {job} lost its queued task ({reason}): queued again",
 }
 
 

@@ -29,6 +29,7 @@ class Settings:
     job_redis_url: str
     job_queue: str
     job_workers: int
+    job_pending_grace: float
     plugins: tuple[str, ...]
     fileset_exclude: tuple[str, ...]
 
@@ -63,6 +64,7 @@ def load() -> Settings:
         job_redis_url=config["gpfskit.management.jobs.redis_url"],
         job_queue=config["gpfskit.management.jobs.name"],
         job_workers=int(config["gpfskit.management.jobs.workers"]),
+        job_pending_grace=float(config["gpfskit.management.jobs.pending_grace"]),
         plugins=tuple(config["gpfskit.management.plugins"]),
         fileset_exclude=tuple(config["arcapix.management.filesets.exclude"]),
     )

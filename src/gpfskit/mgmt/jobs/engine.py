@@ -55,6 +55,13 @@ def enqueue(settings: Settings, job_id: str) -> None:
     queue(settings).run_job(job_id)  # type: ignore[attr-defined]
 
 
+def queued(settings: Settings) -> set[str]:
+    """The ids of the jobs whose task waits in the queue (read whole: for the recovery of
+    lost ones, only when some job has been PENDING for longer than the grace period)."""
+    huey = queue(settings)
+    return {task.args[0] for task in [*huey.pending(), *huey.scheduled()]}
+
+
 class _QuietConsumer(Consumer):
     """A consumer that leaves signal handling to its host (uvicorn, or the worker CLI)."""
 

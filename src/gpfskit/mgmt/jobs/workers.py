@@ -23,8 +23,12 @@ class Workers:
         self._sweeper: threading.Thread | None = None
 
     def sweep(self) -> None:
-        """Recover interrupted jobs once, queueing again those that may run again."""
-        for job_id in recovery.recover(self.settings.database_url):
+        """Recover interrupted and lost jobs once, queueing again those that may run."""
+        url = self.settings.database_url
+        requeue = recovery.recover(url)
+        requeue += recovery.requeue_lost(url, self.settings.job_pending_grace,
+                                         lambda: engine.queued(self.settings))
+        for job_id in requeue:
             engine.enqueue(self.settings, job_id)
 
     def _sweep_forever(self) -> None:
