@@ -5,7 +5,14 @@ checked on every request) side by side with the framework floor: a bare FastAPI 
 the same uvicorn that returns the same document from memory. Prints p50/p99 latency and
 requests/s for both and the ratios, in one run.
 
-    .venv/bin/python benchmarks/api_queries.py [--spaces 10000] [--clients 16] [--requests 150]
+The load comes from ``wrk`` (C, one connection per client, a random name per request) when
+it is installed (``apt-get install wrk``): a load generator in Python takes a large share of
+the 2 cores from the servers it measures, and its own scheduling shows up in their p99.
+Without wrk (or with ``--loader python``) it comes from 16 Python threads with ``requests``.
+Both servers are always measured by the same loader.
+
+    .venv/bin/python benchmarks/api_queries.py [--spaces 10000] [--clients 16]
+        [--loader auto|wrk|python] [--rounds 3] [--seconds 5] [--requests 150]
 """
 
 from __future__ import annotations
@@ -15,6 +22,8 @@ import json
 import multiprocessing
 import os
 import random
+import re
+import shutil
 import socket
 import statistics
 import subprocess
@@ -134,14 +143,67 @@ def _summary(latencies: list[float], elapsed: float) -> tuple[float, float, floa
     return p50, p99, len(ordered) / elapsed
 
 
+def _median(runs: list[tuple[float, float, float]]) -> tuple[float, float, float]:
+    p50s, p99s, rates = zip(*runs, strict=True)
+    return statistics.median(p50s), statistics.median(p99s), statistics.median(rates)
+
+
+# A random name per request (wrk's Lua), as the Python clients do.
+WRK_SCRIPT = """
+local spaces = tonumber(os.getenv("GK_SPACES"))
+local token = os.getenv("GK_TOKEN")
+local headers = {}
+if token ~= "" then headers["Authorization"] = "Bearer " .. token end
+request = function()
+  local name = string.format("project-%05d", math.random(0, spaces - 1))
+  return wrk.format("GET", "/spaces/?where=%7B%22name%22%3A%20%22" .. name .. "%22%7D", headers)
+end
+"""
+_UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3}
+
+
+def _wrk(url: str, token: str, clients: int, seconds: int, spaces: int
+         ) -> tuple[float, float, float]:
+    """p50 ms, p99 ms and requests/s of ``seconds`` of wrk load (two threads)."""
+    with tempfile.NamedTemporaryFile("w", suffix=".lua") as script:
+        script.write(WRK_SCRIPT)
+        script.flush()
+        out = subprocess.run(
+            ["wrk", "-t2", f"-c{clients}", f"-d{seconds}s", "--latency", "-s", script.name,
+             url + "/spaces/"], capture_output=True, text=True, check=True,
+            env={**os.environ, "GK_SPACES": str(spaces), "GK_TOKEN": token}).stdout
+    if "Non-2xx" in out or "Socket errors" in out:
+        raise RuntimeError(f"{url}: failed requests under load:\n{out}")
+
+    def latency(percentile: str) -> float:
+        value, unit = re.search(rf"^\s+{percentile}%\s+([\d.]+)(us|ms|s)\s*$", out,
+                                re.MULTILINE).groups()
+        return float(value) * _UNITS[unit]
+
+    rps = float(re.search(r"^Requests/sec:\s+([\d.]+)", out, re.MULTILINE).group(1))
+    return latency("50"), latency("99"), rps
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--spaces", type=int, default=10_000)
     parser.add_argument("--clients", type=int, default=16)
-    parser.add_argument("--requests", type=int, default=150, help="per client")
+    parser.add_argument("--loader", choices=("auto", "wrk", "python"), default="auto",
+                        help="wrk when installed (auto), or Python threads")
+    parser.add_argument("--rounds", type=int, default=3, help="alternating, per server")
+    parser.add_argument("--seconds", type=int, default=5, help="of wrk load per round")
+    parser.add_argument("--requests", type=int, default=150,
+                        help="per client and round, with the Python loader")
     args = parser.parse_args()
+    loader = args.loader
+    if loader == "auto":
+        loader = "wrk" if shutil.which("wrk") else "python"
+    elif loader == "wrk" and not shutil.which("wrk"):
+        parser.error("wrk is not installed (apt-get install wrk)")
 
     from gpfskit.emulator.setup import init_cluster
+
+    before = os.getloadavg()[0]
 
     with tempfile.TemporaryDirectory(prefix="gpfskit-bench-") as tmp:
         base = Path(tmp)
@@ -184,9 +246,20 @@ def main() -> None:
             # Warm both (connections, caches), then measure the floor and the service.
             _load(floor_url, None, args.clients, 10, args.spaces)
             _load(url, auth, args.clients, 10, args.spaces)
-            floor_stats = _summary(*_load(floor_url, None, args.clients, args.requests,
-                                          args.spaces))
-            ours = _summary(*_load(url, auth, args.clients, args.requests, args.spaces))
+
+            def measure(target: str, bearer: str) -> tuple[float, float, float]:
+                if loader == "wrk":
+                    return _wrk(target, bearer, args.clients, args.seconds, args.spaces)
+                return _summary(*_load(target, (bearer, "") if bearer else None, args.clients,
+                                       args.requests, args.spaces))
+
+            # Rounds alternate between the two, so that a burst of other work on the
+            # machine falls on both alike; each figure is the median of its rounds.
+            floor_runs, our_runs = [], []
+            for _ in range(args.rounds):
+                floor_runs.append(measure(floor_url, ""))
+                our_runs.append(measure(url, token))
+            floor_stats, ours = _median(floor_runs), _median(our_runs)
         finally:
             serve.terminate()
             serve.wait()
@@ -194,9 +267,12 @@ def main() -> None:
                 floor.terminate()
                 floor.join()
 
-    total = args.clients * args.requests
+    load = (f"wrk, {args.seconds} s" if loader == "wrk" else
+            f"Python threads, {args.clients * args.requests:,} requests")
     print(f"GET /spaces/?where={{\"name\": ...}}: {args.spaces:,} spaces, {args.clients} "
-          f"concurrent clients, {total:,} requests to each (os.cpu_count()={os.cpu_count()})")
+          f"concurrent clients; {args.rounds} alternating rounds of {load} on each, medians "
+          f"(os.cpu_count()={os.cpu_count()}, load average {before:.1f} before, "
+          f"{os.getloadavg()[0]:.1f} after)")
     print(f"{'':28}{'p50 ms':>10}{'p99 ms':>10}{'req/s':>10}")
     print(f"{'bare FastAPI (floor)':28}{floor_stats[0]:>10.1f}{floor_stats[1]:>10.1f}"
           f"{floor_stats[2]:>10.0f}")
