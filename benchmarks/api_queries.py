@@ -270,7 +270,7 @@ def main() -> None:
     load = (f"wrk, {args.seconds} s" if loader == "wrk" else
             f"Python threads, {args.clients * args.requests:,} requests")
     print(f"GET /spaces/?where={{\"name\": ...}}: {args.spaces:,} spaces, {args.clients} "
-          f"concurrent clients; {args.rounds} alternating rounds of {load} on each, medians "
+          f"concurrent clients; {args.rounds} alternating round(s) of {load} on each, medians "
           f"(os.cpu_count()={os.cpu_count()}, load average {before:.1f} before, "
           f"{os.getloadavg()[0]:.1f} after)")
     print(f"{'':28}{'p50 ms':>10}{'p99 ms':>10}{'req/s':>10}")
