@@ -77,17 +77,36 @@ def session(url: str | None = None) -> Iterator[Session]:
             raise
 
 
-def migrate(url: str | None = None) -> None:
-    """Bring the schema to the newest migration (what every start does)."""
+def migrate(url: str | None = None, revision: str = "head") -> None:
+    """Bring the schema to the newest migration (what every start does), or to
+    ``revision``."""
     from alembic import command
     from alembic.config import Config
 
     eng = engine(url)
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
-    with eng.begin() as connection:
-        cfg.attributes["connection"] = connection
-        command.upgrade(cfg, "head")
+    sqlite = eng.dialect.name == "sqlite"
+    with eng.connect() as connection:
+        # SQLite alters a table by copying it and dropping the old one; with foreign keys on,
+        # the drop would cascade into the rows that refer to it (a space's exposers, say).
+        # The pragma only takes effect outside a transaction.
+        if sqlite:
+            connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            connection.commit()
+        try:
+            with connection.begin():
+                cfg.attributes["connection"] = connection
+                command.upgrade(cfg, revision)
+                if sqlite:
+                    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").all()
+                    if broken:
+                        raise RuntimeError(f"the migration left dangling references: {broken}")
+        finally:
+            if sqlite:
+                connection.rollback()
+                connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+                connection.commit()
 
 
 def dispose() -> None:
