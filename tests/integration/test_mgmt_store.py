@@ -35,6 +35,15 @@ def test_migrations_make_every_table_and_run_again_harmlessly(url):
     assert "alembic_version" in tables
 
 
+def test_the_newest_revision_is_alembics_head(url):
+    from alembic.script import ScriptDirectory
+
+    assert ScriptDirectory(str(store.MIGRATIONS)).get_current_head() == store.newest_revision()
+    with store.engine(url).connect() as connection:
+        assert connection.exec_driver_sql("SELECT version_num FROM alembic_version").scalar() \
+            == store.newest_revision()
+
+
 def test_the_migrations_make_exactly_the_models_schema(url):
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
