@@ -30,8 +30,10 @@ run: $(STAMP)
 tour: $(STAMP)
 	$(BIN)/gpfskit tour
 
-## test: the whole test suite
+## test: the whole test suite (the sources are byte-compiled first: the suite starts many
+## processes, and an environment with PYTHONDONTWRITEBYTECODE would compile them every time)
 test: $(STAMP)
+	$(BIN)/python -m compileall -q -j 0 src
 	$(BIN)/python -m pytest -q -n 2 --dist loadfile
 
 ## lint: ruff over everything, mypy over the object API (configured in pyproject.toml)

@@ -157,3 +157,33 @@ def wait_for_job(session: requests.Session, url: str, job_href: str,
         if job["state"] in ("COMPLETED", "ERRORED") or time.monotonic() > deadline:
             return job
         time.sleep(0.1)
+
+
+def wait_status(session: requests.Session, url: str, wanted=("ACTIVE", "ERRORED"),
+                timeout: float = 30.0) -> str:
+    """Poll an item (a 202's ``Location``) until its status is one of ``wanted``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        status = data(session.get(url).json()["collection"]["items"][0])["status"]
+        if status in wanted or time.monotonic() > deadline:
+            return status
+        time.sleep(0.1)
+
+
+def cj_body(**values: Any) -> dict[str, Any]:
+    """A Collection+JSON template holding ``values``."""
+    return {"template": {"data": [{"name": k, "value": v} for k, v in values.items()]}}
+
+
+def find(session: requests.Session, url: str, resource: str, where: dict[str, Any]) -> str:
+    """The href of the one item of ``resource`` matching ``where``."""
+    resp = session.get(url + f"/{resource}/", params={"where": json.dumps(where)})
+    assert resp.headers["X-Total-Count"] == "1", resp.text
+    return resp.json()["collection"]["items"][0]["href"]
+
+
+def mm(service: Service, *argv: str) -> str:
+    """An emulated admin command's output, on the service's cluster."""
+    result = cli(service.env, "gpfskit", "mm", *argv)
+    assert result.returncode == 0, result.stderr
+    return result.stdout

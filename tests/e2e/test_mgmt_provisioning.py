@@ -13,7 +13,18 @@ from pathlib import Path
 import pytest
 import requests
 
-from mgmt_service import Service, cli, data, free_port, items, wait_for_job
+from mgmt_service import (
+    Service,
+    cj_body,
+    cli,
+    data,
+    find,
+    free_port,
+    items,
+    mm,
+    wait_for_job,
+    wait_status,
+)
 
 CJ = {"Content-Type": "application/vnd.collection+json"}
 LAYOUT = ["flame", "houdini", "maya", "mudbox", "nuke", "published", "rendering"]
@@ -31,25 +42,6 @@ def get_link_href(collection, item, name):
         if link["name"] == name:
             return link["href"]
     raise KeyError(name)
-
-
-def cj_body(**values) -> dict:
-    return {"template": {"data": [{"name": k, "value": v} for k, v in values.items()]}}
-
-
-def wait_status(session, url: str, wanted=("ACTIVE", "ERRORED"), timeout=30.0) -> str:
-    deadline = time.monotonic() + timeout
-    while True:
-        status = get_status(session.get(url).json(), 0)
-        if status in wanted or time.monotonic() > deadline:
-            return status
-        time.sleep(0.1)
-
-
-def mm(service: Service, *argv: str) -> str:
-    result = cli(service.env, "gpfskit", "mm", *argv)
-    assert result.returncode == 0, result.stderr
-    return result.stdout
 
 
 @pytest.fixture(scope="module")
@@ -107,12 +99,6 @@ def walkthrough_session(service: Service, monkeypatch, verify: bool = True
 @pytest.fixture
 def session(service, monkeypatch):
     return walkthrough_session(service, monkeypatch)
-
-
-def find(session, url, resource, where) -> str:
-    resp = session.get(url + f"/{resource}/", params={"where": json.dumps(where)})
-    assert resp.headers["X-Total-Count"] == "1", resp.text
-    return resp.json()["collection"]["items"][0]["href"]
 
 
 def tree(root: Path) -> list[tuple[str, str]]:

@@ -35,6 +35,46 @@ def test_migrations_make_every_table_and_run_again_harmlessly(url):
     assert "alembic_version" in tables
 
 
+def test_the_newest_revision_is_alembics_head(url):
+    from alembic.script import ScriptDirectory
+
+    assert ScriptDirectory(str(store.MIGRATIONS)).get_current_head() == store.newest_revision()
+    with store.engine(url).connect() as connection:
+        assert connection.exec_driver_sql("SELECT version_num FROM alembic_version").scalar() \
+            == store.newest_revision()
+
+
+def test_the_migrations_make_exactly_the_models_schema(url):
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    with store.engine(url).connect() as connection:
+        differences = compare_metadata(MigrationContext.configure(connection),
+                                       models.Base.metadata)
+    assert differences == []
+
+
+def test_upgrading_keeps_every_row_and_fills_in_the_junction_of_older_spaces(tmp_path):
+    """SQLite alters a table by copying it: the rows that refer to it must survive."""
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    store.migrate(url, "0001")
+    with store.engine(url).begin() as connection:
+        connection.exec_driver_sql(
+            "INSERT INTO exposers (id, name, status, status_message, comment, extras, created,"
+            " updated, type, filesystem, mountpoint) VALUES ('e1', 'mmfs1', 'ACTIVE', '', '',"
+            " '{}', '2026-01-01', '2026-01-01', 'gpfsnative', 'mmfs1', '/gpfs/mmfs1')")
+        connection.exec_driver_sql(
+            "INSERT INTO spaces (id, name, status, status_message, comment, extras, created,"
+            " updated, relativepath, filesystem) VALUES ('s1', 'viper', 'ACTIVE', '', '', '{}',"
+            " '2026-01-01', '2026-01-01', 'projects/viper', 'mmfs1')")
+        connection.exec_driver_sql("INSERT INTO space_exposers VALUES ('s1', 'e1')")
+    store.migrate(url)
+    with store.session(url) as s:
+        space = s.get(models.Space, "s1")
+        assert [e.id for e in space.exposers] == ["e1"]
+        assert space.path == "/gpfs/mmfs1/projects/viper"
+
+
 def test_sqlite_runs_in_wal_mode(tmp_path):
     with database("sqlite", tmp_path) as url:
         store.migrate(url)

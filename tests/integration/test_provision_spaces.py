@@ -290,6 +290,27 @@ def test_dependent_space_inside_a_parent_space(mp, mm):
     assert "sas1-" not in fileset_rows(mm)
 
 
+def test_a_space_under_another_root_and_shared_cannot_be_deleted(mp, mm):
+    from gpfskit.mgmt.provision.exposers import create_smb_exposer, delete_smb_exposer
+
+    (mp / "studio").mkdir()
+    space = create_space("adder", "mmfs1", SAS1, "projects/adder", GIB, root=str(mp / "studio"))
+    assert space.path == str(mp / "studio" / "projects" / "adder")
+    assert space.path in mm_cli("mmlsfileset", "mmfs1", "sas1-adder")
+    for outside in (str(mp.parent), "studio", str(mp / "missing")):
+        with pytest.raises(FieldError, match="is not a directory of file system") as caught:
+            create_space("krait", "mmfs1", SAS1, "krait", GIB, root=outside)
+        assert caught.value.field == "exposers"
+    (Path(space.path) / "shots").mkdir()
+    create_smb_exposer("adder-smb", "adder", str(Path(space.path) / "shots"))
+    with pytest.raises(RefusedError, match=r"is shared \(SMB share adder\)"):
+        delete_space("mmfs1", "sas1-adder")
+    assert "sas1-adder" in fileset_rows(mm)
+    delete_smb_exposer("adder-smb", "adder")
+    delete_space("mmfs1", "sas1-adder")
+    assert "sas1-adder" not in fileset_rows(mm)
+
+
 def test_resize_changes_the_quota(mp, mm):
     create_space("snake", "mmfs1", SAS1, "projects/snake", 4 * GIB)
     resize_space("mmfs1", "sas1-snake", 8 * GIB)

@@ -18,8 +18,8 @@ real file system hides them.
 
 from __future__ import annotations
 
+import errno
 import os
-import shutil
 import sqlite3
 from pathlib import Path
 
@@ -81,12 +81,14 @@ def relative_to_fs(fs_row: sqlite3.Row, path: str) -> str | None:
 
 
 def move_tree(source: Path, target: Path) -> None:
-    """Move a directory tree; a rename when both are on one device, else copy and delete."""
+    """Move a directory tree: a rename on one device; to another device, a copy renamed into
+    place before the source goes (:mod:`gpfskit.emulator.crossmove`)."""
     target.parent.mkdir(parents=True, exist_ok=True)
     try:
         os.rename(source, target)
     except OSError as exc:
-        if exc.errno != 18:  # EXDEV: another device
+        if exc.errno != errno.EXDEV:
             raise
-        shutil.copytree(source, target, symlinks=True)
-        shutil.rmtree(source)
+        from gpfskit.emulator import crossmove  # the rare case: imported only then
+
+        crossmove.move(source, target)

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
 
-from gpfskit.emulator import fileattrs, layout, snapcopy
+from gpfskit.emulator import crossmove, fileattrs, layout, snapcopy
 
 _KINDS: dict[str, type[Step]] = {}
 
@@ -122,6 +122,7 @@ class Rename(Step):
             layout.move_tree(Path(self.source), Path(self.target))
 
     def redo(self) -> None:
+        crossmove.settle(Path(self.target), Path(self.source))
         if not os.path.lexists(self.source):
             if self.create and not os.path.lexists(self.target):
                 self.do()
@@ -130,6 +131,7 @@ class Rename(Step):
             self.do()
 
     def undo(self) -> None:
+        crossmove.settle(Path(self.source), Path(self.target))
         if os.path.lexists(self.target) and not os.path.lexists(self.source):
             with _writable_parent(self.source), _writable_parent(self.target):
                 layout.move_tree(Path(self.target), Path(self.source))

@@ -69,6 +69,8 @@ register(Resource(
      Field("mountpoint", "path at which the exposer is mounted"),
      Field("path", "exported directory (nfs and smb exposers)", template=True,
            convert=as_text("path"))],
+    relations=[Relation("space", "space the exposer shares (instead of a path)", "spaces",
+                        template=True)],
     searches=[_by_name("exposer"),
               Search("type", "Search by Type", "specific type of the exposer")],
     description="How file systems are reached: gpfsnative (the file system itself), nfs "
@@ -123,8 +125,10 @@ register(Resource(
      Field("size", "hard limit on the size of the space in blocks", template=True,
            changeable=True, convert=as_int("size")),
      Field("filesystem", "file system holding the space"),
-     Field("fileset", "fileset of the space on the cluster")],
+     Field("fileset", "fileset of the space on the cluster"),
+     Field("path", "where the space's files are (the junction of its fileset)")],
     relations=[
+        Relation("parent", "independent space a dependent space is made in", "spaces"),
         Relation("templates", "templates applied to the space", "templates", many=True,
                  template=True),
         Relation("exposers", "exposers providing access to the space", "exposers", many=True,
@@ -135,6 +139,7 @@ register(Resource(
     searches=[_by_name("space")],
     description="Project areas: filesets with a size, a placement profile and templates.",
     template_order=("name", "relativepath", "templates", "exposers", "profile", "size"),
+    also_writable=("parent",),
 ))
 
 register(Resource(

@@ -92,7 +92,7 @@ def observe(exclude: tuple[str, ...]) -> Observed:
             path = fileset.path
             seen.spaces[(fs.name, fileset.name)] = {
                 "name": fileset.name[len(pool) + 1:] if pool else fileset.name,
-                "filesystem": fs.name, "fileset": fileset.name,
+                "filesystem": fs.name, "fileset": fileset.name, "path": path or None,
                 "relativepath": os.path.relpath(path, mount) if path and mount else None,
                 "size": limit * 1024 if limit else None,
                 "comment": fileset.comment or "",

@@ -88,13 +88,19 @@ user_groups = Table(
 
 
 class Exposer(Item, Base):
-    """How a file system is reached: ``gpfsnative`` (the file system), ``nfs``, ``smb``."""
+    """How a file system is reached: ``gpfsnative`` (the file system), ``nfs``, ``smb``.
+
+    An NFS or SMB exposer shares a directory (``path``); one made for a space (``space``)
+    shares that space's junction."""
 
     __tablename__ = "exposers"
     type: Mapped[str] = mapped_column(String(32), index=True)
     filesystem: Mapped[str] = mapped_column(String(255), default="")
     mountpoint: Mapped[str | None] = mapped_column(Text, nullable=True)
     path: Mapped[str | None] = mapped_column(Text, nullable=True)
+    space_id: Mapped[str | None] = mapped_column(
+        ForeignKey("spaces.id", ondelete="SET NULL"), nullable=True)
+    space: Mapped[Space | None] = relationship(foreign_keys=[space_id])
 
 
 class Datastore(Item, Base):
@@ -132,7 +138,8 @@ class Template(Item, Base):
 
 
 class Space(Item, Base):
-    """A project area: a fileset linked at ``relativepath`` under its exposers."""
+    """A project area: a fileset linked at ``relativepath`` under its exposers; ``path`` is
+    its junction. A dependent space (``parent``) is made in the inode space of its parent."""
 
     __tablename__ = "spaces"
     # Two spaces may share a name only with different profiles (also under concurrent POSTs).
@@ -144,6 +151,10 @@ class Space(Item, Base):
     profile_id: Mapped[str | None] = mapped_column(
         ForeignKey("profiles.id", ondelete="SET NULL"), nullable=True)
     profile: Mapped[Profile | None] = relationship()
+    path: Mapped[str | None] = mapped_column(Text, nullable=True)
+    parent_id: Mapped[str | None] = mapped_column(
+        ForeignKey("spaces.id", ondelete="SET NULL"), nullable=True)
+    parent: Mapped[Space | None] = relationship(remote_side="Space.id")
     exposers: Mapped[list[Exposer]] = relationship(secondary=space_exposers)
     templates: Mapped[list[Template]] = relationship(secondary=space_templates)
 

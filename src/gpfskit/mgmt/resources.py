@@ -182,6 +182,9 @@ class Resource:
     cluster: bool = True
     description: str = ""
     template_order: tuple[str, ...] = ()
+    # Accepted on POST though not in the creation template, which stays as the clients of
+    # the original know it (the walkthrough prints the spaces template).
+    also_writable: tuple[str, ...] = ()
 
     def fields_by_name(self) -> dict[str, Field]:
         return {f.name: f for f in self.fields}

@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy import Connection, Engine, create_engine, event, select
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from gpfskit.mgmt import models
@@ -86,17 +87,54 @@ def reading(url: str | None = None) -> Iterator[Connection]:
         yield connection
 
 
-def migrate(url: str | None = None) -> None:
-    """Bring the schema to the newest migration (what every start does)."""
+def newest_revision() -> str:
+    """The newest migration's id. Each migration file is named after its id, four digits
+    (``0003_...py``), and revises the one before, so the largest prefix is the head."""
+    return max(p.name[:4] for p in (MIGRATIONS / "versions").glob("[0-9][0-9][0-9][0-9]_*.py"))
+
+
+def _stored_revision(eng: Engine) -> str | None:
+    try:
+        with eng.connect() as connection:
+            return connection.exec_driver_sql("SELECT version_num FROM alembic_version"
+                                              ).scalar()
+    except DBAPIError:  # a new store: no version table yet
+        return None
+
+
+def migrate(url: str | None = None, revision: str = "head") -> None:
+    """Bring the schema to the newest migration (what every start does), or to
+    ``revision``. A store already at the newest one is left alone without loading Alembic
+    (which would cost an ``adminctl`` command most of its start-up)."""
+    eng = engine(url)
+    if revision == "head" and _stored_revision(eng) == newest_revision():
+        return
     from alembic import command
     from alembic.config import Config
 
-    eng = engine(url)
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
-    with eng.begin() as connection:
-        cfg.attributes["connection"] = connection
-        command.upgrade(cfg, "head")
+    sqlite = eng.dialect.name == "sqlite"
+    with eng.connect() as connection:
+        # SQLite alters a table by copying it and dropping the old one; with foreign keys on,
+        # the drop would cascade into the rows that refer to it (a space's exposers, say).
+        # The pragma only takes effect outside a transaction.
+        if sqlite:
+            connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            connection.commit()
+        try:
+            with connection.begin():
+                cfg.attributes["connection"] = connection
+                command.upgrade(cfg, revision)
+                if sqlite:
+                    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").all()
+                    if broken:
+                        raise RuntimeError(f"the migration left dangling references: {broken}")
+        finally:
+            if sqlite:
+                connection.rollback()
+                connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+                connection.commit()
 
 
 def dispose() -> None:

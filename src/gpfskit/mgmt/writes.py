@@ -107,7 +107,8 @@ def create(s: Session, resource: Resource, values: dict[str, Any], requester: st
     """Store a new item; returns it and the job that creates it on the cluster (if any)."""
     if not resource.creatable:
         raise APIError(405, f"{resource.name} cannot be created through the API")
-    accepted = set(resource.template_names()) | set(registry.COMMON_WRITABLE)
+    accepted = {*resource.template_names(), *resource.also_writable,
+                *registry.COMMON_WRITABLE}
     item = resource.model(status=models.NEW, status_message="submitted")
     with s.no_autoflush:
         errors = _apply(s, resource, item, values, accepted, "create")

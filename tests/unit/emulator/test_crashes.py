@@ -278,3 +278,42 @@ def test_fsck_reports_then_repairs(mm, emulator_root, mp):
     again = fsck.check(emulator_root, repair=True)
     assert again.exit_code == fsck.CLEAN, again.lines()
     ok(mm("mmdelfileset", "mmfs1", "lost"))
+
+
+def test_mmapplypolicy_killed_mid_moves_leaves_each_file_whole(mm, emulator_root, mp):
+    files = [mp / "many" / f"d{i % 100}" / f"f{i}.dat" for i in range(8000)]
+    for path in files:
+        _file(path)
+    doomed = [mp / "many" / f"d{i}" / "old.tmp" for i in range(100)]
+    for path in doomed:
+        _file(path)
+    guarded = files[::160]
+    for path in guarded:
+        fileattrs.set_immutable(path, True)
+    policy = emulator_root / "mig.pol"
+    policy.write_text("RULE 'm' MIGRATE FROM POOL 'sata1' TO POOL 'sas1' WHERE NAME LIKE '%.dat'\n"
+                      "RULE 'd' DELETE WHERE NAME LIKE '%.tmp'\n")
+    (emulator_root / "work").mkdir()
+    argv = ["mmapplypolicy", "mmfs1", "-P", str(policy), "-I", "yes", "-s",
+            str(emulator_root / "work")]
+    child = _shim(emulator_root, *argv)
+    sample = files[::37]
+    deadline = time.monotonic() + 60
+    while not any(fileattrs.recorded_pool(p) == "sas1" for p in sample):
+        assert child.poll() is None and time.monotonic() < deadline, child.stderr.read()
+        time.sleep(0.002)
+    child.send_signal(signal.SIGKILL)
+    child.wait(timeout=60)
+    ok(mm("mmlsfileset", "mmfs1"))                       # settles the killed run
+    assert fsck.check(emulator_root).exit_code == fsck.CLEAN
+    assert not any((emulator_root / "work").iterdir())   # its work files are gone
+    pools = [fileattrs.recorded_pool(p) for p in files]
+    moved = pools.count("sas1")
+    assert 0 < moved < len(files), moved                  # killed in the middle of its moves
+    assert set(pools) <= {"sas1", "sata1", None}
+    assert all(p.read_text() == "data\n" for p in files)
+    assert all(fileattrs.immutable(p) for p in guarded)   # lifted flags raised again
+    ok(mm(*argv))                                          # a rerun moves the rest
+    assert all(fileattrs.recorded_pool(p) == "sas1" for p in files)
+    assert not any(p.exists() for p in doomed)
+    assert all(fileattrs.immutable(p) for p in guarded)

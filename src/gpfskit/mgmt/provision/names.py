@@ -46,3 +46,8 @@ def size_bytes(value: Any, field: str = "size") -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
         raise FieldError(field, f"must be a positive whole number of bytes, not {value!r}")
     return value
+
+
+def within(path: str, top: str) -> bool:
+    """True when ``path`` is ``top`` or inside it (both absolute and normalised)."""
+    return path == top or path.startswith(top.rstrip("/") + "/")

@@ -2,7 +2,8 @@
 
 ``create_space`` makes the fileset ``<pool>-<name>`` (independent by default, or dependent
 in the inode space of a parent space), creates the parent directories of
-``<mount point>/<relativepath>``, links the fileset there, sets its block quota (hard =
+``<root>/<relativepath>`` (the root is the file system's mount point, or a directory inside
+it such as an NFS exposer's export), links the fileset there, sets its block quota (hard =
 ``size``, soft = ``arcapix.management.quota.soft_percent`` of it) and lays out its templates.
 Each step is recorded in an undo log before it runs; when a step fails, everything done so far
 is undone and ``SpaceError`` carries the reason (and the problems of the rollback, if any).
@@ -22,11 +23,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from gpfskit.api import DependentFileset, Fileset, IndependentFileset
+from gpfskit.api import Cluster, DependentFileset, Fileset, GPFSError, IndependentFileset
 from gpfskit.commands import GPFSExecuteException, dryrun, getDryRun
 from gpfskit.mgmt.provision import recorded
 from gpfskit.mgmt.provision.errors import FieldError, ProvisionError, RefusedError
-from gpfskit.mgmt.provision.names import object_name, relative_path, size_bytes
+from gpfskit.mgmt.provision.names import object_name, relative_path, size_bytes, within
 from gpfskit.mgmt.provision.profiles import (
     NO_DEFAULT_RULE,
     Profile,
@@ -85,8 +86,7 @@ def _containing_fileset(filesets: Any, path: str) -> str:
     best, best_len = "root", -1
     for fileset in filesets.values():
         junction = fileset.path
-        if junction and (path == junction or path.startswith(junction.rstrip("/") + "/")) \
-                and len(junction) > best_len:
+        if junction and within(path, junction) and len(junction) > best_len:
             best, best_len = fileset.name, len(junction)
     return best
 
@@ -109,13 +109,14 @@ def _ensure_pool_rule(filesystem: str, pool: str, fileset: str) -> None:
 
 def create_space(name: str, filesystem: str, profile: Profile, relativepath: str, size: int,
                  templates: Sequence[Template] = (), *, parent: str | None = None,
-                 marker: str | None = None,
+                 root: str | None = None, marker: str | None = None,
                  on_undo_change: Callable[[list[Entry]], None] | None = None) -> SpaceResult:
     """Create space ``name`` on ``filesystem``, placed by ``profile``; see the module
     docstring.
 
     ``parent`` makes a dependent space: a dependent fileset in the inode space of the
-    independent fileset ``parent``, linked inside it. ``marker`` is the comment given to
+    independent fileset ``parent``, linked inside it. ``root`` is the directory
+    ``relativepath`` is under (default: the mount point). ``marker`` is the comment given to
     every fileset created (it proves ownership to a later rollback; default: the space's
     own name and a note). ``on_undo_change`` receives the undo log as it grows, for a caller
     that persists it.
@@ -141,7 +142,7 @@ def create_space(name: str, filesystem: str, profile: Profile, relativepath: str
     if fileset_name in filesets:
         raise FieldError("name", f"fileset {fileset_name} already exists in file system "
                          f"{filesystem}")
-    path = os.path.join(mount, relativepath)
+    path = os.path.join(_root_directory(root, mount, filesystem), relativepath)
     if os.path.lexists(path):
         raise FieldError("relativepath", f"{path} already exists")
     holder = _containing_fileset(filesets, path)
@@ -187,6 +188,16 @@ def create_space(name: str, filesystem: str, profile: Profile, relativepath: str
     log.info("space %s created: fileset %s at %s, %d KiB hard / %d KiB soft", name,
              fileset_name, path, hard, soft)
     return SpaceResult(filesystem, fileset_name, path, tuple(created), recorded.since(start))
+
+
+def _root_directory(root: str | None, mount: str, filesystem: str) -> str:
+    if root is None:
+        return mount
+    normal = os.path.normpath(root)
+    if not os.path.isabs(root) or not within(normal, mount) or not os.path.isdir(normal):
+        raise FieldError("exposers", f"{root} is not a directory of file system {filesystem} "
+                         f"(mounted at {mount})")
+    return normal
 
 
 def _make_parents(path: str, undo: UndoLog) -> None:
@@ -268,12 +279,26 @@ def _inner_filesets(filesets: Any, space: Fileset) -> list[Fileset]:
     return sorted(inside, key=lambda f: f.path.count("/"), reverse=True)
 
 
+def _shares_inside(path: str | None) -> list[str]:
+    """The NFS exports and SMB shares of ``path`` or of a directory inside it."""
+    if not path:
+        return []
+    cluster = Cluster()
+    try:
+        nfs, smb = list(cluster.nfsExports.values()), list(cluster.smbShares.values())
+    except GPFSError:  # no protocol services: nothing is shared
+        return []
+    return ([f"NFS export {e.path}" for e in nfs if within(e.path, path)]
+            + [f"SMB share {s.name}" for s in smb if within(s.path, path)])
+
+
 def delete_space(filesystem: str, fileset: str, *, force: bool = False) -> SpaceResult:
     """Unlink and delete a space's fileset and the dependent filesets inside it.
 
     Refused (RefusedError, nothing changed) when the space has snapshots, when other spaces
-    are linked inside it (filesets without the space's marker comment), and, unless ``force``,
-    when it holds data (any file that is not a directory).
+    are linked inside it (filesets without the space's marker comment), when it is shared
+    over NFS or SMB, and, unless ``force``, when it holds data (any file that is not a
+    directory).
     """
     start = recorded.mark()
     space = _space_fileset(filesystem, fileset)
@@ -290,6 +315,10 @@ def delete_space(filesystem: str, fileset: str, *, force: bool = False) -> Space
         raise RefusedError(f"space {fileset} holds other spaces ({', '.join(foreign)}); "
                            "delete them first")
     path = space.path
+    shared = _shares_inside(path)
+    if shared:
+        raise RefusedError(f"space {fileset} is shared ({', '.join(shared)}); remove the "
+                           "shares first")
     if not force and holds_data(path):
         raise RefusedError(f"space {fileset} holds data at {path}; delete it with force to "
                            "remove the data too")

@@ -35,7 +35,7 @@ from gpfskit.mgmt.errors import APIError
 from gpfskit.mgmt.errors import FieldError as APIFieldError
 from gpfskit.mgmt.provision import exposers, profiles, snapshots, spaces, templates
 from gpfskit.mgmt.provision.errors import FieldError, ProvisionError, RefusedError
-from gpfskit.mgmt.provision.names import object_name, relative_path, size_bytes
+from gpfskit.mgmt.provision.names import object_name, relative_path, size_bytes, within
 from gpfskit.mgmt.provision.profiles import existing_filesystem
 from gpfskit.mgmt.provision.undo import UndoLog
 
@@ -222,13 +222,39 @@ def _space_filesystem(item: models.Space) -> str:
     return systems.pop()
 
 
+def _space_root(item: models.Space) -> str:
+    """The directory a space's ``relativepath`` is under: the deepest of its exposers' roots
+    (a file system's mount point, an NFS or SMB exposer's directory). A fileset is linked at
+    one place, so the roots must nest: then the space is reached under every exposer."""
+    roots = sorted({os.path.normpath(r) for r in
+                    (e.mountpoint if e.type == "gpfsnative" else e.path for e in item.exposers)
+                    if r}, key=len)
+    if not roots:
+        raise FieldError("exposers", "none of the exposers has a mount point or a path")
+    deepest = roots[-1]
+    for root in roots[:-1]:
+        if not within(deepest, root):
+            raise FieldError("exposers", f"a space is linked at one place, under each of its "
+                             f"exposers: {root} and {deepest} are not one inside the other")
+    return deepest
+
+
+def _refuse_while_used(what: str, users: list[str], remedy: str) -> None:
+    if users:
+        raise APIError(409, f"{what} ({', '.join(users)}); {remedy}")
+
+
 def _check_space(s: Session, item: models.Space, values: dict, action: str) -> None:
     if action == "delete":
-        taken = s.scalars(select(models.Snapshot).where(
-            models.Snapshot.space_id == item.id)).all()
-        if taken:
-            raise APIError(409, f"space {item.name} has snapshots "
-                                f"({', '.join(t.name for t in taken)}); delete them first")
+        _refuse_while_used(f"space {item.name} has snapshots", [t.name for t in s.scalars(
+            select(models.Snapshot).where(models.Snapshot.space_id == item.id))],
+            "delete them first")
+        _refuse_while_used(f"space {item.name} is shared by exposers", [e.name for e in
+            s.scalars(select(models.Exposer).where(models.Exposer.space_id == item.id))],
+            "delete them first")
+        _refuse_while_used(f"space {item.name} holds dependent spaces", [d.name for d in
+            s.scalars(select(models.Space).where(models.Space.parent_id == item.id))],
+            "delete them first")
         if item.fileset and not values.get("force"):
             fs = existing_filesystem(item.filesystem)
             fileset = fs.filesets.get(item.fileset)
@@ -244,9 +270,10 @@ def _check_space(s: Session, item: models.Space, values: dict, action: str) -> N
         relative_path(item.relativepath)
         size_bytes(item.size, "size")
         filesystem = _space_filesystem(item)
-        if any(e.type != "gpfsnative" for e in item.exposers):
-            raise FieldError("exposers", "a space is made on gpfsnative exposers (its file "
-                             "system); share it afterwards with nfs or smb exposers")
+        path = os.path.join(_space_root(item), item.relativepath)
+        parent = item.parent
+        if parent is not None:
+            _check_parent(parent, filesystem, path)
         profile = item.profile
         if profile.filesystem != filesystem:
             raise FieldError("profile", f"profile {profile.name} places data on file system "
@@ -270,13 +297,24 @@ def _check_space(s: Session, item: models.Space, values: dict, action: str) -> N
             models.Space.filesystem == filesystem, models.Space.id != item.id,
             models.Space.status != models.ERRORED)).all()
         for other in others:
-            theirs = other.relativepath or ""
-            if theirs and (item.relativepath == theirs or
-                           item.relativepath.startswith(theirs.rstrip("/") + "/")):
-                raise FieldError("relativepath", f"{item.relativepath} is inside space "
-                                 f"{other.name} ({theirs})")
-        item.filesystem = filesystem
-        item.fileset = fileset
+            if other.path and within(path, other.path) and other is not parent:
+                raise FieldError("relativepath", f"{item.relativepath} ({path}) is inside "
+                                 f"space {other.name} ({other.path})")
+        item.filesystem, item.fileset, item.path = filesystem, fileset, path
+
+
+def _check_parent(parent: models.Space, filesystem: str, path: str) -> None:
+    if parent.status != models.ACTIVE or not parent.fileset or not parent.path:
+        raise FieldError("parent", f"space {parent.name} is not ACTIVE")
+    if parent.parent_id is not None:
+        raise FieldError("parent", f"space {parent.name} is itself a dependent space: a "
+                         "dependent space is made in an independent one")
+    if parent.filesystem != filesystem:
+        raise FieldError("parent", f"space {parent.name} is on file system "
+                         f"{parent.filesystem}, not on {filesystem} of the exposers")
+    if path == parent.path or not within(path, parent.path):
+        raise FieldError("relativepath", f"{path} is not inside the parent space "
+                         f"{parent.name} ({parent.path})")
 
 
 def _space_operation(item: models.Space, job_id: str | None,
@@ -285,7 +323,9 @@ def _space_operation(item: models.Space, job_id: str | None,
     laid = [templates.load_template(t.store_path) for t in item.templates]
     return spaces.create_space(item.name, filesystem, profile_of(item.profile),
                                item.relativepath, item.size, laid,
-                               marker=f"space {item.id}", on_undo_change=on_undo_change)
+                               parent=item.parent.fileset if item.parent else None,
+                               root=_space_root(item), marker=f"space {item.id}",
+                               on_undo_change=on_undo_change)
 
 
 def _persist_undo(job_id: str) -> Callable[[list[dict]], None]:
@@ -309,14 +349,15 @@ def _create_space(item_id: str, job_id: str) -> None:
                                  + "; ".join(problems))
     with store.session() as s:
         item = _load(models.Space, item_id, s)
-        for relation in ("exposers", "templates", "profile"):
+        for relation in ("exposers", "templates", "profile", "parent"):
             getattr(item, relation)
         s.expunge(item)
     result = _space_operation(item, job_id, _persist_undo(job_id))
     _persist_undo(job_id)([])
     with store.session() as s:
         stored = _load(models.Space, item_id, s)
-        stored.filesystem, stored.fileset = result.filesystem, result.fileset
+        stored.filesystem, stored.fileset, stored.path = (result.filesystem, result.fileset,
+                                                          result.path)
 
 
 def _plan_space(s: Session, item: models.Space, options: dict) -> None:
@@ -363,6 +404,10 @@ def _check_snapshot(s: Session, item: models.Snapshot, values: dict, action: str
             raise APIFieldError("space", "a gpfsspacesnapshot needs the space it is of")
         if item.space.status != models.ACTIVE or not item.space.fileset:
             raise APIFieldError("space", f"space {item.space.name} is not ACTIVE")
+        if item.space.parent is not None:
+            raise APIFieldError("space", f"space {item.space.name} is a dependent space: it "
+                                f"shares the inode space of {item.space.parent.name}; "
+                                "snapshot that space")
         item.filesystem, item.fileset = item.space.filesystem, item.space.fileset
     elif item.type in GLOBAL_SNAPSHOTS:
         if item.exposer is None or item.exposer.type != "gpfsnative":
@@ -411,7 +456,7 @@ def _remove_snapshot(item: models.Snapshot) -> None:
 def _filesystem_of_path(path: str) -> str:
     for fs in Cluster().filesystems.values():
         mount = fs.mountPoint
-        if mount and (path == mount or path.startswith(mount.rstrip("/") + "/")):
+        if mount and within(path, mount):
             return fs.name
     raise FieldError("path", f"{path} is not inside a file system of the cluster")
 
@@ -421,6 +466,10 @@ def _check_exposer(s: Session, item: models.Exposer, values: dict, action: str) 
         if item.type == "gpfsnative":
             raise APIError(409, f"exposer {item.name} is the file system {item.filesystem} "
                                 "itself (discovered): it cannot be deleted")
+        _refuse_while_used(f"exposer {item.name} is how spaces are reached", [
+            space.name for space in s.scalars(select(models.Space).where(
+                models.Space.exposers.any(models.Exposer.id == item.id)))],
+            "delete the spaces first")
         return
     if action != "create":
         return
@@ -428,6 +477,8 @@ def _check_exposer(s: Session, item: models.Exposer, values: dict, action: str) 
         raise APIFieldError("type", "nfs or smb (gpfsnative exposers are discovered, not "
                                     f"created), not {json.dumps(item.type)}")
     with _as_api_errors():
+        if item.space is not None:
+            _share_space(item)
         if not isinstance(item.path, str) or not os.path.isabs(item.path) or \
                 not os.path.isdir(item.path):
             raise FieldError("path", f"must be an existing directory, not {item.path!r}")
@@ -452,6 +503,15 @@ def _check_exposer(s: Session, item: models.Exposer, values: dict, action: str) 
             except ValueError as exc:
                 raise FieldError("extras.options" if "option" in str(exc) else "name",
                                  str(exc)) from None
+
+
+def _share_space(item: models.Exposer) -> None:
+    """An exposer made for a space shares the space's junction."""
+    if item.path is not None:
+        raise FieldError("path", "give the space to share or a path, not both")
+    if item.space.status != models.ACTIVE or not item.space.path:
+        raise FieldError("space", f"space {item.space.name} is not ACTIVE")
+    item.path = item.space.path
 
 
 def _expose(item: models.Exposer) -> None:
