@@ -1,8 +1,8 @@
 """The intent journal: every changing command survives a kill at any point.
 
-A changing command runs under the cluster's command lock (an ``flock`` on
-``<root>/state.lock``, which the kernel releases when the process dies, however it dies). It
-changes the cluster in three moves:
+A changing command runs under the cluster's command lock (``state.command_lock``: an
+``flock`` on ``<root>/state.lock``, which the kernel releases when the process dies, however
+it dies). It changes the cluster in three moves:
 
 1. **Intent.** Before its first change on disk it records what it is about to do: a row in
    ``intents`` (in the state database) listing its steps, committed on its own.
@@ -37,7 +37,6 @@ the two points around its commit, those that change only the database too.
 from __future__ import annotations
 
 import contextlib
-import errno
 import fcntl
 import json
 import logging
@@ -55,7 +54,6 @@ from gpfskit.emulator.steps import Step
 
 log = logging.getLogger(__name__)
 
-LOCK_WAIT = 120.0          # seconds a changing command waits for the lock
 CRASH_AT = "GPFSKIT_EMULATOR_CRASH_AT"
 
 # The internal switch the speed benchmark flips to measure the journal's cost (off: steps are
@@ -65,49 +63,8 @@ enabled = True
 _local = threading.local()
 
 
-class Busy(Exception):
-    """The command lock stayed taken for ``LOCK_WAIT`` seconds."""
-
-
 class Unsettled(Exception):
     """An interrupted command's intent could not be settled (its steps failed to undo)."""
-
-
-# The command lock -------------------------------------------------------------------------
-
-def _try_lock(fd: int) -> bool:
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        return True
-    except OSError as exc:
-        if exc.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
-            return False
-        raise
-
-
-@contextlib.contextmanager
-def command_lock(root: Path, *, wait: float | None = None) -> Iterator[None]:
-    """Hold the cluster's command lock; ``Busy`` when it stays taken for ``wait`` seconds
-    (default ``LOCK_WAIT``)."""
-    wait = LOCK_WAIT if wait is None else wait
-    fd = state.lock_file(root)
-    _wait_for(fd, root, wait)
-    try:
-        yield
-    finally:
-        fcntl.flock(fd, fcntl.LOCK_UN)
-
-
-def _wait_for(fd: int, root: Path, wait: float) -> None:
-    if not _try_lock(fd):
-        deadline = time.monotonic() + wait
-        pause = 0.001
-        while not _try_lock(fd):
-            if time.monotonic() > deadline:
-                raise Busy(f"another command has held the cluster's lock "
-                           f"({Path(root) / state.LOCK_NAME}) for more than {wait:.0f} seconds")
-            time.sleep(pause)
-            pause = min(pause * 2, 0.02)
 
 
 # Crash points (tests) ---------------------------------------------------------------------
@@ -149,6 +106,16 @@ class Journal:
         self.done = 0
         self._clean_changes = db.total_changes
         _arm()
+
+    def begin(self, root: Path) -> None:
+        """First thing in the command's transaction, under the lock: settle what interrupted
+        commands left (committed on its own, so that it stays settled whatever this command
+        does). The common case costs one look-up, in the transaction already open."""
+        if enabled and state.has_intents(self.db):
+            settle(self.db, root)
+            self.db.execute("COMMIT")
+            self.db.execute("BEGIN IMMEDIATE")
+        self._clean_changes = self.db.total_changes
 
     def act(self, *steps: Step) -> None:
         """Record ``steps`` as this command's intent (committed at once), then do them.
@@ -296,7 +263,7 @@ def _job_alive(root: Path, intent: int) -> bool:
     except FileNotFoundError:
         return False
     try:
-        return not _try_lock(fd)
+        return not state.try_lock(fd)
     finally:
         os.close(fd)
 
@@ -367,17 +334,13 @@ def settle(db: sqlite3.Connection, root: Path) -> list[str]:
     return [settle_one(db, root, leftover) for leftover in leftovers(db, root)]
 
 
-def has_leftovers(db: sqlite3.Connection) -> bool:
-    return db.execute("SELECT 1 FROM intents LIMIT 1").fetchone() is not None
-
-
 def settle_if_free(root: Path, db: sqlite3.Connection) -> None:
     """For a reading command: settle leftovers when the lock is free (a changing command that
     holds it is alive and will finish its own intent)."""
-    if not enabled or not has_leftovers(db):
+    if not enabled or not state.has_intents(db):
         return
     fd = state.lock_file(root)
-    if not _try_lock(fd):
+    if not state.try_lock(fd):
         return
     try:
         db.execute("BEGIN IMMEDIATE")

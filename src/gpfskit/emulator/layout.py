@@ -19,7 +19,6 @@ real file system hides them.
 from __future__ import annotations
 
 import os
-import shutil
 import sqlite3
 from pathlib import Path
 
@@ -88,5 +87,7 @@ def move_tree(source: Path, target: Path) -> None:
     except OSError as exc:
         if exc.errno != 18:  # EXDEV: another device
             raise
+        import shutil  # rarely needed: not loaded by every command
+
         shutil.copytree(source, target, symlinks=True)
         shutil.rmtree(source)

@@ -2,17 +2,22 @@
 
 Every command runs in one transaction: read-only commands in a deferred one, changing
 commands in ``BEGIN IMMEDIATE``, which takes the database's write lock up front. Changing
-commands also hold the cluster's command lock (journal.py) for their whole run, while they
-change files on disk too, so two processes changing the same cluster are serialised and
-neither loses the other's update. A command that changes the disk commits its intent first
-(the ``intents`` table), so a kill at any point can be rolled back or forward.
+commands also hold the cluster's command lock (``command_lock``: an ``flock`` on
+``<root>/state.lock``, which the kernel releases when the process dies, however it dies) for
+their whole run, while they change files on disk too, so two processes changing the same
+cluster are serialised and neither loses the other's update. A command that changes the disk
+commits its intent first (the ``intents`` table, journal.py), so a kill at any point can be
+rolled back or forward.
 """
 
 from __future__ import annotations
 
+import errno
+import fcntl
 import os
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -140,11 +145,16 @@ CREATE TABLE smb_exports (
 
 DB_NAME = "state.db"
 LOCK_NAME = "state.lock"
+LOCK_WAIT = 120.0          # seconds a changing command waits for the command lock
 _local = threading.local()
 
 
 class NoCluster(Exception):
     """The emulator root holds no cluster (``gpfskit emulator init`` makes one)."""
+
+
+class Busy(Exception):
+    """The command lock stayed taken for longer than the command would wait."""
 
 
 # Steps that bring a cluster made by an older gpfskit up to SCHEMA_VERSION, by version.
@@ -177,10 +187,12 @@ def _upgrade(db: sqlite3.Connection) -> None:
     db.execute("COMMIT")
 
 
-def _connect(path: Path) -> sqlite3.Connection:
+def _connect(path: str | os.PathLike[str]) -> sqlite3.Connection:
+    """A connection in autocommit mode (``transaction`` opens each transaction). The WAL
+    mode is the database's own, set once by ``create``; the other settings are the
+    connection's."""
     db = sqlite3.connect(path, isolation_level=None, timeout=120.0, check_same_thread=False)
     db.row_factory = sqlite3.Row
-    db.execute("PRAGMA journal_mode=WAL")
     db.execute("PRAGMA synchronous=NORMAL")
     db.execute("PRAGMA foreign_keys=ON")
     return db
@@ -189,36 +201,76 @@ def _connect(path: Path) -> sqlite3.Connection:
 def open_private(root: Path) -> sqlite3.Connection:
     """A new connection of the caller's own (closed by the caller), for a write beside this
     thread's transaction."""
-    return _connect(Path(root) / DB_NAME)
+    return _connect(os.path.join(root, DB_NAME))
 
 
-def connection(root: Path) -> sqlite3.Connection:
+def connection(root: str | os.PathLike[str]) -> sqlite3.Connection:
     """This thread's connection to the cluster under ``root`` (opened once, then reused)."""
-    path = Path(root) / DB_NAME
+    path = os.path.normpath(os.path.join(root, DB_NAME))
     cache = getattr(_local, "connections", None)
     if cache is None:
         cache = _local.connections = {}
     db = cache.get(path)
     if db is None:
-        if not path.is_file():
+        if not os.path.isfile(path):
             raise NoCluster(f"no emulated cluster at {root} (run: gpfskit emulator init --demo)")
         db = cache[path] = _connect(path)
         _upgrade(db)
     return db
 
 
-def lock_file(root: Path) -> int:
+def has_intents(db: sqlite3.Connection) -> bool:
+    """Whether any command's intent is recorded (journal.py; one indexed look-up)."""
+    return db.execute("SELECT 1 FROM intents LIMIT 1").fetchone() is not None
+
+
+def lock_file(root: str | os.PathLike[str]) -> int:
     """This thread's descriptor of the cluster's command lock file ``LOCK_NAME`` (opened once,
-    then reused; journal.py takes the lock). Each thread has its own: flock excludes open
-    files, not processes, so threads of one process exclude each other too."""
+    then reused). Each thread has its own: flock excludes open files, not processes, so
+    threads of one process exclude each other too."""
     cache = getattr(_local, "locks", None)
     if cache is None:
         cache = _local.locks = {}
-    key = (Path(root) / LOCK_NAME, os.getpid())   # a forked child opens its own
+    path = os.path.normpath(os.path.join(root, LOCK_NAME))
+    key = (path, os.getpid())                     # a forked child opens its own
     fd = cache.get(key)
     if fd is None:
-        fd = cache[key] = os.open(key[0], os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        fd = cache[key] = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
     return fd
+
+
+def try_lock(fd: int) -> bool:
+    """Take the ``flock`` on ``fd`` if it is free; False if another open file holds it."""
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return True
+    except OSError as exc:
+        if exc.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+            return False
+        raise
+
+
+@contextmanager
+def command_lock(root: str | os.PathLike[str], *, wait: float | None = None
+                 ) -> Iterator[None]:
+    """Hold the cluster's command lock; ``Busy`` when it stays taken for ``wait`` seconds
+    (default ``LOCK_WAIT``)."""
+    wait = LOCK_WAIT if wait is None else wait
+    fd = lock_file(root)
+    if not try_lock(fd):
+        deadline = time.monotonic() + wait
+        pause = 0.001
+        while not try_lock(fd):
+            if time.monotonic() > deadline:
+                raise Busy(f"another command has held the cluster's lock "
+                           f"({os.path.join(root, LOCK_NAME)}) for more than {wait:.0f} "
+                           "seconds")
+            time.sleep(pause)
+            pause = min(pause * 2, 0.02)
+    try:
+        yield
+    finally:
+        fcntl.flock(fd, fcntl.LOCK_UN)
 
 
 def forget_connections() -> None:
@@ -239,8 +291,9 @@ def create(root: Path) -> sqlite3.Connection:
     path = root / DB_NAME
     if path.exists():
         raise FileExistsError(f"{root} already holds an emulated cluster")
-    (root / LOCK_NAME).touch(0o600)   # the command lock (journal.py), there from the start
+    (root / LOCK_NAME).touch(0o600)   # the command lock, there from the start
     db = _connect(path)
+    db.execute("PRAGMA journal_mode=WAL")        # kept in the file: set once
     db.executescript(SCHEMA)
     db.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
     db.close()

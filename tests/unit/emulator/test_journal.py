@@ -11,7 +11,7 @@ import threading
 from tests.helpers import ok
 from tests.unit.emulator.test_crashes import _killed_at
 
-from gpfskit.emulator import fsck, journal, state
+from gpfskit.emulator import fsck, state
 
 
 def test_a_step_that_fails_undoes_the_steps_before_it(mm, emulator_root, mp, monkeypatch):
@@ -68,7 +68,7 @@ def test_a_busy_lock_is_a_clear_refusal(mm, emulator_root):
     taken, done = threading.Event(), threading.Event()
 
     def holder() -> None:   # another thread (its own lock descriptor) holds the lock
-        with journal.command_lock(emulator_root):
+        with state.command_lock(emulator_root):
             taken.set()
             done.wait(10)
         state.forget_connections()
