@@ -6,7 +6,7 @@ reports refusals by raising ``CommandError``, after which nothing it did is kept
 transaction rolls back, and commands do their disk changes last, after every check.
 
 A changing handler has two phases: a plan (checks and reads only) and an apply phase that
-hands its disk changes to ``inv.journal.act(...)`` (journal.py: the intent is committed
+hands its disk changes to ``inv.journal.act(...)`` (journal.py: the intent is recorded
 first, the steps are undone if the command fails or is killed) and then writes the state.
 """
 
@@ -369,11 +369,12 @@ def _run_changing(inv: Invocation, spec: Spec, parsed: mmargs.Parsed,
     with a journal (its intent undone on failure, finished after the commit)."""
     from gpfskit.emulator import journal
 
-    with state.command_lock(inv.root, wait=lock_wait) if journal.enabled else nullcontext():
-        inv.journal = journal.Journal(inv.db, inv.argv)
+    with (state.command_lock(inv.root, wait=lock_wait) if journal.enabled
+          else nullcontext(-1)) as lock:
+        inv.journal = journal.Journal(inv.db, inv.root, lock, inv.argv)
         try:
             with state.transaction(inv.db, write=True):
-                inv.journal.begin(inv.root)
+                inv.journal.begin()
                 spec.handler(inv, parsed)
                 inv.journal.seal()
         except journal.Unsettled as exc:
@@ -390,8 +391,8 @@ def _run_changing(inv: Invocation, spec: Spec, parsed: mmargs.Parsed,
 
 def _settle_quietly(inv: Invocation) -> None:
     """A reading command settles leftovers when it can, and reads on when it cannot."""
-    if not state.has_intents(inv.db):       # the common case, without loading the journal
-        return
+    if not state.has_intents(inv.db) and not state.read_lock_record(state.lock_file(inv.root)):
+        return                              # the common case, without loading the journal
     from gpfskit.emulator import journal
 
     try:

@@ -6,8 +6,8 @@ commands also hold the cluster's command lock (``command_lock``: an ``flock`` on
 ``<root>/state.lock``, which the kernel releases when the process dies, however it dies) for
 their whole run, while they change files on disk too, so two processes changing the same
 cluster are serialised and neither loses the other's update. A command that changes the disk
-commits its intent first (the ``intents`` table, journal.py), so a kill at any point can be
-rolled back or forward.
+records its intent first (in the lock file, journal.py), so a kill at any point can be rolled
+back or forward.
 """
 
 from __future__ import annotations
@@ -22,9 +22,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
-# What a changing command is about to do on disk (journal.py); empty between commands.
+# The intents of the jobs that run without the command lock (``journal.running_job``); other
+# changing commands record theirs in the lock file (``write_lock_record``). Acting and
+# committed rows are what a command of an older gpfskit left when it was killed.
 INTENTS = """
 CREATE TABLE IF NOT EXISTS intents (
     id INTEGER PRIMARY KEY, command TEXT NOT NULL, argv TEXT NOT NULL,  -- argv: JSON list
@@ -33,6 +35,10 @@ CREATE TABLE IF NOT EXISTS intents (
     steps TEXT NOT NULL                        -- JSON: the steps, in order (steps.py)
 );
 """
+
+# The token of the last intent whose command's state is committed (journal.py): a row
+# there from the start, so that each commit only updates it.
+INTENT_TOKEN = "INSERT OR IGNORE INTO meta VALUES ('intent_token', '');"
 
 SCHEMA = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -141,7 +147,7 @@ CREATE TABLE nfs_exports (
 CREATE TABLE smb_exports (
     name TEXT PRIMARY KEY, path TEXT NOT NULL, options TEXT NOT NULL DEFAULT '{}'
 );
-""" + INTENTS
+""" + INTENTS + INTENT_TOKEN
 
 DB_NAME = "state.db"
 LOCK_NAME = "state.lock"
@@ -164,6 +170,7 @@ UPGRADES = {
     3: [INTENTS],
     4: ["CREATE TABLE IF NOT EXISTS placement_history (fs TEXT NOT NULL REFERENCES "
         "filesystems(name) ON DELETE CASCADE, since REAL NOT NULL, text TEXT NOT NULL)"],
+    5: [INTENT_TOKEN],
 }
 
 
@@ -231,12 +238,35 @@ def lock_file(root: str | os.PathLike[str]) -> int:
     cache = getattr(_local, "locks", None)
     if cache is None:
         cache = _local.locks = {}
-    path = os.path.normpath(os.path.join(root, LOCK_NAME))
-    key = (path, os.getpid())                     # a forked child opens its own
+    key = (os.fspath(root), os.getpid())          # a forked child opens its own
     fd = cache.get(key)
-    if fd is None:
-        fd = cache[key] = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    if fd is None:   # one descriptor for every spelling of the root: keyed by its path too
+        path = (os.path.normpath(os.path.join(key[0], LOCK_NAME)), key[1])
+        fd = cache.get(path)
+        if fd is None:
+            fd = cache[path] = os.open(path[0], os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        cache[key] = fd
     return fd
+
+
+def read_lock_record(fd: int) -> bytes:
+    """The first line of the command lock file (``fd``, from ``lock_file``): the intent of
+    the command that holds the lock, or died holding it (journal.py); empty when none."""
+    data = b""
+    while True:
+        chunk = os.pread(fd, 4096, len(data))
+        data += chunk
+        if b"\n" in chunk or len(chunk) < 4096:
+            return data.partition(b"\n")[0]
+
+
+def write_lock_record(fd: int, record: bytes) -> None:
+    """Write ``record`` (one line; empty to clear it) as the first line of the command lock
+    file (``fd``). What follows that line is ignored, so nothing is truncated."""
+    data = record + b"\n"
+    written = os.pwrite(fd, data, 0)
+    while written < len(data):
+        written += os.pwrite(fd, data[written:], written)
 
 
 def try_lock(fd: int) -> bool:
@@ -252,9 +282,9 @@ def try_lock(fd: int) -> bool:
 
 @contextmanager
 def command_lock(root: str | os.PathLike[str], *, wait: float | None = None
-                 ) -> Iterator[None]:
-    """Hold the cluster's command lock; ``Busy`` when it stays taken for ``wait`` seconds
-    (default ``LOCK_WAIT``)."""
+                 ) -> Iterator[int]:
+    """Hold the cluster's command lock, giving the lock file's descriptor; ``Busy`` when it
+    stays taken for ``wait`` seconds (default ``LOCK_WAIT``)."""
     wait = LOCK_WAIT if wait is None else wait
     fd = lock_file(root)
     if not try_lock(fd):
@@ -268,7 +298,7 @@ def command_lock(root: str | os.PathLike[str], *, wait: float | None = None
             time.sleep(pause)
             pause = min(pause * 2, 0.02)
     try:
-        yield
+        yield fd
     finally:
         fcntl.flock(fd, fcntl.LOCK_UN)
 
@@ -278,9 +308,9 @@ def forget_connections() -> None:
     this)."""
     for db in getattr(_local, "connections", {}).values():
         db.close()
-    for (_, pid), fd in getattr(_local, "locks", {}).items():
-        if pid == os.getpid():
-            os.close(fd)
+    for fd in {fd for (_, pid), fd in getattr(_local, "locks", {}).items()
+               if pid == os.getpid()}:
+        os.close(fd)
     _local.connections = {}
     _local.locks = {}
 
