@@ -42,13 +42,17 @@ def ok(result):
 
 
 def table_rows(root: Path) -> dict[str, list[tuple]]:
-    """Every table's rows in the emulator database under ``root``, sorted."""
+    """Every table's rows in the emulator database under ``root``, sorted, but the journal's
+    token of the last committed intent (which any command that changed the disk moves on,
+    even one undone by the next)."""
     db = sqlite3.connect(root / "state.db")
     try:
         tables = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")]
-        return {t: sorted(map(tuple, db.execute(f"SELECT * FROM {t}"))) for t in tables}
+        rows = {t: sorted(map(tuple, db.execute(f"SELECT * FROM {t}"))) for t in tables}
     finally:
         db.close()
+    rows["meta"] = [r for r in rows["meta"] if r[0] != "intent_token"]
+    return rows
 
 
 def cluster_files(root: Path) -> list[str]:

@@ -16,9 +16,11 @@ import json
 import os
 import re
 from collections.abc import Iterator, MutableMapping
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+
+TYPE_CHECKING = False   # True for mypy only: a command from a shell does not load typing
+if TYPE_CHECKING:
+    from typing import Any
 
 _NAME = re.compile(r"^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)+$")
 
@@ -27,14 +29,22 @@ class ConfigError(ValueError):
     """A directive could not be read or written."""
 
 
-@dataclass(frozen=True)
 class Directive:
-    name: str
-    default: Any
-    type: type | tuple[type, ...]
-    description: str
-    choices: tuple[Any, ...] = ()      # the only values allowed, when not empty
-    positive: bool = False             # a number that must be > 0
+    """A directive gpfskit knows: its default (a value, or a function giving it), type and
+    description. A plain class: every command reads the configuration, and a dataclass would
+    make each one load ``dataclasses`` (and ``inspect``) first."""
+
+    __slots__ = ("choices", "default", "description", "name", "positive", "type")
+
+    def __init__(self, name: str, default: Any, type: type | tuple[type, ...],
+                 description: str, *, choices: tuple[Any, ...] = (),
+                 positive: bool = False) -> None:
+        self.name = name
+        self.default = default
+        self.type = type
+        self.description = description
+        self.choices = choices      # the only values allowed, when not empty
+        self.positive = positive    # a number that must be > 0
 
     def problem(self, value: Any) -> str | None:
         """Why ``value`` cannot be this directive's value, or None."""
@@ -194,7 +204,7 @@ def _check_name(name: str) -> str:
     return name
 
 
-class Config(MutableMapping[str, Any]):
+class Config(MutableMapping[str, "Any"]):
     """The directive store. Reads fall back to the declared default; writes are atomic."""
 
     def path(self, name: str) -> Path:

@@ -55,10 +55,11 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def dump(root: Path) -> tuple:
     """The whole emulated cluster: every table row, and every path of the tree with its
     type and mode, and for files their size and modification time (a directory's own
-    times change when an entry comes and goes again; its entries are compared instead)."""
+    times change when an entry comes and goes again; its entries are compared instead), but
+    the database's and the lock's files, which hold the journal's records."""
     tree = []
     for path in sorted(root.rglob("*")):
-        if path.name.startswith("state.db"):
+        if path.name.startswith(("state.db", "state.lock")):
             continue
         st_ = path.lstat()
         contents = () if path.is_dir() else (st_.st_size, st_.st_mtime_ns)

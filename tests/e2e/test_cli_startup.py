@@ -17,10 +17,15 @@ from gpfskit.cli.emulator_cmd import write_shims
 BIN = Path(sys.executable).parent
 HEAVY = ("typer", "click", "rich", "numpy", "pyarrow")
 
+# What a reading command from a shell need not load: most of its start-up time once was.
+NOT_FOR_READING = ("dataclasses", "inspect", "typing", "logging", "fractions", "shutil",
+                   "gpfskit.emulator.journal", "gpfskit.emulator.steps")
+
 _LOADED = """
 import atexit, json, sys
 def report():
-    loaded = sorted({m.split('.')[0] for m in sys.modules} & set(%r))
+    names = set(sys.modules) | {m.split('.')[0] for m in sys.modules}
+    loaded = sorted(names & set(%r))
     sys.stderr.write('LOADED ' + json.dumps(loaded) + '\\n')
 atexit.register(report)
 sys.argv = %r
@@ -28,9 +33,11 @@ sys.argv = %r
 """
 
 
-def _loaded(argv: list[str], entry: str, env: dict[str, str]) -> tuple[str, list[str], int]:
-    """(stdout, heavy packages loaded, exit code) of running ``entry`` with ``argv``."""
-    code = _LOADED % (HEAVY, argv, entry)
+def _loaded(argv: list[str], entry: str, env: dict[str, str],
+            watched: tuple[str, ...] = HEAVY) -> tuple[str, list[str], int]:
+    """(stdout, the ``watched`` modules loaded, exit code) of running ``entry`` with
+    ``argv``."""
+    code = _LOADED % (watched, argv, entry)
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           env=env, timeout=120, check=False)
     line = next(x for x in done.stderr.splitlines() if x.startswith("LOADED "))
@@ -66,6 +73,20 @@ def test_a_shim_loads_no_cli_framework_nor_arrow(emulator_root: Path):
     shim = subprocess.run([str(shims / "mmlsfileset"), "mmfs1", "-Y"], capture_output=True,
                           text=True, timeout=120, check=True)
     assert shim.stdout == stdout
+
+
+def test_a_reading_command_loads_neither_dataclasses_nor_the_journal(emulator_root: Path):
+    """The same listing through the shim's entry point, with and without -Y, and a usage
+    error; a changing command does load the journal."""
+    entry = "from gpfskit.cli.mm import main; main()"
+    for argv in (["mmlsfileset", "mmfs1"], ["mmlsfileset", "mmfs1", "-Y"],
+                 ["mmlsfileset", "mmfs1", "--bogus"]):
+        _, loaded, code = _loaded(["-c", f"--root={emulator_root}", *argv], entry,
+                                  dict(os.environ), NOT_FOR_READING)
+        assert loaded == [] and code == (1 if "--bogus" in argv else 0), (argv, loaded)
+    _, loaded, code = _loaded(["-c", f"--root={emulator_root}", "mmcrfileset", "mmfs1", "n"],
+                              entry, dict(os.environ), NOT_FOR_READING)
+    assert code == 0 and "gpfskit.emulator.journal" in loaded
 
 
 def test_help_loads_no_rich():

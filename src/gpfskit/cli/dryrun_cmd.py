@@ -18,14 +18,14 @@ import tempfile
 
 import typer
 
-from gpfskit.commands.dryrun import ENVIRONMENT, recorded_in, report
-
 
 def dry_run(command: list[str] = typer.Argument(..., metavar="-- COMMAND [ARGS...]",
                                                 help="the program to run in dry run, "
                                                 "e.g. -- python nightly.py")) -> None:
     """Run a program with dry run on; print the commands it would have run that change the
     cluster."""
+    from gpfskit.commands.dryrun import ENVIRONMENT, recorded_in, report  # not for --help
+
     handle, path = tempfile.mkstemp(prefix="gpfskit-dry-run-", suffix=".txt")
     os.close(handle)
     try:

@@ -9,7 +9,6 @@ from datetime import UTC, datetime, timedelta
 
 import typer
 
-from gpfskit.commands.audit import entries
 from gpfskit.config import config
 
 _AGO = re.compile(r"([0-9]+)\s*([smhdw])")
@@ -42,6 +41,8 @@ def show(since: str = typer.Option(None, "--since", metavar="WHEN",
     if path is None:
         typer.echo("error: the command log is off (gpfskit.log.commands is null)", err=True)
         raise typer.Exit(1)
+    from gpfskit.commands.audit import entries  # not for --help
+
     chosen = [entry for entry in entries(path)
               if start is None or datetime.fromisoformat(entry["time"]) >= start]
     if as_json:

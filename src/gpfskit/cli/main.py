@@ -1,18 +1,18 @@
 """The ``gpfskit`` command (its entry point is ``launch.main``).
 
 Help is click's plain text (``rich_markup_mode=None``): rendering it with rich would load
-rich's Markdown and syntax-highlighting modules, most of the time ``--help`` takes.
+rich's Markdown and syntax-highlighting modules, most of the time ``--help`` takes. For the
+same reason what only running a command needs (logging, the emulator) is imported when it
+runs.
 """
 
 from __future__ import annotations
 
-import logging
 import sys
 
 import typer
 
 from gpfskit.cli import config_cmd, dryrun_cmd, emulator_cmd, log_cmd, serve_cmd, tour
-from gpfskit.cli.mm import emulated_usage, run_emulated
 from gpfskit.config import ConfigError
 
 app = typer.Typer(help="gpfskit: manage IBM Storage Scale clusters, real or emulated.",
@@ -30,6 +30,8 @@ app.command("worker")(serve_cmd.worker)
 @app.callback()
 def _options(verbose: bool = typer.Option(False, "--verbose", "-v",
                                           help="log every admin command run")) -> None:
+    import logging
+
     logging.basicConfig(level=logging.DEBUG if verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
 
@@ -51,6 +53,8 @@ def mm(ctx: typer.Context,
                                      help="an mm* command, e.g. mmlsfileset")
        ) -> None:
     """Run an emulated admin command: gpfskit mm mmlsfileset mmfs1 -L"""
+    from gpfskit.cli.mm import emulated_usage, run_emulated
+
     if command in ("--help", "-h"):
         typer.echo(emulated_usage(), nl=False)
         raise typer.Exit(0)

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from fractions import Fraction
+
+TYPE_CHECKING = False   # True for mypy only: a command from a shell does not load typing
+if TYPE_CHECKING:
+    from fractions import Fraction
 
 # The largest number a command stores: the state database's integers (and the real
 # commands' counters) are signed 64-bit.
@@ -22,11 +24,17 @@ class UsageError(Exception):
     """The arguments do not fit the command's synopsis."""
 
 
-@dataclass
 class Parsed:
-    operands: list[str]
-    flags: set[str]
-    values: dict[str, list[str]] = field(default_factory=dict)
+    """A command line taken apart (a plain class: every command parses its arguments, and a
+    dataclass would have each one load ``dataclasses`` first)."""
+
+    __slots__ = ("flags", "operands", "values")
+
+    def __init__(self, operands: list[str], flags: set[str],
+                 values: dict[str, list[str]] | None = None) -> None:
+        self.operands = operands
+        self.flags = flags
+        self.values: dict[str, list[str]] = {} if values is None else values
 
     def has(self, *names: str) -> bool:
         return any(n in self.flags or n in self.values for n in names)
@@ -102,6 +110,8 @@ def scaled_number(text: str, units: dict[str, int | Fraction], *, fractions: boo
     Digits are ASCII only and the arithmetic is exact, so a 400-digit number is refused as
     too large instead of overflowing; ValueError says what is wrong.
     """
+    from fractions import Fraction  # loaded by the commands that take numbers only
+
     number = r"[0-9]+(?:\.[0-9]+)?" if fractions else r"[0-9]+"
     pattern = rf"({number})\s*([A-Za-z]*)"
     match = re.fullmatch(pattern, text.strip())

@@ -6,7 +6,7 @@ reports refusals by raising ``CommandError``, after which nothing it did is kept
 transaction rolls back, and commands do their disk changes last, after every check.
 
 A changing handler has two phases: a plan (checks and reads only) and an apply phase that
-hands its disk changes to ``inv.journal.act(...)`` (journal.py: the intent is committed
+hands its disk changes to ``inv.journal.act(...)`` (journal.py: the intent is recorded
 first, the steps are undone if the command fails or is killed) and then writes the state.
 """
 
@@ -14,29 +14,42 @@ from __future__ import annotations
 
 import importlib
 import io
-import logging
 import os
 import sqlite3
 from collections.abc import Callable, Sequence
 from contextlib import nullcontext
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TextIO
 
 from gpfskit.emulator import args as mmargs
-from gpfskit.emulator import journal, state
+from gpfskit.emulator import state
 from gpfskit.emulator.nodesets import system_classes
 
+TYPE_CHECKING = False   # True for mypy only: a command from a shell does not load typing
+if TYPE_CHECKING:
+    from typing import TextIO
+
+    from gpfskit.emulator import journal
+
+# The classes here are plain ones, not dataclasses, and the journal is imported by changing
+# commands only: a reading command from a shell loads neither (nor ``dataclasses``,
+# ``inspect``, ``logging``), which is most of what its start-up would cost.
 Handler = Callable[["Invocation", mmargs.Parsed], None]
-logger = logging.getLogger(__name__)
 _FAILED = "{name}: Command failed. Examine previous error messages to determine cause.\n"
 
 
-@dataclass(frozen=True)
 class Result:
-    stdout: str
-    stderr: str
-    returncode: int
+    """What a command printed, and its exit code."""
+
+    __slots__ = ("returncode", "stderr", "stdout")
+
+    def __init__(self, stdout: str, stderr: str, returncode: int) -> None:
+        self.stdout = stdout
+        self.stderr = stderr
+        self.returncode = returncode
+
+    def __repr__(self) -> str:
+        return (f"Result(stdout={self.stdout!r}, stderr={self.stderr!r}, "
+                f"returncode={self.returncode!r})")
 
 
 class CommandError(Exception):
@@ -49,17 +62,34 @@ class CommandError(Exception):
         self.trailer = trailer
 
 
-@dataclass(frozen=True)
 class Spec:
-    name: str
-    handler: Handler
-    usage: str
-    flags: tuple[str, ...] = ()
-    valued: tuple[str, ...] = ()
-    min_operands: int = 0
-    max_operands: int | None = None
-    changing: bool = False
-    parse_args: bool = True  # False: the handler gets the raw words as operands
+    """A registered command: its handler, synopsis and what its arguments may be."""
+
+    __slots__ = (
+        "changing",
+        "flags",
+        "handler",
+        "max_operands",
+        "min_operands",
+        "name",
+        "parse_args",
+        "usage",
+        "valued",
+    )
+
+    def __init__(self, name: str, handler: Handler, usage: str, flags: tuple[str, ...] = (),
+                 valued: tuple[str, ...] = (), min_operands: int = 0,
+                 max_operands: int | None = None, changing: bool = False,
+                 parse_args: bool = True) -> None:
+        self.name = name
+        self.handler = handler
+        self.usage = usage
+        self.flags = flags
+        self.valued = valued
+        self.min_operands = min_operands
+        self.max_operands = max_operands
+        self.changing = changing
+        self.parse_args = parse_args   # False: the handler gets the raw words as operands
 
 
 _REGISTRY: dict[str, Spec] = {}
@@ -128,19 +158,33 @@ class _Streamed(io.StringIO):
         return super().write(text)
 
 
-@dataclass
 class Invocation:
     """What a command handler works with."""
 
-    name: str
-    argv: list[str]
-    root: Path
-    db: sqlite3.Connection
-    node: str
-    out: io.StringIO = field(default_factory=io.StringIO)
-    err: io.StringIO = field(default_factory=io.StringIO)
-    after_commit: list[Callable[[], None]] = field(default_factory=list)
-    journal: journal.Journal | None = None   # set for changing commands
+    __slots__ = (
+        "after_commit",
+        "argv",
+        "db",
+        "err",
+        "journal",
+        "name",
+        "node",
+        "out",
+        "root",
+    )
+
+    def __init__(self, name: str, argv: list[str], root: Path, db: sqlite3.Connection,
+                 node: str, out: io.StringIO | None = None,
+                 err: io.StringIO | None = None) -> None:
+        self.name = name
+        self.argv = argv
+        self.root = root
+        self.db = db
+        self.node = node
+        self.out = io.StringIO() if out is None else out
+        self.err = io.StringIO() if err is None else err
+        self.after_commit: list[Callable[[], None]] = []
+        self.journal: journal.Journal | None = None   # set for changing commands
 
     def say(self, text: str = "") -> None:
         self.out.write(text if text.endswith("\n") else text + "\n")
@@ -265,7 +309,7 @@ def _run(argv: Sequence[str], root: str | os.PathLike[str], node: str | None,
         err.write(_usage(spec, str(exc)))
         return 1
     try:
-        db = state.connection(Path(root))
+        db = state.connection(root)
     except state.NoCluster as exc:
         err.write(f"{name}: {exc}\n")
         return 1
@@ -283,7 +327,7 @@ def _run(argv: Sequence[str], root: str | os.PathLike[str], node: str | None,
         if "locked" not in str(exc):
             raise
         return _busy(err, name, root, lock_wait, "its state database is locked")
-    except journal.Busy:
+    except state.Busy:
         return _busy(err, name, root, lock_wait, "it holds the cluster's command lock")
     except OverflowError:
         err.write(f"{name}: A number in the arguments is too large (the limit is "
@@ -292,7 +336,9 @@ def _run(argv: Sequence[str], root: str | os.PathLike[str], node: str | None,
     except OSError as exc:
         # The host refused a file operation (no space, permissions, a path too long...):
         # the transaction is rolled back; say which file and why, with its errno as the code.
-        logger.debug("%s failed on the host", name, exc_info=True)
+        import logging  # loaded when there is something to log
+
+        logging.getLogger(__name__).debug("%s failed on the host", name, exc_info=True)
         where = f": {exc.filename}" if exc.filename else ""
         err.write(f"{name}: {exc.strerror or exc}{where}\n{_FAILED.format(name=name)}")
         return exc.errno if exc.errno and 0 < exc.errno < 256 else 1
@@ -321,16 +367,18 @@ def _run_changing(inv: Invocation, spec: Spec, parsed: mmargs.Parsed,
                   lock_wait: float | None) -> None:
     """Under the command lock: settle what interrupted commands left, then run the handler
     with a journal (its intent undone on failure, finished after the commit)."""
-    with journal.command_lock(inv.root, wait=lock_wait) if journal.enabled else nullcontext():
-        try:
-            settle(inv.db, inv.root)
-        except journal.Unsettled as exc:
-            raise inv.fail(f"{exc}; see gpfskit emulator fsck --repair", 1) from exc
-        inv.journal = journal.Journal(inv.db, inv.argv)
+    from gpfskit.emulator import journal
+
+    with (state.command_lock(inv.root, wait=lock_wait) if journal.enabled
+          else nullcontext(-1)) as lock:
+        inv.journal = journal.Journal(inv.db, inv.root, lock, inv.argv)
         try:
             with state.transaction(inv.db, write=True):
+                inv.journal.begin()
                 spec.handler(inv, parsed)
                 inv.journal.seal()
+        except journal.Unsettled as exc:
+            raise inv.fail(f"{exc}; see gpfskit emulator fsck --repair", 1) from exc
         except BaseException:
             inv.journal.abandon()
             raise
@@ -341,16 +389,12 @@ def _run_changing(inv: Invocation, spec: Spec, parsed: mmargs.Parsed,
                            f"{exc}. The next command completes it.", 1) from exc
 
 
-def settle(db: sqlite3.Connection, root: Path) -> list[str]:
-    """Settle leftover intents in a transaction of their own (the caller holds the lock)."""
-    if not journal.enabled or not journal.has_leftovers(db):
-        return []
-    with state.transaction(db, write=True):
-        return journal.settle(db, root)
-
-
 def _settle_quietly(inv: Invocation) -> None:
     """A reading command settles leftovers when it can, and reads on when it cannot."""
+    if not state.has_intents(inv.db) and not state.read_lock_record(state.lock_file(inv.root)):
+        return                              # the common case, without loading the journal
+    from gpfskit.emulator import journal
+
     try:
         journal.settle_if_free(inv.root, inv.db)
     except journal.Unsettled as exc:

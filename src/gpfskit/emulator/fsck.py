@@ -74,7 +74,7 @@ def check(root: str | os.PathLike[str], *, repair: bool = False) -> Report:
     """Check (and with ``repair`` fix) the cluster under ``root``."""
     root = Path(root)
     db = state.connection(root)
-    with journal.command_lock(root), state.transaction(db, write=True):
+    with state.command_lock(root), state.transaction(db, write=True):
         findings = _leftovers(db, root)
         if repair:
             _repair(findings)

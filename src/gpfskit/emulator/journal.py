@@ -1,35 +1,38 @@
 """The intent journal: every changing command survives a kill at any point.
 
-A changing command runs under the cluster's command lock (an ``flock`` on
-``<root>/state.lock``, which the kernel releases when the process dies, however it dies). It
-changes the cluster in three moves:
+A changing command runs under the cluster's command lock (``state.command_lock``: an
+``flock`` on ``<root>/state.lock``, which the kernel releases when the process dies, however
+it dies). It changes the cluster in three moves:
 
-1. **Intent.** Before its first change on disk it records what it is about to do: a row in
-   ``intents`` (in the state database) listing its steps, committed on its own.
+1. **Intent.** Before its first change on disk it records what it is about to do: one line
+   of JSON listing its steps, with a fresh token, written over the first line of the lock
+   file (``state.write_lock_record``). The write lands in the page cache, which outlives the
+   process as a WAL commit with ``synchronous=NORMAL`` does, for a few µs where a commit of
+   its own cost tens.
 2. **Act.** It changes the disk in steps that can each be undone from what is on disk
    (steps.py): renames into place, new directories, copies under a temporary name,
    attribute changes with the attributes saved first.
-3. **Commit.** It writes the cluster state and deletes the intent in one transaction. When
-   work is left for after the commit (deleting what a delete moved aside), the row is marked
-   ``committed`` instead, and goes when that work is done.
+3. **Commit.** It writes the cluster state and the intent's token (``meta.intent_token``) in
+   one transaction, does the work left for after the commit (deleting what a delete moved
+   aside), then clears the lock file's first line.
 
 A command that fails undoes its own steps before it returns. A command that is killed leaves
 its intent behind; the next command, whichever it is, finds it (a changing command under the
 lock; a reading one takes the lock for the moment when it is free) and settles it first: an
-intent that was not committed is **rolled back** (its steps undone in reverse order, so the
-cluster is as if the command never ran), a committed one is **rolled forward** (its
-after-commit work finished). One log line says which.
+intent whose token is not the committed one is **rolled back** (its steps undone in reverse
+order, so the cluster is as if the command never ran), a committed one is **rolled forward**
+(its after-commit work finished). One log line says which.
 
 Two variants: the moves of a file system's tree (mount, unmount, startup, shutdown) follow
-a mount state that those commands write as they go, so they are recorded in the command's own
-transaction (``Journal.then``), done after its commit and redone after a kill; and
-``mmapplypolicy``, which runs for long without the lock, records an intent for its run and
-holds a lock of its own so that the next command can tell a running job from a killed one
-(``running_job``). Commands that change only the database need no intent: their transaction
-is all or nothing.
+a mount state that those commands write as they go, so they are recorded just before the
+commit (``Journal.then``), done after it and redone after a kill; and ``mmapplypolicy``,
+which runs for long without the lock, records an intent for its run (a row in ``intents``,
+in the state database) and holds a lock of its own so that the next command can tell a
+running job from a killed one (``running_job``). Commands that change only the database need
+no intent: their transaction is all or nothing.
 
 For tests, ``GPFSKIT_EMULATOR_CRASH_AT=N`` kills the command (SIGKILL) at its N-th journal
-point: just after the intent is committed, just after each step, just before the state
+point: just after the intent is recorded, just after each step, just before the state
 commit, just after it, and after each piece of after-commit work. Every changing command has
 the two points around its commit, those that change only the database too.
 """
@@ -37,7 +40,6 @@ the two points around its commit, those that change only the database too.
 from __future__ import annotations
 
 import contextlib
-import errno
 import fcntl
 import json
 import logging
@@ -55,8 +57,9 @@ from gpfskit.emulator.steps import Step
 
 log = logging.getLogger(__name__)
 
-LOCK_WAIT = 120.0          # seconds a changing command waits for the lock
 CRASH_AT = "GPFSKIT_EMULATOR_CRASH_AT"
+TOKEN_KEY = "intent_token"   # in meta: the token of the last intent whose state is committed
+_COMPACT = json.JSONEncoder(separators=(",", ":"))   # an intent per command: kept short
 
 # The internal switch the speed benchmark flips to measure the journal's cost (off: steps are
 # done without an intent and without the command lock, as before the journal existed).
@@ -65,49 +68,8 @@ enabled = True
 _local = threading.local()
 
 
-class Busy(Exception):
-    """The command lock stayed taken for ``LOCK_WAIT`` seconds."""
-
-
 class Unsettled(Exception):
     """An interrupted command's intent could not be settled (its steps failed to undo)."""
-
-
-# The command lock -------------------------------------------------------------------------
-
-def _try_lock(fd: int) -> bool:
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        return True
-    except OSError as exc:
-        if exc.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
-            return False
-        raise
-
-
-@contextlib.contextmanager
-def command_lock(root: Path, *, wait: float | None = None) -> Iterator[None]:
-    """Hold the cluster's command lock; ``Busy`` when it stays taken for ``wait`` seconds
-    (default ``LOCK_WAIT``)."""
-    wait = LOCK_WAIT if wait is None else wait
-    fd = state.lock_file(root)
-    _wait_for(fd, root, wait)
-    try:
-        yield
-    finally:
-        fcntl.flock(fd, fcntl.LOCK_UN)
-
-
-def _wait_for(fd: int, root: Path, wait: float) -> None:
-    if not _try_lock(fd):
-        deadline = time.monotonic() + wait
-        pause = 0.001
-        while not _try_lock(fd):
-            if time.monotonic() > deadline:
-                raise Busy(f"another command has held the cluster's lock "
-                           f"({Path(root) / state.LOCK_NAME}) for more than {wait:.0f} seconds")
-            time.sleep(pause)
-            pause = min(pause * 2, 0.02)
 
 
 # Crash points (tests) ---------------------------------------------------------------------
@@ -134,44 +96,49 @@ def _point() -> None:
 class Journal:
     """The intent and steps of one changing command (``Invocation.journal``).
 
-    ``act`` takes the steps done before the commit (an intent committed alone, rolled back
-    if the command dies before its commit); ``then`` takes steps done after it (recorded in
-    the command's own transaction, rolled forward if it dies after: moves of a file system's
-    tree, which follow a mount state that is already committed).
+    ``act`` takes the steps done before the commit (rolled back if the command dies before
+    its commit); ``then`` takes steps done after it (rolled forward if it dies after: moves of
+    a file system's tree, which follow a mount state that is already committed). The intent
+    is written to the lock file (``lock``, the descriptor ``state.command_lock`` gives)
+    before the first change on disk; the state commit carries its token
+    (``meta.intent_token``), which tells the next command whether the commit happened.
     """
 
-    def __init__(self, db: sqlite3.Connection, argv: list[str]) -> None:
+    def __init__(self, db: sqlite3.Connection, root: Path, lock: int, argv: list[str]
+                 ) -> None:
         self.db = db
+        self.root = root
+        self.lock = lock
         self.argv = argv
-        self.intent: int | None = None
+        self.token: str | None = None      # set once the intent is recorded
         self.steps: list[Step] = []
         self.later: list[Step] = []
         self.done = 0
-        self._clean_changes = db.total_changes
+        self._recorded_later = 0
         _arm()
 
-    def act(self, *steps: Step) -> None:
-        """Record ``steps`` as this command's intent (committed at once), then do them.
+    def begin(self) -> None:
+        """First thing in the command's transaction, under the lock: settle what interrupted
+        commands left (committed on its own, so that it stays settled whatever this command
+        does). The common case costs a look-up and a read of the lock file."""
+        if enabled and (state.has_intents(self.db) or state.read_lock_record(self.lock)):
+            settle(self.db, self.root)
+            self.db.execute("COMMIT")
+            self.db.execute("BEGIN IMMEDIATE")
 
-        Call it once, from the handler's apply phase, before writing to the database: the
-        commit of the intent would otherwise commit those writes early. A step that fails
-        raises; the steps done so far are undone when the command ends.
+    def act(self, *steps: Step) -> None:
+        """Record ``steps`` as this command's intent, then do them.
+
+        Call it once, from the handler's apply phase. A step that fails raises; the steps
+        done so far are undone when the command ends.
         """
-        if self.intent is not None or self.steps:
+        if self.token is not None or self.steps:
             raise RuntimeError("a command records one intent")
         if not steps:
             return
-        if self.db.total_changes != self._clean_changes:
-            raise RuntimeError("the command wrote to the database before recording its intent")
         self.steps = list(steps)
         if enabled:
-            self.intent = self.db.execute(
-                "INSERT INTO intents (command, argv, pid, started, phase, steps) "
-                "VALUES (?, ?, ?, ?, 'acting', ?)",
-                (self.argv[0], json.dumps(self.argv), os.getpid(), time.time(),
-                 self._steps_json())).lastrowid
-            self.db.execute("COMMIT")
-            self.db.execute("BEGIN IMMEDIATE")
+            self._record()
             _point()
         for step in self.steps:
             step.do()
@@ -182,48 +149,48 @@ class Journal:
         """Steps to do once the state is committed (each redone from what is on disk)."""
         self.later.extend(steps)
 
-    def _steps_json(self) -> str:
-        return json.dumps({"steps": [s.record() for s in self.steps],
-                           "later": [s.record() for s in self.later]})
+    def _record(self) -> None:
+        """Write the intent (its steps, and its token) over the lock file's first line: a
+        write into the page cache, which outlives the process as a WAL commit does, at a
+        fraction of a commit's cost."""
+        if self.token is None:
+            self.token = os.urandom(8).hex()
+        record = {"token": self.token, "argv": self.argv, "pid": os.getpid(),
+                  "steps": [s.record() for s in self.steps],
+                  "later": [s.record() for s in self.later]}
+        state.write_lock_record(self.lock, _COMPACT.encode(record).encode())
+        self._recorded_later = len(self.later)
 
     @property
     def _after_commit(self) -> bool:
         return bool(self.later) or any(s.has_finish for s in self.steps)
 
     def seal(self) -> None:
-        """In the command's transaction, just before its commit: clear the intent, or mark
-        it committed when work is left for after the commit."""
+        """In the command's transaction, just before its commit: the intent (with the steps
+        for after the commit, when there are new ones) is recorded, and the commit carries its
+        token."""
         _point()
         if not enabled:
             return
-        if not self._after_commit:
-            if self.intent is not None:
-                self.db.execute("DELETE FROM intents WHERE id = ?", (self.intent,))
-        elif self.intent is not None:
-            self.db.execute("UPDATE intents SET phase = 'committed', steps = ? WHERE id = ?",
-                            (self._steps_json(), self.intent))
-        else:
-            self.intent = self.db.execute(
-                "INSERT INTO intents (command, argv, pid, started, phase, steps) "
-                "VALUES (?, ?, ?, ?, 'committed', ?)",
-                (self.argv[0], json.dumps(self.argv), os.getpid(), time.time(),
-                 self._steps_json())).lastrowid
+        if len(self.later) != self._recorded_later:
+            self._record()
+        if self.token is not None:
+            self.db.execute("UPDATE meta SET value = ? WHERE key = ?", (self.token, TOKEN_KEY))
 
     def finish(self) -> None:
         """After the commit: the after-commit work, then the intent goes. An OSError leaves
         the intent for the next command to roll forward."""
         _point()
-        if not self._after_commit:
-            return
-        for step in self.steps:
-            if step.has_finish:
-                step.finish()
+        if self._after_commit:
+            for step in self.steps:
+                if step.has_finish:
+                    step.finish()
+                    _point()
+            for step in self.later:
+                step.do()
                 _point()
-        for step in self.later:
-            step.do()
-            _point()
-        if self.intent is not None:
-            self.db.execute("DELETE FROM intents WHERE id = ?", (self.intent,))
+        if self.token is not None:
+            state.write_lock_record(self.lock, b"")
 
     def abandon(self) -> None:
         """After a rollback: undo the steps done, newest first, and clear the intent. If an
@@ -235,8 +202,8 @@ class Journal:
                 log.error("%s: cannot undo its change on disk (%s); the next command will "
                           "try again", self.argv[0], exc)
                 return
-        if self.intent is not None:
-            self.db.execute("DELETE FROM intents WHERE id = ?", (self.intent,))
+        if self.token is not None:
+            state.write_lock_record(self.lock, b"")
 
 
 # Jobs that run without the lock ----------------------------------------------------------
@@ -296,7 +263,7 @@ def _job_alive(root: Path, intent: int) -> bool:
     except FileNotFoundError:
         return False
     try:
-        return not _try_lock(fd)
+        return not state.try_lock(fd)
     finally:
         os.close(fd)
 
@@ -305,10 +272,9 @@ def _job_alive(root: Path, intent: int) -> bool:
 
 @dataclass(frozen=True)
 class Leftover:
-    id: int
+    id: int | None           # the row in ``intents``; None for the lock file's intent
     argv: list[str]
     pid: int
-    started: float
     phase: str
     steps: list[Step]
     later: list[Step]
@@ -320,17 +286,38 @@ class Leftover:
 
 def leftovers(db: sqlite3.Connection, root: Path) -> list[Leftover]:
     """The intents left by dead commands (under the lock, every intent but those of jobs
-    still running)."""
+    still running, and the lock file's unless its command completed)."""
     found = []
     for r in db.execute("SELECT * FROM intents ORDER BY id"):
         if r["phase"] == "running" and _job_alive(root, r["id"]):
             continue
         steps = json.loads(r["steps"])
-        found.append(Leftover(r["id"], json.loads(r["argv"]), r["pid"], r["started"],
-                              r["phase"],
+        found.append(Leftover(r["id"], json.loads(r["argv"]), r["pid"], r["phase"],
                               [Step.from_record(s) for s in steps["steps"]],
                               [Step.from_record(s) for s in steps["later"]]))
-    return found
+    recorded = _lock_file_intent(db, root)
+    return found if recorded is None else [*found, recorded]
+
+
+def _lock_file_intent(db: sqlite3.Connection, root: Path) -> Leftover | None:
+    """The intent in the lock file, when it is left to settle: its state not committed (to
+    roll back), or committed with work left for after the commit (to roll forward)."""
+    line = state.read_lock_record(state.lock_file(root))
+    if not line:
+        return None
+    try:
+        record = json.loads(line)
+    except ValueError:       # killed while writing it, so before its first change on disk
+        record = {"token": None, "argv": ["(a command killed while recording its intent)"],
+                  "pid": 0, "steps": [], "later": []}
+    row = db.execute("SELECT value FROM meta WHERE key = ?", (TOKEN_KEY,)).fetchone()
+    committed = record["token"] is not None and row is not None and row[0] == record["token"]
+    steps = [Step.from_record(s) for s in record["steps"]]
+    later = [Step.from_record(s) for s in record["later"]]
+    if committed and not later and not any(s.has_finish for s in steps):
+        return None          # its command completed; only the clearing of its intent was left
+    return Leftover(None, record["argv"], record["pid"], "committed" if committed else "acting",
+                    steps, later)
 
 
 def settle_one(db: sqlite3.Connection, root: Path, leftover: Leftover) -> str:
@@ -354,30 +341,32 @@ def settle_one(db: sqlite3.Connection, root: Path, leftover: Leftover) -> str:
     except OSError as exc:
         raise Unsettled(f"cannot settle the interrupted command '{leftover.label}' "
                         f"(pid {leftover.pid}): {exc}") from exc
-    db.execute("DELETE FROM intents WHERE id = ?", (leftover.id,))
-    with contextlib.suppress(OSError):
-        os.unlink(_job_lock(root, leftover.id))
+    if leftover.id is None:
+        state.write_lock_record(state.lock_file(root), b"")
+    else:
+        db.execute("DELETE FROM intents WHERE id = ?", (leftover.id,))
+        with contextlib.suppress(OSError):
+            os.unlink(_job_lock(root, leftover.id))
     line = f"interrupted command '{leftover.label}' (pid {leftover.pid}) {outcome}"
     log.warning("%s", line)
     return line
 
 
 def settle(db: sqlite3.Connection, root: Path) -> list[str]:
-    """Under the lock, in a write transaction: settle every leftover intent."""
-    return [settle_one(db, root, leftover) for leftover in leftovers(db, root)]
-
-
-def has_leftovers(db: sqlite3.Connection) -> bool:
-    return db.execute("SELECT 1 FROM intents LIMIT 1").fetchone() is not None
+    """Under the lock, in a write transaction: settle every leftover intent (and clear the
+    lock file's, whose command may have completed but for that)."""
+    lines = [settle_one(db, root, leftover) for leftover in leftovers(db, root)]
+    state.write_lock_record(state.lock_file(root), b"")
+    return lines
 
 
 def settle_if_free(root: Path, db: sqlite3.Connection) -> None:
     """For a reading command: settle leftovers when the lock is free (a changing command that
     holds it is alive and will finish its own intent)."""
-    if not enabled or not has_leftovers(db):
-        return
     fd = state.lock_file(root)
-    if not _try_lock(fd):
+    if not enabled or not (state.has_intents(db) or state.read_lock_record(fd)):
+        return
+    if not state.try_lock(fd):
         return
     try:
         db.execute("BEGIN IMMEDIATE")

@@ -2,24 +2,31 @@
 
 Every command runs in one transaction: read-only commands in a deferred one, changing
 commands in ``BEGIN IMMEDIATE``, which takes the database's write lock up front. Changing
-commands also hold the cluster's command lock (journal.py) for their whole run, while they
-change files on disk too, so two processes changing the same cluster are serialised and
-neither loses the other's update. A command that changes the disk commits its intent first
-(the ``intents`` table), so a kill at any point can be rolled back or forward.
+commands also hold the cluster's command lock (``command_lock``: an ``flock`` on
+``<root>/state.lock``, which the kernel releases when the process dies, however it dies) for
+their whole run, while they change files on disk too, so two processes changing the same
+cluster are serialised and neither loses the other's update. A command that changes the disk
+records its intent first (in the lock file, journal.py), so a kill at any point can be rolled
+back or forward.
 """
 
 from __future__ import annotations
 
+import errno
+import fcntl
 import os
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
-# What a changing command is about to do on disk (journal.py); empty between commands.
+# The intents of the jobs that run without the command lock (``journal.running_job``); other
+# changing commands record theirs in the lock file (``write_lock_record``). Acting and
+# committed rows are what a command of an older gpfskit left when it was killed.
 INTENTS = """
 CREATE TABLE IF NOT EXISTS intents (
     id INTEGER PRIMARY KEY, command TEXT NOT NULL, argv TEXT NOT NULL,  -- argv: JSON list
@@ -28,6 +35,10 @@ CREATE TABLE IF NOT EXISTS intents (
     steps TEXT NOT NULL                        -- JSON: the steps, in order (steps.py)
 );
 """
+
+# The token of the last intent whose command's state is committed (journal.py): a row
+# there from the start, so that each commit only updates it.
+INTENT_TOKEN = "INSERT OR IGNORE INTO meta VALUES ('intent_token', '');"
 
 SCHEMA = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -136,15 +147,20 @@ CREATE TABLE nfs_exports (
 CREATE TABLE smb_exports (
     name TEXT PRIMARY KEY, path TEXT NOT NULL, options TEXT NOT NULL DEFAULT '{}'
 );
-""" + INTENTS
+""" + INTENTS + INTENT_TOKEN
 
 DB_NAME = "state.db"
 LOCK_NAME = "state.lock"
+LOCK_WAIT = 120.0          # seconds a changing command waits for the command lock
 _local = threading.local()
 
 
 class NoCluster(Exception):
     """The emulator root holds no cluster (``gpfskit emulator init`` makes one)."""
+
+
+class Busy(Exception):
+    """The command lock stayed taken for longer than the command would wait."""
 
 
 # Steps that bring a cluster made by an older gpfskit up to SCHEMA_VERSION, by version.
@@ -154,6 +170,7 @@ UPGRADES = {
     3: [INTENTS],
     4: ["CREATE TABLE IF NOT EXISTS placement_history (fs TEXT NOT NULL REFERENCES "
         "filesystems(name) ON DELETE CASCADE, since REAL NOT NULL, text TEXT NOT NULL)"],
+    5: [INTENT_TOKEN],
 }
 
 
@@ -177,10 +194,12 @@ def _upgrade(db: sqlite3.Connection) -> None:
     db.execute("COMMIT")
 
 
-def _connect(path: Path) -> sqlite3.Connection:
+def _connect(path: str | os.PathLike[str]) -> sqlite3.Connection:
+    """A connection in autocommit mode (``transaction`` opens each transaction). The WAL
+    mode is the database's own, set once by ``create``; the other settings are the
+    connection's."""
     db = sqlite3.connect(path, isolation_level=None, timeout=120.0, check_same_thread=False)
     db.row_factory = sqlite3.Row
-    db.execute("PRAGMA journal_mode=WAL")
     db.execute("PRAGMA synchronous=NORMAL")
     db.execute("PRAGMA foreign_keys=ON")
     return db
@@ -189,36 +208,99 @@ def _connect(path: Path) -> sqlite3.Connection:
 def open_private(root: Path) -> sqlite3.Connection:
     """A new connection of the caller's own (closed by the caller), for a write beside this
     thread's transaction."""
-    return _connect(Path(root) / DB_NAME)
+    return _connect(os.path.join(root, DB_NAME))
 
 
-def connection(root: Path) -> sqlite3.Connection:
+def connection(root: str | os.PathLike[str]) -> sqlite3.Connection:
     """This thread's connection to the cluster under ``root`` (opened once, then reused)."""
-    path = Path(root) / DB_NAME
+    path = os.path.normpath(os.path.join(root, DB_NAME))
     cache = getattr(_local, "connections", None)
     if cache is None:
         cache = _local.connections = {}
     db = cache.get(path)
     if db is None:
-        if not path.is_file():
+        if not os.path.isfile(path):
             raise NoCluster(f"no emulated cluster at {root} (run: gpfskit emulator init --demo)")
         db = cache[path] = _connect(path)
         _upgrade(db)
     return db
 
 
-def lock_file(root: Path) -> int:
+def has_intents(db: sqlite3.Connection) -> bool:
+    """Whether any command's intent is recorded (journal.py; one indexed look-up)."""
+    return db.execute("SELECT 1 FROM intents LIMIT 1").fetchone() is not None
+
+
+def lock_file(root: str | os.PathLike[str]) -> int:
     """This thread's descriptor of the cluster's command lock file ``LOCK_NAME`` (opened once,
-    then reused; journal.py takes the lock). Each thread has its own: flock excludes open
-    files, not processes, so threads of one process exclude each other too."""
+    then reused). Each thread has its own: flock excludes open files, not processes, so
+    threads of one process exclude each other too."""
     cache = getattr(_local, "locks", None)
     if cache is None:
         cache = _local.locks = {}
-    key = (Path(root) / LOCK_NAME, os.getpid())   # a forked child opens its own
+    key = (os.fspath(root), os.getpid())          # a forked child opens its own
     fd = cache.get(key)
-    if fd is None:
-        fd = cache[key] = os.open(key[0], os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    if fd is None:   # one descriptor for every spelling of the root: keyed by its path too
+        path = (os.path.normpath(os.path.join(key[0], LOCK_NAME)), key[1])
+        fd = cache.get(path)
+        if fd is None:
+            fd = cache[path] = os.open(path[0], os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        cache[key] = fd
     return fd
+
+
+def read_lock_record(fd: int) -> bytes:
+    """The first line of the command lock file (``fd``, from ``lock_file``): the intent of
+    the command that holds the lock, or died holding it (journal.py); empty when none."""
+    data = b""
+    while True:
+        chunk = os.pread(fd, 4096, len(data))
+        data += chunk
+        if b"\n" in chunk or len(chunk) < 4096:
+            return data.partition(b"\n")[0]
+
+
+def write_lock_record(fd: int, record: bytes) -> None:
+    """Write ``record`` (one line; empty to clear it) as the first line of the command lock
+    file (``fd``). What follows that line is ignored, so nothing is truncated."""
+    data = record + b"\n"
+    written = os.pwrite(fd, data, 0)
+    while written < len(data):
+        written += os.pwrite(fd, data[written:], written)
+
+
+def try_lock(fd: int) -> bool:
+    """Take the ``flock`` on ``fd`` if it is free; False if another open file holds it."""
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return True
+    except OSError as exc:
+        if exc.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+            return False
+        raise
+
+
+@contextmanager
+def command_lock(root: str | os.PathLike[str], *, wait: float | None = None
+                 ) -> Iterator[int]:
+    """Hold the cluster's command lock, giving the lock file's descriptor; ``Busy`` when it
+    stays taken for ``wait`` seconds (default ``LOCK_WAIT``)."""
+    wait = LOCK_WAIT if wait is None else wait
+    fd = lock_file(root)
+    if not try_lock(fd):
+        deadline = time.monotonic() + wait
+        pause = 0.001
+        while not try_lock(fd):
+            if time.monotonic() > deadline:
+                raise Busy(f"another command has held the cluster's lock "
+                           f"({os.path.join(root, LOCK_NAME)}) for more than {wait:.0f} "
+                           "seconds")
+            time.sleep(pause)
+            pause = min(pause * 2, 0.02)
+    try:
+        yield fd
+    finally:
+        fcntl.flock(fd, fcntl.LOCK_UN)
 
 
 def forget_connections() -> None:
@@ -226,9 +308,9 @@ def forget_connections() -> None:
     this)."""
     for db in getattr(_local, "connections", {}).values():
         db.close()
-    for (_, pid), fd in getattr(_local, "locks", {}).items():
-        if pid == os.getpid():
-            os.close(fd)
+    for fd in {fd for (_, pid), fd in getattr(_local, "locks", {}).items()
+               if pid == os.getpid()}:
+        os.close(fd)
     _local.connections = {}
     _local.locks = {}
 
@@ -239,8 +321,9 @@ def create(root: Path) -> sqlite3.Connection:
     path = root / DB_NAME
     if path.exists():
         raise FileExistsError(f"{root} already holds an emulated cluster")
-    (root / LOCK_NAME).touch(0o600)   # the command lock (journal.py), there from the start
+    (root / LOCK_NAME).touch(0o600)   # the command lock, there from the start
     db = _connect(path)
+    db.execute("PRAGMA journal_mode=WAL")        # kept in the file: set once
     db.executescript(SCHEMA)
     db.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
     db.close()

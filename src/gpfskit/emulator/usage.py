@@ -25,22 +25,27 @@ import re
 import sqlite3
 import stat as statmod
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import NamedTuple
 
 from gpfskit.emulator import layout
 
 SNAPDIR = layout.SNAPDIR
 
+# The classes here are plain ones (no dataclass, no typing.NamedTuple): every listing of
+# filesets, from a shell too, loads this module, and neither ``dataclasses`` nor ``typing``
+# need be loaded for it.
 
-@dataclass(frozen=True)
+
 class Place:
     """Where a fileset's root directory is now."""
 
-    dir: str                 # the directory on disk
-    visible: str | None      # the path users see; None when unlinked or under an unlinked one
-    linked_in_tree: bool     # True when reachable from the file system root
+    __slots__ = ("dir", "linked_in_tree", "visible")
+
+    def __init__(self, dir: str, visible: str | None, linked_in_tree: bool) -> None:
+        self.dir = dir                        # the directory on disk
+        self.visible = visible                # the path users see; None when unlinked or
+        #                                       under an unlinked one
+        self.linked_in_tree = linked_in_tree  # True when reachable from the file system root
 
     @property
     def path(self) -> Path:
@@ -110,20 +115,41 @@ def live_filesets(db: sqlite3.Connection, fs: str) -> list[sqlite3.Row]:
                       (fs,)).fetchall()
 
 
-class Counts(NamedTuple):
-    kb: int
-    inodes: int
+class Counts(tuple[int, int]):
+    """KiB and inodes: a pair, which compares and unpacks as one."""
+
+    __slots__ = ()
+
+    def __new__(cls, kb: int, inodes: int) -> Counts:
+        return super().__new__(cls, (kb, inodes))
+
+    @property
+    def kb(self) -> int:
+        return self[0]
+
+    @property
+    def inodes(self) -> int:
+        return self[1]
+
+    def __repr__(self) -> str:
+        return f"Counts(kb={self[0]}, inodes={self[1]})"
 
 
-@dataclass
 class Usage:
     """What one walk of a file system found; missing keys mean zero."""
 
-    filesets: dict[int, Counts] = field(default_factory=dict)
-    users: dict[int, Counts] = field(default_factory=dict)
-    groups: dict[int, Counts] = field(default_factory=dict)
-    fileset_users: dict[tuple[int, int], Counts] = field(default_factory=dict)
-    fileset_groups: dict[tuple[int, int], Counts] = field(default_factory=dict)
+    __slots__ = ("fileset_groups", "fileset_users", "filesets", "groups", "users")
+
+    def __init__(self, filesets: dict[int, Counts] | None = None,
+                 users: dict[int, Counts] | None = None,
+                 groups: dict[int, Counts] | None = None,
+                 fileset_users: dict[tuple[int, int], Counts] | None = None,
+                 fileset_groups: dict[tuple[int, int], Counts] | None = None) -> None:
+        self.filesets = filesets or {}
+        self.users = users or {}
+        self.groups = groups or {}
+        self.fileset_users = fileset_users or {}
+        self.fileset_groups = fileset_groups or {}
 
 
 def _tops(root: Path, fs_row: sqlite3.Row, rows: list[sqlite3.Row]

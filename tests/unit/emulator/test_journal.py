@@ -11,7 +11,7 @@ import threading
 from tests.helpers import ok
 from tests.unit.emulator.test_crashes import _killed_at
 
-from gpfskit.emulator import fsck, journal, state
+from gpfskit.emulator import fsck, state
 
 
 def test_a_step_that_fails_undoes_the_steps_before_it(mm, emulator_root, mp, monkeypatch):
@@ -68,7 +68,7 @@ def test_a_busy_lock_is_a_clear_refusal(mm, emulator_root):
     taken, done = threading.Event(), threading.Event()
 
     def holder() -> None:   # another thread (its own lock descriptor) holds the lock
-        with journal.command_lock(emulator_root):
+        with state.command_lock(emulator_root):
             taken.set()
             done.wait(10)
         state.forget_connections()
@@ -125,3 +125,43 @@ def test_an_undo_blocked_by_something_new_is_refused_not_claimed(mm, emulator_ro
     assert fsck.check(emulator_root, repair=True).exit_code == fsck.REPAIRED
     assert (mp / "f" / "kept.txt").read_text() == "data\n"
     ok(mm("mmcrfileset", "mmfs1", "g"))
+
+
+def _lock_record(root) -> bytes:
+    return (root / state.LOCK_NAME).read_bytes().partition(b"\n")[0]
+
+
+def test_the_intent_is_in_the_lock_file_only_while_its_command_runs(mm, emulator_root, mp):
+    ok(mm("mmcrfileset", "mmfs1", "f", "-J", str(mp / "f")))
+    assert _lock_record(emulator_root) == b""
+    assert _killed_at(emulator_root, ["mmunlinkfileset", "mmfs1", "f"], 2)   # after the move
+    record = _lock_record(emulator_root)
+    assert b'"argv":["mmunlinkfileset","mmfs1","f"]' in record and b'"op":"rename"' in record
+    ok(mm("mmlsfileset", "mmfs1"))                    # settled (rolled back) and cleared
+    assert _lock_record(emulator_root) == b"" and (mp / "f").is_dir()
+
+
+def test_a_command_killed_after_its_commit_is_not_rolled_back(mm, emulator_root, mp, caplog):
+    """Its intent is still in the lock file, but the committed token says the state is
+    there: the next command clears it quietly (nothing is left to do for a rename)."""
+    ok(mm("mmcrfileset", "mmfs1", "f", "-J", str(mp / "f")))
+    point = 3   # 1 the intent, 2 the move, 3 just before the commit, 4 just after it
+    assert _killed_at(emulator_root, ["mmunlinkfileset", "mmfs1", "f"], point + 1)
+    assert _lock_record(emulator_root) != b""
+    with caplog.at_level(logging.WARNING, logger="gpfskit.emulator.journal"):
+        ok(mm("mmcrfileset", "mmfs1", "g"))
+    assert [r.message for r in caplog.records] == []
+    assert _lock_record(emulator_root) == b""
+    assert "Unlinked" in mm("mmlsfileset", "mmfs1", "f").stdout and not (mp / "f").exists()
+
+
+def test_a_torn_intent_is_settled_as_a_command_that_changed_nothing(mm, emulator_root, caplog):
+    """A kill in the middle of writing the intent: what is on the first line does not
+    parse, and that command had not changed anything yet."""
+    (emulator_root / state.LOCK_NAME).write_bytes(b'{"token":"0123","argv":["mmcr\n')
+    with caplog.at_level(logging.WARNING, logger="gpfskit.emulator.journal"):
+        ok(mm("mmcrfileset", "mmfs1", "g"))
+    [line] = [r.message for r in caplog.records]
+    assert "killed while recording its intent" in line and "rolled back" in line
+    assert _lock_record(emulator_root) == b""
+    assert fsck.check(emulator_root).exit_code == fsck.CLEAN

@@ -50,14 +50,15 @@ import json
 import os
 import sqlite3
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 from gpfskit.emulator import layout, names, usage
 from gpfskit.emulator.args import Parsed, UsageError, scaled_number
 from gpfskit.emulator.dispatch import CommandError, Invocation, command
 from gpfskit.emulator.output import ctime, encode, ytable
-from gpfskit.emulator.steps import Discard, MakeDir, Rename, deleting
+
+# The steps (steps.py) are imported by the changing commands when they act, and the plans
+# are plain classes: a listing from a shell loads neither ``dataclasses`` nor the journal.
 
 # The 5.1+ header (85 columns; note the second 'reserved').
 Y_COLUMNS = [
@@ -196,12 +197,16 @@ def _afm_attributes(inv: Invocation, items: list[str]) -> dict[str, str]:
 
 # Linking -------------------------------------------------------------------------------
 
-@dataclass
 class LinkPlan:
-    junction: str        # relative to the file system root
-    visible: str         # the absolute path users see
-    target: Path         # where the fileset directory goes
-    parent_id: int       # the fileset holding the junction
+    """Where ``mmlinkfileset`` (or ``mmcrfileset -J``) puts a fileset."""
+
+    __slots__ = ("junction", "parent_id", "target", "visible")
+
+    def __init__(self, junction: str, visible: str, target: Path, parent_id: int) -> None:
+        self.junction = junction      # relative to the file system root
+        self.visible = visible        # the absolute path users see
+        self.target = target          # where the fileset directory goes
+        self.parent_id = parent_id    # the fileset holding the junction
 
 
 def plan_link(inv: Invocation, fs_row: sqlite3.Row, rows: list[sqlite3.Row],
@@ -462,12 +467,17 @@ def mmcrfileset(inv: Invocation, args: Parsed) -> None:
     apply_create(inv, plan_create(inv, args))
 
 
-@dataclass
 class CreatePlan:
-    fs_row: sqlite3.Row
-    row: dict[str, object]        # the new filesets row
-    parked: Path                  # its root directory, made empty and unlinked
-    link: LinkPlan | None         # -J: where it is linked at once
+    """The fileset ``mmcrfileset`` makes."""
+
+    __slots__ = ("fs_row", "link", "parked", "row")
+
+    def __init__(self, fs_row: sqlite3.Row, row: dict[str, object], parked: Path,
+                 link: LinkPlan | None) -> None:
+        self.fs_row = fs_row
+        self.row = row                # the new filesets row
+        self.parked = parked          # its root directory, made empty and unlinked
+        self.link = link              # -J: where it is linked at once
 
 
 def plan_create(inv: Invocation, args: Parsed) -> CreatePlan:
@@ -550,6 +560,8 @@ def _dependent_root_inode(fs_row: sqlite3.Row, rows: list[sqlite3.Row], space: i
 
 def apply_create(inv: Invocation, plan: CreatePlan) -> None:
     """Make the fileset's root directory (and link it), then record it."""
+    from gpfskit.emulator.steps import MakeDir, Rename
+
     steps = [MakeDir(str(plan.parked), 0o700)]
     if plan.link is not None:
         steps.append(Rename(str(plan.parked), str(plan.link.target)))
@@ -579,6 +591,8 @@ def mmlinkfileset(inv: Invocation, args: Parsed) -> None:
         raise inv.fail(f"Fileset {fileset['name']} is already linked{where}.", 1)
     plan = plan_link(inv, fs_row, rows, fileset, args.get("-J"))
     source = check_parked(inv, fs_row, fileset)
+    from gpfskit.emulator.steps import Rename
+
     inv.journal.act(Rename(str(source), str(plan.target)))
     record_link(inv, fs_row, rows, fileset["id"], plan)
     inv.say(f"Fileset {fileset['name']} linked at {plan.visible}")
@@ -603,6 +617,8 @@ def mmunlinkfileset(inv: Invocation, args: Parsed) -> None:
         raise inv.fail(f"The parking directory {target} is in use.", 1)
     inner = usage.descendants(rows, fileset["id"])
     prefix = fileset["junction"] + "/"
+    from gpfskit.emulator.steps import Rename
+
     inv.journal.act(Rename(str(place.path), str(target)))
     inv.db.execute("UPDATE filesets SET status = 'Unlinked', junction = NULL, "
                    "parent_id = NULL WHERE fs = ? AND id = ?", (fs, fileset["id"]))
@@ -662,6 +678,8 @@ def mmdelfileset(inv: Invocation, args: Parsed) -> None:
     captured = capturing_snapshots(inv.db, fs, fileset, rows)
     inv.say("Deleting fileset ...")
     if parked.exists():
+        from gpfskit.emulator.steps import Discard, deleting
+
         inv.journal.act(Discard(str(parked), str(deleting(parked))))
     if captured:
         taken = {r["name"] for r in rows}
