@@ -39,11 +39,11 @@ _ENFORCED = {"USR": "user", "GRP": "group", "FILESET": "fileset"}
 
 
 class _Scan:
-    """An open scan: the sorted inode table and where ``next_inode`` stands."""
+    """An open scan: the sorted inode table and a cursor at where ``next_inode`` stands."""
 
     def __init__(self, table: InodeTable) -> None:
         self.table = table
-        self.rows: Iterator[iattr] = table.rows_from(0)
+        self.records = table.records()
 
 
 class _Open:
@@ -170,26 +170,29 @@ class EmulatedBackend:
         return scan._live(call)
 
     def next_inode(self, scan: inodescan, term: int) -> iattr | None:
-        s = self._scan(scan, "next_inode")
-        row = next(s.rows, None)
+        if type(scan) is inodescan and scan._open:   # the per-inode path, checks inlined
+            records = scan._payload.records
+        else:
+            records = self._scan(scan, "next_inode").records
+        row: iattr | None = records.next()
         if row is not None and term and row.ia_inode >= term:
-            s.rows = s.table.rows_from(s.table.position_of(row.ia_inode))
+            records.pos -= 1   # the scan stays at that inode
             return None
         return row
 
     def rows(self, scan: inodescan) -> Iterator[iattr]:
         """The rest of the scan as an iterator (what ``utils.inode_iterator`` runs)."""
-        return self._scan(scan, "next_inode").rows
+        return self._scan(scan, "next_inode").records  # type: ignore[no-any-return]
 
     def seek_inode(self, scan: inodescan, ino: int) -> None:
         s = self._scan(scan, "seek_inode")
-        s.rows = s.table.rows_from(s.table.position_of(_ino(ino)))
+        s.records.pos = s.table.position_of(_ino(ino))
 
     def stat_inode(self, scan: inodescan, ino: int) -> iattr | None:
         s = self._scan(scan, "stat_inode")
         i = s.table.position_of(_ino(ino))
         if i < len(s.table) and int(s.table.inodes[i]) == ino:
-            return s.table.at(i)
+            return s.records.at(i)  # type: ignore[no-any-return]
         return None
 
     def close_iscan(self, scan: inodescan) -> None:
