@@ -1393,6 +1393,7 @@ typedef struct AheadJob {
     char **hide;
     int nhide;
     int done, abandoned;
+    int waiters;   /* threads blocked in result() on this job: only they need waking */
     int err;
     char op;
     size_t n, cap;
@@ -1530,7 +1531,7 @@ static void *ahead_worker(void *arg) {
         ahead_current[slot] = NULL;
         j->done = 1;
         if (j->abandoned) ahead_free(j);
-        pthread_cond_broadcast(&ahead_finished);
+        else if (j->waiters) pthread_cond_broadcast(&ahead_finished);
     }
     return NULL;
 }
@@ -1631,7 +1632,9 @@ static PyObject *Pending_result(PendingObject *self, PyObject *args) {
     }
     Py_BEGIN_ALLOW_THREADS
     pthread_mutex_lock(&ahead_mu);
+    j->waiters++;
     while (!j->done) pthread_cond_wait(&ahead_finished, &ahead_mu);
+    j->waiters--;
     pthread_mutex_unlock(&ahead_mu);
     Py_END_ALLOW_THREADS
     self->job = NULL;
