@@ -4,11 +4,12 @@
 lister (``gpfskit.emulator.scan._walk``): ``list_ahead`` queues a directory for the
 extension's own threads, which list it (getdents64 + statx relative to the directory fd)
 without ever holding the GIL, and the caller's ``result`` builds the names, ready-made
-``stat_result`` records and the path-to-record map in C. Where the extension is not built, the pure-Python twin of
-``list_dirs`` lists on the spot. A listing also keeps the attributes it read for the entries
-of the directory handed out last (``recent``): ``stat.lstatlite`` / ``statlite`` answer from
-them when no exact field is asked for, which is the stat-lite contract (fields outside the
-litemask may be stale).
+``stat_result`` records and the path-to-record map in C. Where the extension is not built,
+the pure-Python twin of ``list_dirs`` lists on the spot (NumPy is only needed then).
+
+A listing also keeps the attributes it read for the entries of the directory handed out last
+(``recent``): ``stat.lstatlite`` / ``statlite`` answer from them when no exact field is asked
+for, which is the stat-lite contract (fields outside the litemask may be stale).
 """
 
 from __future__ import annotations
@@ -20,21 +21,29 @@ from collections.abc import Callable, Collection, Iterator, Sequence
 from typing import NamedTuple, Protocol
 
 from gpfskit.clib.types import stat_result
-from gpfskit.emulator.scan import _pywalk
+from gpfskit.emulator.scan.walk import (
+    KIND_DIR,
+    KIND_FILE,
+    KIND_LINK,
+    KIND_OTHER,
+    WANT_ALL_KINDS,
+    WANT_NAMES,
+)
 
 try:
     from gpfskit.emulator.scan._walk import list_ahead as _list_ahead  # type: ignore[import]
 except ImportError:  # the extension is not built
     _list_ahead = None
 
-_FLAGS = _pywalk.WANT_ALL_KINDS | _pywalk.WANT_NAMES
+__all__ = ["KIND_DIR", "KIND_FILE", "KIND_LINK", "KIND_OTHER", "Listing", "cached_stat",
+           "list_dir", "recent", "remember", "walk"]
+
+_FLAGS = WANT_ALL_KINDS | WANT_NAMES
 _INT_COLUMNS = ("mode", "ino", "dev", "nlink", "uid", "gid", "size")
 _TIME_COLUMNS = ("atime", "mtime", "ctime")
 _TAIL_COLUMNS = ("rdev", "blksize", "kb")
 _COLUMNS = list(_INT_COLUMNS + _TIME_COLUMNS + _TAIL_COLUMNS)
 _ALL_ROWS = 1 << 40
-KIND_FILE, KIND_DIR, KIND_LINK, KIND_OTHER = (_pywalk.KIND_FILE, _pywalk.KIND_DIR,
-                                              _pywalk.KIND_LINK, _pywalk.KIND_OTHER)
 
 _AHEAD = 16
 
@@ -70,7 +79,10 @@ class _OnTheSpot:
     def result(self, stat_type: type[stat_result], prefix: bytes) -> _Result:
         import numpy as np
 
-        hide = [tuple(os.fsencode(h) for h in self.hide)] if self.hide else None
+        from gpfskit.emulator.scan import _pywalk
+
+        hide: list[tuple[bytes, ...] | None] | None = (
+            [tuple(os.fsencode(h) for h in self.hide)] if self.hide else None)
         result = _pywalk.list_dirs(os.fsencode(self.path), b"", [b""], [0], hide, _ALL_ROWS,
                                    _FLAGS, [], _COLUMNS)
         for _, err, op in result["errors"]:
@@ -99,7 +111,8 @@ def _submit(path: str, hide: Collection[str]) -> _Pending:
     """Start listing directory ``path`` (without the names in ``hide``)."""
     if _list_ahead is None:
         return _OnTheSpot(path, hide)
-    return _list_ahead(os.fsencode(path), tuple(os.fsencode(h) for h in hide))  # type: ignore[no-any-return]
+    pending: _Pending = _list_ahead(os.fsencode(path), tuple(os.fsencode(h) for h in hide))
+    return pending
 
 
 def _take(pending: _Pending, path: str) -> Listing:

@@ -11,11 +11,10 @@ import json
 import os
 import sqlite3
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gpfskit.clib import flags
-from gpfskit.clib.emulated.iscan import InodeTable, Target
-from gpfskit.clib.emulated.model import SNAPDIR, Model, Place
+from gpfskit.clib.emulated.model import SNAPDIR, Model, Place, Target
 from gpfskit.clib.types import (
     direntx,
     fssnap_handle,
@@ -29,6 +28,9 @@ from gpfskit.clib.types import (
 )
 from gpfskit.emulator import fileattrs, state
 from gpfskit.emulator.quota_ledger import QuotaKey, QuotaLedger
+
+if TYPE_CHECKING:
+    from gpfskit.clib.emulated.iscan import InodeTable
 
 GPFS_SUPER_MAGIC = 0x47504653
 _DE_OF_KIND = {0o100000: flags.DE_REG, 0o040000: flags.DE_DIR, 0o120000: flags.DE_LNK,
@@ -161,6 +163,8 @@ class EmulatedBackend:
                 raise os_error(errno.EINVAL, "open_inodescan: prev_fssnapid is not of this "
                                "file system")
             since = prev.snap_id
+        from gpfskit.clib.emulated.iscan import InodeTable  # NumPy and pyarrow: scans only
+
         return inodescan(_Scan(InodeTable(self.model, t, since, max_ino)), self)
 
     @staticmethod
@@ -182,7 +186,7 @@ class EmulatedBackend:
 
     def rows(self, scan: inodescan) -> Iterator[iattr]:
         """The rest of the scan as an iterator (what ``utils.inode_iterator`` runs)."""
-        return self._scan(scan, "next_inode").records  # type: ignore[no-any-return]
+        return self._scan(scan, "next_inode").records
 
     def seek_inode(self, scan: inodescan, ino: int) -> None:
         s = self._scan(scan, "seek_inode")
@@ -192,7 +196,7 @@ class EmulatedBackend:
         s = self._scan(scan, "stat_inode")
         i = s.table.position_of(_ino(ino))
         if i < len(s.table) and int(s.table.inodes[i]) == ino:
-            return s.records.at(i)  # type: ignore[no-any-return]
+            return s.records.at(i)
         return None
 
     def close_iscan(self, scan: inodescan) -> None:

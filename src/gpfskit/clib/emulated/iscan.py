@@ -22,14 +22,13 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
-from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from gpfskit.clib import flags
-from gpfskit.clib.emulated.model import Model
+from gpfskit.clib.emulated.model import Model, Target
 from gpfskit.clib.types import IATTR_FIELDS, iattr
 from gpfskit.emulator import fileattrs, placement
 from gpfskit.emulator.placement_vectorized import pool_column
@@ -49,17 +48,6 @@ except ImportError:  # the extension is not built
     Records = _pywalk.Records
 _TYPE_BITS = {ord("d"): 0o040000, ord("-"): 0o100000, ord("l"): 0o120000, ord("p"): 0o010000,
               ord("c"): 0o020000, ord("b"): 0o060000, ord("s"): 0o140000}
-
-
-@dataclass(frozen=True)
-class Target:
-    """What a handle names: a file system, a snapshot of it, maybe one fileset."""
-
-    fs: sqlite3.Row
-    snapshot: sqlite3.Row | None
-    fileset: str | None
-    path: str        # the directory scanned (mount point, snapshot copy or junction)
-    live_rel: str    # what ``path`` is in the live tree, relative to the fs root
 
 
 def _mode_bits(modes: np.ndarray) -> np.ndarray:

@@ -22,6 +22,10 @@ from typing import Any
 import numpy as np
 
 from gpfskit.emulator.scan.walk import (
+    KIND_DIR,
+    KIND_FILE,
+    KIND_LINK,
+    KIND_OTHER,
     MAX_XATTRS,
     WANT_ALL_KINDS,
     WANT_MISC,
@@ -29,7 +33,6 @@ from gpfskit.emulator.scan.walk import (
     WANT_NAMES,
 )
 
-KIND_FILE, KIND_DIR, KIND_LINK, KIND_OTHER = 0, 1, 2, 3
 FLAG_IMMUTABLE, FLAG_APPEND, FLAG_COMPRESSED, FLAG_ENCRYPTED = 1, 2, 4, 8
 
 _AT_FDCWD = -100
