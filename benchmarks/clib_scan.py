@@ -10,7 +10,9 @@ times in this one process, best of --repeat runs:
   inode, attributes with fileset, pool and snapshot ids), and ``utils.inode_iterator``,
   against GNU ``find -printf '%i %s %U %T@\\n'`` (the same inodes, unsorted, fewer fields);
 * ``utils.walk`` + ``stat.lstatlite`` on every entry, against ``os.walk`` + ``os.lstat``
-  on every entry (the peer a script would otherwise write).
+  on every entry (the peer a script would otherwise write);
+* the bare two-thread C getdents64 + statx walk of ``scan_walk.py`` (when a C compiler is at
+  hand): what listing the tree costs at the least, the limit for any inode scan here.
 
 It prints objects per second, the CPU seconds each run took (every thread, and find's own),
 and the ratios. The machine may be shared: read the ratios, which both sides of one run see
@@ -32,6 +34,7 @@ from pathlib import Path
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from policy_scan import build
+from scan_walk import raw_walker
 
 
 def cpu_seconds() -> float:
@@ -127,6 +130,15 @@ def main() -> None:
     ours, peer = rows[3], rows[4]
     print(f"walk + lstatlite is {peer[2] / ours[2]:.2f}x os.walk + os.lstat, "
           f"{peer[3] / ours[3]:.2f}x in CPU time (same {ours[1]:,} entries: {ours[1] == peer[1]})")
+    bare = raw_walker()
+    if bare is not None:
+        seconds, n, cpu = best(lambda: int(subprocess.run(
+            [bare, top, "2"], check=True, capture_output=True, text=True).stdout), args.repeat)
+        print(f"  {'bare C getdents64 + statx walk, 2 threads':<44} {n:>10,} files   "
+              f"{seconds:8.2f} s {n / seconds / 1e6:6.2f} M/s  (CPU {cpu:6.2f} s): the limit")
+        limit = n / seconds
+        print(f"inode scan runs at {scan[1] / scan[2] / limit:.0%} of the bare walk's rate, "
+              f"utils.inode_iterator at {rows[1][1] / rows[1][2] / limit:.0%}")
 
 
 if __name__ == "__main__":
