@@ -10,16 +10,22 @@ times in this one process, best of --repeat runs:
   inode, attributes with fileset, pool and snapshot ids), and ``utils.inode_iterator``,
   against GNU ``find -printf '%i %s %U %T@\\n'`` (the same inodes, unsorted, fewer fields);
 * ``utils.walk`` + ``stat.lstatlite`` on every entry, against ``os.walk`` + ``os.lstat``
-  on every entry (the peer a script would otherwise write).
+  on every entry (the peer a script would otherwise write);
+* the bare two-thread C getdents64 + statx walk of ``scan_walk.py`` (when a C compiler is at
+  hand): what listing the tree costs at the least, the limit for any inode scan here.
 
-It prints objects per second and the ratio between the walk pair. The machine may be shared:
-read the ratio, which both sides of one run see alike, before the absolute figures.
+It prints objects per second, the CPU seconds each run took (every thread, and find's own),
+and the ratios. The machine may be shared: read the ratios, which both sides of one run see
+alike, before the absolute figures; under load the CPU ratio is the steadier one, while the
+wall-clock ratio shows what the second core gives (the scan and the walk list on two
+threads, their peers on one).
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -28,14 +34,23 @@ from pathlib import Path
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from policy_scan import build
+from scan_walk import raw_walker
 
 
-def best(fn, repeat: int) -> tuple[float, int]:
+def cpu_seconds() -> float:
+    """CPU time of this process (every thread) and of its finished children."""
+    me, children = (resource.getrusage(who) for who in (resource.RUSAGE_SELF,
+                                                        resource.RUSAGE_CHILDREN))
+    return me.ru_utime + me.ru_stime + children.ru_utime + children.ru_stime
+
+
+def best(fn, repeat: int) -> tuple[float, int, float]:
+    """The fastest of ``repeat`` runs: wall seconds, objects, CPU seconds of that run."""
     runs = []
     for _ in range(repeat):
-        t0 = time.perf_counter()
+        c0, t0 = cpu_seconds(), time.perf_counter()
         n = fn()
-        runs.append((time.perf_counter() - t0, n))
+        runs.append((time.perf_counter() - t0, n, cpu_seconds() - c0))
     return min(runs)
 
 
@@ -105,15 +120,25 @@ def main() -> None:
                       ("GNU find -printf inode, size, uid, mtime", find_inodes),
                       ("utils.walk + stat.lstatlite, every entry", clib_walk_lstatlite),
                       ("os.walk + os.lstat, every entry", os_walk_lstat)):
-        seconds, n = best(fn, args.repeat)
-        rows.append((label, n, seconds))
-        print(f"  {label:<44} {n:>10,} objects {seconds:8.2f} s {n / seconds / 1e6:6.2f} M/s",
-              flush=True)
-    scan, find = rows[0][2], rows[2][2]
-    print(f"inode scan is {find / scan:.2f}x GNU find (inodes: {rows[0][1]:,} vs {rows[2][1]:,})")
-    ours, peer = rows[3][2], rows[4][2]
-    print(f"walk + lstatlite is {peer / ours:.2f}x os.walk + os.lstat "
-          f"(same {rows[3][1]:,} entries: {rows[3][1] == rows[4][1]})")
+        seconds, n, cpu = best(fn, args.repeat)
+        rows.append((label, n, seconds, cpu))
+        print(f"  {label:<44} {n:>10,} objects {seconds:8.2f} s {n / seconds / 1e6:6.2f} M/s"
+              f"  (CPU {cpu:6.2f} s)", flush=True)
+    scan, find = rows[0], rows[2]
+    print(f"inode scan is {find[2] / scan[2]:.2f}x GNU find, {find[3] / scan[3]:.2f}x in CPU "
+          f"time (inodes: {scan[1]:,} vs {find[1]:,})")
+    ours, peer = rows[3], rows[4]
+    print(f"walk + lstatlite is {peer[2] / ours[2]:.2f}x os.walk + os.lstat, "
+          f"{peer[3] / ours[3]:.2f}x in CPU time (same {ours[1]:,} entries: {ours[1] == peer[1]})")
+    bare = raw_walker()
+    if bare is not None:
+        seconds, n, cpu = best(lambda: int(subprocess.run(
+            [bare, top, "2"], check=True, capture_output=True, text=True).stdout), args.repeat)
+        print(f"  {'bare C getdents64 + statx walk, 2 threads':<44} {n:>10,} files   "
+              f"{seconds:8.2f} s {n / seconds / 1e6:6.2f} M/s  (CPU {cpu:6.2f} s): the limit")
+        limit = n / seconds
+        print(f"inode scan runs at {scan[1] / scan[2] / limit:.0%} of the bare walk's rate, "
+              f"utils.inode_iterator at {rows[1][1] / rows[1][2] / limit:.0%}")
 
 
 if __name__ == "__main__":

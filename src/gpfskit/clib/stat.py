@@ -65,14 +65,10 @@ def statlite(pathname: str, litemask: int = SL_NONE) -> stat_result:
 def lstatlite(pathname: str, litemask: int = SL_NONE) -> stat_result:
     """Stat-lite of the link itself: only the ``litemask`` fields are sure to be exact."""
     if litemask == SL_NONE and type(pathname) is str:  # the fast path of walk + lstatlite
-        fields = _recent.get(pathname)
-        if fields is not None:
-            return _make(fields)
+        cached = listing.recent.get(pathname)
+        if cached is not None:
+            return cached
     return _lite(pathname, litemask, False, "lstatlite")
-
-
-_recent = listing.recent
-_make = stat_result._make
 
 
 def statfs(pathname: str) -> statfs_result:

@@ -24,7 +24,7 @@ class GpfsDirEntry:
 
     __slots__ = ("_kind", "_stat", "name", "path")
 
-    def __init__(self, directory: str, name: str, kind: int, fields: tuple[int, ...]) -> None:
+    def __init__(self, directory: str, name: str, kind: int, fields: stat_result) -> None:
         self.name = name
         self.path = os.path.join(directory, name)
         self._kind = kind
@@ -45,7 +45,7 @@ class GpfsDirEntry:
 
     def stat(self) -> stat_result:
         """The entry's attributes as listed (the link itself for a symbolic link)."""
-        return stat_result._make(self._stat)
+        return self._stat
 
     def __fspath__(self) -> str:
         return self.path
@@ -71,7 +71,7 @@ def scandir(path: str, snapName: str | None = None) -> Iterator[GpfsDirEntry]:
     if snapName is not None:
         directory = get_path_in_snapshot(directory, snapName)
     found = listing.list_dir(directory, _hidden(directory)(directory))
-    listing.remember(directory, found)
+    listing.remember(found)
     for name, kind, fields in zip(found.names, found.kinds, found.stats):
         yield GpfsDirEntry(directory, name, kind, fields)
 

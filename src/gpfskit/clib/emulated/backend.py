@@ -11,11 +11,10 @@ import json
 import os
 import sqlite3
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gpfskit.clib import flags
-from gpfskit.clib.emulated.iscan import InodeTable, Target
-from gpfskit.clib.emulated.model import SNAPDIR, Model, Place
+from gpfskit.clib.emulated.model import SNAPDIR, Model, Place, Target
 from gpfskit.clib.types import (
     direntx,
     fssnap_handle,
@@ -30,6 +29,9 @@ from gpfskit.clib.types import (
 from gpfskit.emulator import fileattrs, state
 from gpfskit.emulator.quota_ledger import QuotaKey, QuotaLedger
 
+if TYPE_CHECKING:
+    from gpfskit.clib.emulated.iscan import InodeTable
+
 GPFS_SUPER_MAGIC = 0x47504653
 _DE_OF_KIND = {0o100000: flags.DE_REG, 0o040000: flags.DE_DIR, 0o120000: flags.DE_LNK,
                0o010000: flags.DE_FIFO, 0o020000: flags.DE_CHR, 0o060000: flags.DE_BLK,
@@ -39,11 +41,11 @@ _ENFORCED = {"USR": "user", "GRP": "group", "FILESET": "fileset"}
 
 
 class _Scan:
-    """An open scan: the sorted inode table and where ``next_inode`` stands."""
+    """An open scan: the sorted inode table and a cursor at where ``next_inode`` stands."""
 
     def __init__(self, table: InodeTable) -> None:
         self.table = table
-        self.rows: Iterator[iattr] = table.rows_from(0)
+        self.records = table.records()
 
 
 class _Open:
@@ -161,6 +163,8 @@ class EmulatedBackend:
                 raise os_error(errno.EINVAL, "open_inodescan: prev_fssnapid is not of this "
                                "file system")
             since = prev.snap_id
+        from gpfskit.clib.emulated.iscan import InodeTable  # NumPy and pyarrow: scans only
+
         return inodescan(_Scan(InodeTable(self.model, t, since, max_ino)), self)
 
     @staticmethod
@@ -170,26 +174,29 @@ class EmulatedBackend:
         return scan._live(call)
 
     def next_inode(self, scan: inodescan, term: int) -> iattr | None:
-        s = self._scan(scan, "next_inode")
-        row = next(s.rows, None)
+        if type(scan) is inodescan and scan._open:   # the per-inode path, checks inlined
+            records = scan._payload.records
+        else:
+            records = self._scan(scan, "next_inode").records
+        row: iattr | None = records.next()
         if row is not None and term and row.ia_inode >= term:
-            s.rows = s.table.rows_from(s.table.position_of(row.ia_inode))
+            records.pos -= 1   # the scan stays at that inode
             return None
         return row
 
     def rows(self, scan: inodescan) -> Iterator[iattr]:
         """The rest of the scan as an iterator (what ``utils.inode_iterator`` runs)."""
-        return self._scan(scan, "next_inode").rows
+        return self._scan(scan, "next_inode").records
 
     def seek_inode(self, scan: inodescan, ino: int) -> None:
         s = self._scan(scan, "seek_inode")
-        s.rows = s.table.rows_from(s.table.position_of(_ino(ino)))
+        s.records.pos = s.table.position_of(_ino(ino))
 
     def stat_inode(self, scan: inodescan, ino: int) -> iattr | None:
         s = self._scan(scan, "stat_inode")
         i = s.table.position_of(_ino(ino))
         if i < len(s.table) and int(s.table.inodes[i]) == ino:
-            return s.table.at(i)
+            return s.records.at(i)
         return None
 
     def close_iscan(self, scan: inodescan) -> None:

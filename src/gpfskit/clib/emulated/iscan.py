@@ -4,7 +4,7 @@ order, with the attributes ``gpfs_next_inode64`` fills in.
 The tree is listed once with the policy scanner (its C lister: getdents64 + statx, two
 threads, GIL released) with every kind of object; hard links collapse to one inode; the
 columns are sorted by inode number and kept as numpy arrays. ``next_inode`` then hands out
-``iattr`` tuples built a chunk at a time from those arrays.
+``iattr`` records made one at a time in C (``_walk.Records``) from those arrays.
 
 What comes from the emulator's state: ``ia_filesetid`` (the fileset of the deepest junction
 above, ``placement.fileset_at``), ``ia_datapoolid`` (the pool recorded on the file, else the
@@ -22,19 +22,17 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from gpfskit.clib import flags
-from gpfskit.clib.emulated.model import Model
+from gpfskit.clib.emulated.model import Model, Target
 from gpfskit.clib.types import IATTR_FIELDS, iattr
 from gpfskit.emulator import fileattrs, placement
 from gpfskit.emulator.placement_vectorized import pool_column
-from gpfskit.emulator.scan import scan, subtree_junctions
+from gpfskit.emulator.scan import _pywalk, scan, subtree_junctions
 from gpfskit.emulator.scan.columns import KIND_DIR
 from gpfskit.language.evaluate import EvalContext
 
@@ -44,20 +42,12 @@ _COLUMNS = ("INODE", "GENERATION", "FILE_SIZE", "KB_ALLOCATED", "USER_ID", "GROU
 #: Only the pool is read per inode: each extended attribute costs a system call per file
 #: (measured: 1 adds ~40% to the listing, 5 more than triple it).
 _XATTRS = {"GPFSKIT_POOL": fileattrs.POOL}
-_CHUNK = 8192
+try:
+    from gpfskit.emulator.scan._walk import Records  # type: ignore[import]
+except ImportError:  # the extension is not built
+    Records = _pywalk.Records
 _TYPE_BITS = {ord("d"): 0o040000, ord("-"): 0o100000, ord("l"): 0o120000, ord("p"): 0o010000,
               ord("c"): 0o020000, ord("b"): 0o060000, ord("s"): 0o140000}
-
-
-@dataclass(frozen=True)
-class Target:
-    """What a handle names: a file system, a snapshot of it, maybe one fileset."""
-
-    fs: sqlite3.Row
-    snapshot: sqlite3.Row | None
-    fileset: str | None
-    path: str        # the directory scanned (mount point, snapshot copy or junction)
-    live_rel: str    # what ``path`` is in the live tree, relative to the fs root
 
 
 def _mode_bits(modes: np.ndarray) -> np.ndarray:
@@ -112,24 +102,22 @@ class InodeTable:
                    columns=columns, directories_plus=True, skip_dirs=skip, xattrs=_XATTRS)
         batches = list(run)
         self.problems = run.stats.problems
-        if batches:
-            table = pa.Table.from_batches(batches).combine_chunks()
-            batch = table.to_batches()[0] if table.num_rows else None
-        else:
-            batch = None
-        self._fill(batch, place, by_name, since_snap_id, max_inode)
+        self._fill(pa.Table.from_batches(batches) if batches else None, place, by_name,
+                   since_snap_id, max_inode)
 
-    def _fill(self, batch: pa.RecordBatch | None, place: placement.Placement,
+    def _fill(self, table: pa.Table | None, place: placement.PlacementHistory,
               by_name: dict[str, sqlite3.Row], since: int | None, max_inode: int | None) -> None:
         fs = self.target.fs
-        if batch is None or batch.num_rows == 0:
+        if table is None or table.num_rows == 0:
             self.columns = [np.zeros(0, np.int64) for _ in IATTR_FIELDS]
             self.inodes = self.columns[3]
             return
-        ino = np.asarray(batch.column("INODE"))
+        ino = table.column("INODE").to_numpy()
         ino_sorted, first = np.unique(ino, return_index=True)   # hard links: one inode
-        take = pa.array(first)
-        batch = batch.take(take)
+        # One copy of the rows, in inode order, of the columns used below (the paths, the
+        # largest column, only when placement reads them).
+        used = [c for c in table.column_names if c != "PATH_NAME" or c in place.columns]
+        batch = table.select(used).take(pa.array(first)).combine_chunks().to_batches()[0]
         n = batch.num_rows
         col = lambda name: np.asarray(batch.column(name))  # noqa: E731
         kind = col("KIND")
@@ -174,6 +162,8 @@ class InodeTable:
             keep &= ino_sorted <= max_inode
         if not keep.all():
             self.columns = [c[keep] for c in self.columns]
+        self.columns = [np.ascontiguousarray(c, np.float64 if c.dtype.kind == "f" else np.int64)
+                        for c in self.columns]
         self.inodes = self.columns[3]
 
     def _modsnapids(self, mtime: np.ndarray, fileset_names: pa.Array) -> np.ndarray:
@@ -204,11 +194,6 @@ class InodeTable:
         """Index of the first inode numbered ``ino`` or above."""
         return int(np.searchsorted(self.inodes, ino, side="left"))
 
-    def at(self, index: int) -> iattr:
-        return iattr._make(c[index].item() for c in self.columns)
-
-    def rows_from(self, start: int) -> Iterator[iattr]:
-        """``iattr`` tuples from position ``start`` on, built a chunk at a time."""
-        make = iattr._make
-        for lo in range(start, len(self.inodes), _CHUNK):
-            yield from map(make, zip(*(c[lo:lo + _CHUNK].tolist() for c in self.columns)))
+    def records(self) -> Records:
+        """A cursor over the table's ``iattr`` records, at the first inode."""
+        return Records(iattr, self.columns)

@@ -39,6 +39,17 @@ class Place:
         return "/".join(parts[:i] + parts[i + 2:])
 
 
+@dataclass(frozen=True)
+class Target:
+    """What a handle names: a file system, a snapshot of it, maybe one fileset."""
+
+    fs: sqlite3.Row
+    snapshot: sqlite3.Row | None
+    fileset: str | None
+    path: str        # the directory scanned (mount point, snapshot copy or junction)
+    live_rel: str    # what ``path`` is in the live tree, relative to the fs root
+
+
 class Model:
     """Read access to one emulated cluster's state (one SQLite connection per thread)."""
 

@@ -22,6 +22,10 @@ from typing import Any
 import numpy as np
 
 from gpfskit.emulator.scan.walk import (
+    KIND_DIR,
+    KIND_FILE,
+    KIND_LINK,
+    KIND_OTHER,
     MAX_XATTRS,
     WANT_ALL_KINDS,
     WANT_MISC,
@@ -29,7 +33,6 @@ from gpfskit.emulator.scan.walk import (
     WANT_NAMES,
 )
 
-KIND_FILE, KIND_DIR, KIND_LINK, KIND_OTHER = 0, 1, 2, 3
 FLAG_IMMUTABLE, FLAG_APPEND, FLAG_COMPRESSED, FLAG_ENCRYPTED = 1, 2, 4, 8
 
 _AT_FDCWD = -100
@@ -561,3 +564,46 @@ def escape(data: Any, offsets: Any, keep: bytes, mode: int) -> tuple[Any, Any] |
         out[p] = ord("\\")
         out[p + 1] = np.where(c == 10, ord("n"), c)
     return out, new_off
+
+
+class Records:
+    """Twin of ``_walk.Records``: one ``type`` record per row of int64/float64 columns;
+    ``next()`` (None past the end) and iteration go on from ``pos``."""
+
+    def __init__(self, type_: Any, columns: Sequence[Any]) -> None:
+        self._make = type_._make
+        self._columns = [np.asarray(c) for c in columns]
+        if not self._columns or any(len(c) != len(self._columns[0]) for c in self._columns):
+            raise ValueError("columns differ in length")
+        self._pos = 0
+
+    def __len__(self) -> int:
+        return len(self._columns[0])
+
+    @property
+    def pos(self) -> int:
+        return self._pos
+
+    @pos.setter
+    def pos(self, value: int) -> None:
+        self._pos = min(max(int(value), 0), len(self))
+
+    def at(self, i: int) -> Any:
+        if not 0 <= i < len(self):
+            raise IndexError("record index out of range")
+        return self._make(c[i].item() for c in self._columns)
+
+    def next(self) -> Any:
+        if self._pos >= len(self):
+            return None
+        self._pos += 1
+        return self.at(self._pos - 1)
+
+    def __iter__(self) -> Records:
+        return self
+
+    def __next__(self) -> Any:
+        row = self.next()
+        if row is None:
+            raise StopIteration
+        return row

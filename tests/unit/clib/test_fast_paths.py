@@ -1,0 +1,167 @@
+"""The C paths of the emulated C library API: the walk's listing thread, the scan's records.
+
+Each is checked against what the file system says (``os.lstat``) and against its pure-Python
+twin, which is what runs where the extension is not built.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import stat as statmod
+
+import numpy as np
+import pytest
+
+from gpfskit.clib import fssnap, inode, listing, stat, utils
+from gpfskit.clib.emulated import iscan
+from gpfskit.clib.types import iattr, stat_result
+from gpfskit.emulator.scan import _pywalk
+
+_walk = pytest.importorskip("gpfskit.emulator.scan._walk")
+
+
+def _tree(mp):
+    """Files, subdirectories, hard and symbolic links, a FIFO, a name that is not UTF-8 and
+    times before 1970 and at the last nanosecond of a second."""
+    (mp / "a" / "b").mkdir(parents=True)
+    for i in range(40):
+        (mp / "a" / f"f{i}").write_text("x" * i)
+    os.link(mp / "a" / "f3", mp / "a" / "b" / "hard")
+    (mp / "a" / "to-b").symlink_to(mp / "a" / "b")
+    (mp / "a" / "dangling").symlink_to("nowhere")
+    os.mkfifo(mp / "a" / "fifo")
+    os.utime(mp / "a" / "f1", ns=(-315_619_199_300_000_000, -315_619_199_300_000_000))
+    os.utime(mp / "a" / "f2", ns=(1_577_836_800_999_999_999, 1_577_836_800_999_999_999))
+    with open(os.path.join(os.fsencode(mp / "a"), b"caf\xe9"), "w") as f:
+        f.write("x")
+
+
+def test_walk_with_lstatlite_gives_each_entry_its_own_attributes(mp):
+    _tree(mp)
+    seen = 0
+    for root, dirs, files in utils.walk(str(mp)):
+        for name in dirs + files:
+            path = os.path.join(root, name)
+            lite, real = stat.lstatlite(path), os.lstat(path)
+            assert (lite.st_ino, lite.st_mode, lite.st_size, lite.st_nlink, lite.st_uid,
+                    lite.st_blocks) == (real.st_ino, real.st_mode, real.st_size, real.st_nlink,
+                                        real.st_uid, real.st_blocks)
+            assert lite.st_mtime == int(real.st_mtime)    # as the float seconds truncate
+            assert type(lite) is stat_result
+            seen += 1
+    assert seen == sum(len([n for n in d + f if n != ".snapshots"]) for _, d, f in os.walk(mp))
+    # Answers come from the directory handed out last only: an earlier one reads the inode.
+    assert listing.cached_stat(str(mp / "a" / "f1")) is None
+
+
+def test_listing_thread_and_its_twin_agree(mp):
+    _tree(mp)
+    directory = str(mp / "a")
+    fast = listing.list_dir(directory, ("f5",))
+    slow = listing._take(listing._OnTheSpot(directory, ("f5",)), directory)
+    assert fast.names == slow.names and list(fast.kinds) == list(slow.kinds)
+    assert fast.stats == slow.stats and fast.paths == slow.paths
+    assert (fast.dirs, fast.others) == (slow.dirs, slow.others)
+    assert "f5" not in fast.names and os.fsdecode(b"caf\xe9") in fast.names
+    kinds = dict(zip(fast.names, fast.kinds))
+    assert (kinds["b"], kinds["to-b"], kinds["fifo"], kinds["f0"]) == (
+        listing.KIND_DIR, listing.KIND_LINK, listing.KIND_OTHER, listing.KIND_FILE)
+
+
+def test_listing_errors_name_the_directory(mp):
+    (mp / "plain").write_text("x")
+    for path, code in ((mp / "missing", errno.ENOENT), (mp / "plain", errno.ENOTDIR)):
+        with pytest.raises(OSError) as exc:
+            listing.list_dir(str(path))
+        assert (exc.value.errno, exc.value.filename) == (code, str(path))
+    pending = _walk.list_ahead(os.fsencode(mp), ())
+    pending.result(stat_result, b"/")
+    with pytest.raises(RuntimeError):
+        pending.result(stat_result, b"/")
+
+
+def test_an_abandoned_walk_and_a_forked_child_keep_working(mp):
+    _tree(mp)
+    walk = utils.walk(str(mp))
+    next(walk)
+    del walk                           # listings still queued are dropped by the thread
+    for _ in range(50):
+        _walk.list_ahead(os.fsencode(mp / "a"), ())
+    expected = sum(len(d) + len(f) for _, d, f in utils.walk(str(mp)))
+    pid = os.fork()
+    if pid == 0:                       # the child has no listing thread until it lists
+        n = sum(len(d) + len(f) for _, d, f in utils.walk(str(mp)))
+        os._exit(0 if n == expected else 1)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+
+
+def _scan_all(handle, term=0):
+    scan = inode.open_inodescan(handle)
+    rows = []
+    while (ia := inode.next_inode(scan, term)) is not None:
+        rows.append(ia)
+    return scan, rows
+
+
+def test_inode_scan_is_in_inode_order_with_hard_links_once(mp):
+    _tree(mp)
+    handle = fssnap.get_fssnaphandle_by_path(str(mp))
+    scan, rows = _scan_all(handle)
+    numbers = [ia.ia_inode for ia in rows]
+    assert numbers == sorted(set(numbers))
+    on_disk = {os.lstat(os.path.join(r, n)).st_ino for r, d, f in os.walk(mp)
+               for n in d + f if ".snapshots" not in (r + "/" + n).split("/")}
+    assert set(numbers) == on_disk | {os.lstat(mp).st_ino}
+    modes = {ia.ia_inode: ia.ia_mode for ia in rows}
+    assert statmod.S_ISFIFO(modes[os.lstat(mp / "a" / "fifo").st_ino])
+    assert all(type(ia) is iattr and isinstance(ia.ia_mtime, float) for ia in rows)
+    # termIno stops before an inode and leaves the scan there; seek goes back.
+    middle = numbers[len(numbers) // 2]
+    inode.seek_inode(scan, 0)
+    assert inode.next_inode(scan, middle) is not None
+    while inode.next_inode(scan, middle) is not None:
+        pass
+    assert inode.next_inode(scan).ia_inode == middle
+    assert inode.stat_inode(scan, middle) == rows[len(numbers) // 2]
+    inode.close_inodescan(scan)
+    with pytest.raises(OSError) as exc:
+        inode.next_inode(scan)
+    assert exc.value.errno == errno.EBADF
+
+
+def test_scan_pools_follow_each_move_between_pools(mp, mm):
+    target = mp / "moving.dat"
+    target.write_text("data")
+    ino = os.lstat(target).st_ino
+    handle = fssnap.get_fssnaphandle_by_path(str(mp))
+    for pool in ("sas1", "system", "sas1"):
+        assert mm("mmchattr", "-P", pool, str(target)).returncode == 0
+        scan, rows = _scan_all(handle)
+        found = next(ia for ia in rows if ia.ia_inode == ino)
+        assert inode.igetstoragepool(found.ia_datapoolid, scan) == pool
+        by_iterator = {ia.ia_inode: ia for ia in utils.inode_iterator(str(mp))}
+        assert by_iterator[ino] == found
+    os.rename(target, mp / "renamed.dat")      # the pool goes with the file
+    _, rows = _scan_all(handle)
+    assert next(ia for ia in rows if ia.ia_inode == ino).ia_datapoolid == found.ia_datapoolid
+
+
+def test_records_and_their_twin_agree():
+    columns = [np.arange(5, dtype=np.int64) * (k + 1) for k in range(26)]
+    columns.append(np.array([0.0, -0.0, 1.5, 1.5, 1e18]))
+    fast, slow = iscan.Records(iattr, columns), _pywalk.Records(iattr, columns)
+    assert fast is not slow and type(fast) is _walk.Records
+    assert list(fast) == list(slow) and fast.next() is None
+    fast.pos = slow.pos = 2
+    assert fast.next() == slow.next() and fast.pos == 3
+    assert fast.at(4) == slow.at(4) and len(fast) == 5
+    assert [str(r.ia_inode_space_mask) for r in _pywalk.Records(iattr, columns)] == [
+        str(r.ia_inode_space_mask) for r in _walk.Records(iattr, columns)]
+    with pytest.raises(IndexError):
+        fast.at(5)
+    with pytest.raises(TypeError):
+        _walk.Records(iattr, [np.zeros(3, np.int32)] * 27)
+    with pytest.raises(ValueError):
+        _walk.Records(iattr, [np.zeros(3, np.int64)] * 26 + [np.zeros(2)])
