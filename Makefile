@@ -11,7 +11,8 @@ OLDEST_CLOUDPICKLE := $(VENV)/compat/cloudpickle-oldest
 
 .PHONY: run tour test lint bench pins clean
 
-$(STAMP): pyproject.toml setup.py $(PINS)
+# The C extension is built by the install, so a change to its source installs again.
+$(STAMP): pyproject.toml setup.py $(PINS) src/gpfskit/emulator/scan/_walk.c
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
 		{ echo "gpfskit needs Python 3.11 or newer (set PYTHON=...)"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
