@@ -22,6 +22,7 @@ from fastapi.responses import PlainTextResponse
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 from starlette.concurrency import run_in_threadpool
+from starlette.routing import Match
 
 from gpfskit.commands import dry_run
 from gpfskit.mgmt import cj, models, store, writes
@@ -326,8 +327,23 @@ async def _body(request: Request) -> dict[str, Any]:
     return cj.read_body(await request.body(), request.headers.get("content-type", ""))
 
 
+class ResourceRouter(APIRouter):
+    """The routes of one resource, all under ``/<name>/``: a request for another path is told
+    apart by one string test instead of a look at each route (the application tries the
+    routers in turn, and there is one per resource)."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(tags=[name])
+        self.base = f"/{name}/"
+
+    def matches(self, scope: Any) -> tuple[Match, dict]:
+        if not scope.get("path", "").startswith(self.base):
+            return Match.NONE, {}
+        return super().matches(scope)
+
+
 def resource_router(settings: Settings, resource: Resource) -> APIRouter:
-    api = APIRouter(tags=[resource.name])
+    api = ResourceRouter(resource.name)
     ep = Endpoints(settings, resource)
 
     # The dependencies are coroutines; writes run in a worker thread, reads too on a
