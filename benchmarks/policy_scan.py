@@ -81,11 +81,16 @@ def _make_files(args: tuple[list[str], int, int]) -> int:
 def build(base: Path, n_files: int, n_dirs: int) -> tuple[Path, Path]:
     """The cluster root and the file system's mount point, made once and then reused."""
     root, mount = base / "cluster", base / "gpfs" / "mmfs1"
-    marker = base / ".complete"
+    marker, ours = base / ".complete", base / ".gpfskit-bench-tree"
     if marker.exists() and marker.read_text() == f"{n_files} {n_dirs}":
         return root, mount
-    if base.exists():
+    if ours.exists():            # a tree of other sizes, or one whose build was cut short
         shutil.rmtree(base)
+    elif base.exists() and any(base.iterdir()):
+        sys.exit(f"{base} holds files that are not a benchmark tree: give a new or empty "
+                 "directory")
+    base.mkdir(parents=True, exist_ok=True)
+    ours.touch()
     from gpfskit.emulator import state
     from gpfskit.emulator.setup import init_cluster
 

@@ -42,8 +42,12 @@ def build_tree(root: str, n_files: int, per_dir: int = 50) -> int:
     if os.path.exists(marker):
         with open(marker) as f:
             return int(f.read())
-    if os.path.exists(root):
-        shutil.rmtree(root)
+    ours = marker + ".building"          # set while a tree is made: it may be removed
+    if os.path.exists(ours):
+        shutil.rmtree(root, ignore_errors=True)
+    elif os.path.exists(root):
+        sys.exit(f"{root} exists and is not a benchmark tree: give a new directory")
+    open(ours, "w").close()
     n_dirs = max(1, math.ceil(n_files / per_dir))
     fanout = max(1, math.ceil(math.sqrt(n_dirs)))
     dirs: list[str] = []
@@ -70,6 +74,7 @@ def build_tree(root: str, n_files: int, per_dir: int = 50) -> int:
         made += count
     with open(marker, "w") as f:
         f.write(str(made))
+    os.unlink(ours)
     return made
 
 
