@@ -102,7 +102,7 @@ def _through(node: Compare) -> ColumnElement[bool]:
     Where there is no related item the value is null, so ``eq None`` (and ``in`` with None)
     also hold for an item without related items.
     """
-    field, column = node.field, node.field.column
+    field, column = node.field, node.field.sql
     if node.op == "eq" and node.value is None:
         return field.wrap(column.is_(None), or_missing=True)
     if node.op == "in" and None in node.value:
@@ -117,12 +117,12 @@ def _compare(node: Compare, negate: bool) -> ColumnElement[bool]:
         # EXISTS is never NULL, so negating it needs no guard.
         positive = _through(node)
         return not_(positive) if negate else positive
-    predicate, null_safe = _predicate(node.field.column, node.op, node.value)
+    predicate, null_safe = _predicate(node.field.sql, node.op, node.value)
     if not negate:
         return predicate
     if null_safe or not node.field.nullable:
         return not_(predicate)
-    return or_(node.field.column.is_(None), not_(predicate))
+    return or_(node.field.sql.is_(None), not_(predicate))
 
 
 def to_sql(node: Condition, negate: bool = False) -> ColumnElement[bool]:

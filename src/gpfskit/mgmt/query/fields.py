@@ -9,6 +9,7 @@ one is the same error as naming a field that does not exist, so a query cannot p
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,6 +38,7 @@ class FieldPath:
     steps: tuple[Step, ...]
     key: str
     column: Any  # the class-bound column attribute (InstrumentedAttribute)
+    sql: Any     # its table column: comparisons and sorting built on it skip the ORM layer
 
     @property
     def to_many(self) -> bool:
@@ -45,14 +47,14 @@ class FieldPath:
 
     @property
     def column_type(self) -> Any:
-        return self.column.property.columns[0].type
+        return self.sql.type
 
     @property
     def nullable(self) -> bool:
         """Whether the column may hold NULL (always true across relationships)."""
         if self.steps:
             return True
-        return bool(getattr(self.column.property.columns[0], "nullable", True))
+        return bool(getattr(self.sql, "nullable", True))
 
     def wrap(self, predicate: ColumnElement[bool], or_missing: bool = False
              ) -> ColumnElement[bool]:
@@ -97,6 +99,13 @@ def resolve(model: type, name: Any) -> FieldPath:
     """The field ``name`` (dotted through relationships) of ``model``, or a QueryError."""
     if not isinstance(name, str) or not name:
         raise QueryError(f"{name!r} is not a field name")
+    return _resolve(model, name)
+
+
+@functools.lru_cache(maxsize=1024)
+def _resolve(model: type, name: str) -> FieldPath:
+    """:func:`resolve`, remembered: the models do not change while the service runs (a
+    QueryError is not remembered)."""
     parts = name.split(".")
     if any(not part for part in parts):
         raise QueryError(f"{name!r} is not a field name (empty part between dots)")
@@ -119,4 +128,5 @@ def resolve(model: type, name: Any) -> FieldPath:
         elif not (visible and part in mapper.column_attrs):
             where = f" in {name!r}" if index else ""
             raise QueryError(f"unknown field {prefix + part!r}{where}; {_known(current, prefix)}")
-    return FieldPath(name, tuple(steps), parts[-1], getattr(current, parts[-1]))
+    attribute = getattr(current, parts[-1])
+    return FieldPath(name, tuple(steps), parts[-1], attribute, attribute.property.columns[0])

@@ -9,6 +9,7 @@ primary key ends every ordering, so that pages never overlap or skip an item.
 from __future__ import annotations
 
 import ast
+import functools
 from dataclasses import dataclass
 from typing import Any
 
@@ -99,15 +100,21 @@ def order(stmt: Select, model: type, keys: tuple[SortKey, ...]) -> Select:
                 stmt = stmt.outerjoin(getattr(entity, step.key).of_type(target))
                 joined[route] = target
             entity = joined[route]
-        column = getattr(entity, key.field.key)
+        column = getattr(entity, key.field.key) if key.field.steps else key.field.sql
         clause = column.desc() if key.descending else column.asc()
         if key.field.nullable:
             clause = clause.nulls_last() if key.descending else clause.nulls_first()
         clauses.append(clause)
     sorted_by = {key.field.key for key in keys if not key.field.steps}
-    mapper = inspect(model)
-    for column in mapper.primary_key:
-        attribute = mapper.get_property_by_column(column).key
-        if attribute not in sorted_by:
-            clauses.append(getattr(model, attribute).asc())
+    clauses += [column.asc() for attribute, column in _primary_key(model)
+                if attribute not in sorted_by]
     return stmt.order_by(*clauses)
+
+
+@functools.cache
+def _primary_key(model: type) -> tuple[tuple[str, Any], ...]:
+    """The primary key's (attribute name, table column) pairs, the final sort of every
+    query (so that pages never overlap)."""
+    mapper = inspect(model)
+    return tuple((mapper.get_property_by_column(column).key, column)
+                 for column in mapper.primary_key)
