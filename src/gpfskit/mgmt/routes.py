@@ -32,6 +32,7 @@ from gpfskit.mgmt.auth.accounts import Principal
 from gpfskit.mgmt.errors import APIError, FieldError, invalid, not_found
 from gpfskit.mgmt.jobs import engine
 from gpfskit.mgmt.query import QueryError, parse_collection_query
+from gpfskit.mgmt.query.statements import StatementCache
 from gpfskit.mgmt.resources import Resource
 from gpfskit.mgmt.settings import Settings
 
@@ -71,6 +72,10 @@ def _require(principal: Principal, resource: Resource, method: str, item: bool) 
         roles = ", ".join(principal.roles) or "no role"
         raise APIError(403, f"{principal.user} ({roles}) may not {method} on "
                             f"/{resource.name}/")
+
+
+# Collection reads by resource and query shape (see gpfskit.mgmt.query.statements).
+STATEMENTS = StatementCache()
 
 
 def _query(resource: Resource, where=None, sort=None, projection=None, max_results=None,
@@ -150,19 +155,22 @@ class Endpoints:
     # -- reads --------------------------------------------------------------------------------
     def list(self, request: Request, principal: Principal, method: str, params: dict) -> Response:
         _require(principal, self.resource, method, item=False)
-        model = self.resource.model
+        model, name = self.resource.model, self.resource.name
         q = _query(self.resource, **params)
+        counting = STATEMENTS.get((name, "count", q.shape), lambda: q.count(select(model)))
         with store.reading(self.settings.database_url) as s:
             if method == "HEAD":
-                total = s.scalar(q.count(select(model)))
+                total = s.scalar(counting, q.values)
                 return Response(status_code=200, headers={"X-Total-Count": str(total)},
                                 media_type=cj.CJ_TYPE)
-            rows = s.execute(q.apply(select(*_read_columns(self.resource.name)))).all()
+            page = STATEMENTS.get((name, "page", q.shape),
+                                  lambda: q.apply(select(*_read_columns(name))))
+            rows = s.execute(page, q.values).all()
             if len(rows) < q.max_results and (rows or q.page == 1):  # the last page: the
                 # count is known without a count query
                 total = q.offset + len(rows)
             else:
-                total = s.scalar(q.count(select(model)))
+                total = s.scalar(counting, q.values)
             headers = {"X-Total-Count": str(total)}
             fields = q.fields(self.resource.shown_fields)
             items = [cj.render_item(self.resource, row, fields,

@@ -148,3 +148,33 @@ def test_walkthrough_queries(session: Session) -> None:
 def test_multiline_python_expression(session: Session) -> None:
     assert selected(session, Space, '\n  (status == "NEW"\n   and size == 10)\n') == {
         "quick-quail", "zany-zebra"}
+
+
+SAME_SHAPE = [
+    ('{"name": "busy-bee"}', '{"name": "lazy-lion"}'),
+    ('{"size": {"$gt": 0, "$lt": 11}}', '{"size": {"$gt": 5, "$lt": 2000000000}}'),
+    ('{"name": {"$in": ["busy-bee", "épée"]}}', '{"name": {"$in": ["odd-otter", "lazy-lion"]}}'),
+    ('{"comment": {"$ne": "first"}}', '{"comment": {"$ne": "second"}}'),
+    ('{"name": {"$regex": "^s"}}', '{"name": {"$regex": "e$"}}'),
+    ('name == "busy-bee" or size > 10', 'name == "odd-otter" or size > 0'),
+]
+
+
+@pytest.mark.parametrize(("first", "second"), SAME_SHAPE)
+def test_a_statement_built_for_one_query_runs_another_of_its_shape(
+        session: Session, first: str, second: str) -> None:
+    """The service keeps statements by query shape: the values alone must make the result."""
+    one, other = (parse_collection_query(Space, where=w, sort="-name", max_results=3, page=p)
+                  for w, p in ((first, 1), (second, 2)))
+    assert one.shape == other.shape and one.values != other.values
+    built, counted = one.apply(select(Space)), one.count(select(Space))
+    expected = [s.name for s in session.scalars(other.apply(select(Space)))]
+    assert [s.name for s in session.scalars(built, other.values)] == expected
+    assert session.scalar(counted, other.values) == session.scalar(other.count(select(Space)))
+
+
+def test_nulls_and_list_lengths_are_part_of_the_shape() -> None:
+    shapes = {parse_collection_query(Space, where=w).shape for w in (
+        '{"active": null}', '{"active": true}', '{"name": {"$in": ["a"]}}',
+        '{"name": {"$in": ["a", "b"]}}', '{"name": {"$in": ["a", null]}}')}
+    assert len(shapes) == 5
