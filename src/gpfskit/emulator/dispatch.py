@@ -391,7 +391,7 @@ def _run_changing(inv: Invocation, spec: Spec, parsed: mmargs.Parsed,
 
 def _settle_quietly(inv: Invocation) -> None:
     """A reading command settles leftovers when it can, and reads on when it cannot."""
-    if not state.has_intents(inv.db) and not state.read_lock_record(state.lock_file(inv.root)):
+    if not state.left_to_settle(inv.db, state.lock_file(inv.root)):
         return                              # the common case, without loading the journal
     from gpfskit.emulator import journal
 

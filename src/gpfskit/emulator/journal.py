@@ -121,7 +121,7 @@ class Journal:
         """First thing in the command's transaction, under the lock: settle what interrupted
         commands left (committed on its own, so that it stays settled whatever this command
         does). The common case costs a look-up and a read of the lock file."""
-        if enabled and (state.has_intents(self.db) or state.read_lock_record(self.lock)):
+        if enabled and state.left_to_settle(self.db, self.lock):
             settle(self.db, self.root)
             self.db.execute("COMMIT")
             self.db.execute("BEGIN IMMEDIATE")
@@ -361,12 +361,10 @@ def settle(db: sqlite3.Connection, root: Path) -> list[str]:
 
 
 def settle_if_free(root: Path, db: sqlite3.Connection) -> None:
-    """For a reading command: settle leftovers when the lock is free (a changing command that
-    holds it is alive and will finish its own intent)."""
+    """For a reading command that found something left to settle: settle it when the lock
+    is free (a changing command that holds it is alive and will finish its own intent)."""
     fd = state.lock_file(root)
-    if not enabled or not (state.has_intents(db) or state.read_lock_record(fd)):
-        return
-    if not state.try_lock(fd):
+    if not enabled or not state.try_lock(fd):
         return
     try:
         db.execute("BEGIN IMMEDIATE")

@@ -231,6 +231,12 @@ def has_intents(db: sqlite3.Connection) -> bool:
     return db.execute("SELECT 1 FROM intents LIMIT 1").fetchone() is not None
 
 
+def left_to_settle(db: sqlite3.Connection, lock: int) -> bool:
+    """Whether a killed command may have left an intent (journal.py): a row of a job's in
+    ``intents``, or a line in the command lock file (``lock``). One look-up and one read."""
+    return has_intents(db) or bool(read_lock_record(lock))
+
+
 def lock_file(root: str | os.PathLike[str]) -> int:
     """This thread's descriptor of the cluster's command lock file ``LOCK_NAME`` (opened once,
     then reused). Each thread has its own: flock excludes open files, not processes, so
