@@ -121,38 +121,47 @@ _CYCLE = (["mmcrfileset", "mmfs1", "j{i}", "--inode-space", "new", "-J", "{mp}/j
 _LINKS = (["mmunlinkfileset", "mmfs1", "l"], ["mmlinkfileset", "mmfs1", "l", "-J", "{mp}/l"])
 
 
-def _cycle_ms(root: Path, rounds: int, cycle: tuple[list[str], ...] = _CYCLE) -> float:
-    """Mean time of one command of ``cycle`` (run ``rounds`` times), in ms."""
+def _cycle_ms(root: Path, first: int, rounds: int,
+              cycle: tuple[list[str], ...] = _CYCLE) -> list[list[float]]:
+    """The times of each command of ``cycle`` (in ms), run ``rounds`` times on fresh names
+    numbered from ``first``: one list per command."""
     from gpfskit.emulator.dispatch import run_command
 
     mount = str(root / "gpfs" / "mmfs1")
-    times = []
-    for i in range(rounds):
-        for argv in cycle:
+    times: list[list[float]] = [[] for _ in cycle]
+    for i in range(first, first + rounds):
+        for k, argv in enumerate(cycle):
             start = time.perf_counter()
             result = run_command([a.format(i=i, mp=mount) for a in argv], root=root)
-            times.append((time.perf_counter() - start) * 1000)
+            times[k].append((time.perf_counter() - start) * 1000)
             if result.returncode:
                 sys.exit(f"cycle failed: {argv}: {result.stderr}")
-    return statistics.fmean(times)
+    return times
 
 
-def _journal_cost(root: Path, cycle: tuple[list[str], ...], rounds: int = 25
+def _journal_cost(root: Path, cycle: tuple[list[str], ...], rounds: int = 100
                   ) -> tuple[float, float]:
-    """``cycle`` with the intent journal off and on, alternating to share the noise; the
-    fastest round of each (the least disturbed by other work on a shared machine)."""
+    """One command of ``cycle``, in ms, with the intent journal off and on.
+
+    The two alternate, a few cycles at a time, to share the machine's mood. Each command's
+    figure in each mode is the 10th percentile of its ``rounds`` runs: a run as little
+    disturbed by other work as most (on a shared machine the noise only ever adds; the
+    fastest single run is itself a matter of luck). The result is their mean.
+    """
     from gpfskit.emulator import journal
 
-    off, on = [], []
+    runs: dict[bool, list[list[float]]] = {False: [[] for _ in cycle],
+                                            True: [[] for _ in cycle]}
     try:
-        for _ in range(rounds):
-            journal.enabled = False
-            off.append(_cycle_ms(root, 4, cycle))
-            journal.enabled = True
-            on.append(_cycle_ms(root, 4, cycle))
+        for r in range(0, rounds, 4):
+            for enabled in (False, True):
+                journal.enabled = enabled
+                for k, times in enumerate(_cycle_ms(root, 2 * r + 4 * enabled, 4, cycle)):
+                    runs[enabled][k].extend(times)
     finally:
         journal.enabled = True
-    return min(off), min(on)
+    return tuple(statistics.fmean(statistics.quantiles(times, n=10)[0] for times in mode)
+                 for mode in (runs[False], runs[True]))
 
 
 def main() -> None:

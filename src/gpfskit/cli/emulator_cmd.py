@@ -208,12 +208,12 @@ def fsck(
     left (found without --repair, or not repairable), 8 the check could not run.
     """
     from gpfskit.emulator import fsck as checker
-    from gpfskit.emulator import state
+    from gpfskit.emulator import lockfile, state
 
     root = (root or Path(config["gpfskit.emulator.root"])).absolute()
     try:
         report = checker.check(root, repair=repair)
-    except (state.NoCluster, state.Busy) as exc:
+    except (state.NoCluster, lockfile.Busy) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(checker.FAILED) from None
     for line in report.lines():

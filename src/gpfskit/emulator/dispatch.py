@@ -21,7 +21,7 @@ from contextlib import nullcontext
 from pathlib import Path
 
 from gpfskit.emulator import args as mmargs
-from gpfskit.emulator import state
+from gpfskit.emulator import lockfile, state
 from gpfskit.emulator.nodesets import system_classes
 
 TYPE_CHECKING = False   # True for mypy only: a command from a shell does not load typing
@@ -327,7 +327,7 @@ def _run(argv: Sequence[str], root: str | os.PathLike[str], node: str | None,
         if "locked" not in str(exc):
             raise
         return _busy(err, name, root, lock_wait, "its state database is locked")
-    except state.Busy:
+    except lockfile.Busy:
         return _busy(err, name, root, lock_wait, "it holds the cluster's command lock")
     except OverflowError:
         err.write(f"{name}: A number in the arguments is too large (the limit is "
@@ -369,7 +369,7 @@ def _run_changing(inv: Invocation, spec: Spec, parsed: mmargs.Parsed,
     with a journal (its intent undone on failure, finished after the commit)."""
     from gpfskit.emulator import journal
 
-    with (state.command_lock(inv.root, wait=lock_wait) if journal.enabled
+    with (lockfile.CommandLock(inv.root, wait=lock_wait) if journal.enabled
           else nullcontext(-1)) as lock:
         inv.journal = journal.Journal(inv.db, inv.root, lock, inv.argv)
         try:
@@ -391,7 +391,7 @@ def _run_changing(inv: Invocation, spec: Spec, parsed: mmargs.Parsed,
 
 def _settle_quietly(inv: Invocation) -> None:
     """A reading command settles leftovers when it can, and reads on when it cannot."""
-    if not state.left_to_settle(inv.db, state.lock_file(inv.root)):
+    if not state.left_to_settle(inv.db, lockfile.lock_file(inv.root)):
         return                              # the common case, without loading the journal
     from gpfskit.emulator import journal
 

@@ -25,7 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from gpfskit.emulator import journal, layout, snapcopy, state, usage
+from gpfskit.emulator import journal, layout, lockfile, snapcopy, state, usage
 from gpfskit.emulator.steps import CREATING, DELETING, drop_if_empty
 
 CLEAN, REPAIRED, LEFT, FAILED = 0, 1, 4, 8
@@ -74,7 +74,7 @@ def check(root: str | os.PathLike[str], *, repair: bool = False) -> Report:
     """Check (and with ``repair`` fix) the cluster under ``root``."""
     root = Path(root)
     db = state.connection(root)
-    with state.command_lock(root), state.transaction(db, write=True):
+    with lockfile.CommandLock(root), state.transaction(db, write=True):
         findings = _leftovers(db, root)
         if repair:
             _repair(findings)

@@ -1,20 +1,21 @@
 """The intent journal: every changing command survives a kill at any point.
 
-A changing command runs under the cluster's command lock (``state.command_lock``: an
+A changing command runs under the cluster's command lock (``lockfile.CommandLock``: an
 ``flock`` on ``<root>/state.lock``, which the kernel releases when the process dies, however
 it dies). It changes the cluster in three moves:
 
 1. **Intent.** Before its first change on disk it records what it is about to do: one line
-   of JSON listing its steps, with a fresh token, written over the first line of the lock
-   file (``state.write_lock_record``). The write lands in the page cache, which outlives the
-   process as a WAL commit with ``synchronous=NORMAL`` does, for a few µs where a commit of
-   its own cost tens.
+   listing its steps, with a fresh token (a Python literal, which ``repr`` makes in a few µs
+   where a JSON encoder takes twice that), written at the start of the lock file
+   (``lockfile.write_intent``: into its mapped first page, without a system call). The
+   write lands in the page cache, which outlives the process as a WAL commit with
+   ``synchronous=NORMAL`` does, for a few µs where a commit of its own cost tens.
 2. **Act.** It changes the disk in steps that can each be undone from what is on disk
    (steps.py): renames into place, new directories, copies under a temporary name,
    attribute changes with the attributes saved first.
 3. **Commit.** It writes the cluster state and the intent's token (``meta.intent_token``) in
    one transaction, does the work left for after the commit (deleting what a delete moved
-   aside), then clears the lock file's first line.
+   aside), then clears the intent.
 
 A command that fails undoes its own steps before it returns. A command that is killed leaves
 its intent behind; the next command, whichever it is, finds it (a changing command under the
@@ -27,9 +28,9 @@ Two variants: the moves of a file system's tree (mount, unmount, startup, shutdo
 a mount state that those commands write as they go, so they are recorded just before the
 commit (``Journal.then``), done after it and redone after a kill; and ``mmapplypolicy``,
 which runs for long without the lock, records an intent for its run (a row in ``intents``,
-in the state database) and holds a lock of its own so that the next command can tell a
-running job from a killed one (``running_job``). Commands that change only the database need
-no intent: their transaction is all or nothing.
+in the state database, announced by the lock file's jobs mark) and holds a lock of its own
+so that the next command can tell a running job from a killed one (``running_job``).
+Commands that change only the database need no intent: their transaction is all or nothing.
 
 For tests, ``GPFSKIT_EMULATOR_CRASH_AT=N`` kills the command (SIGKILL) at its N-th journal
 point: just after the intent is recorded, just after each step, just before the state
@@ -39,8 +40,10 @@ the two points around its commit, those that change only the database too.
 
 from __future__ import annotations
 
+import ast
 import contextlib
 import fcntl
+import itertools
 import json
 import logging
 import os
@@ -52,14 +55,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from gpfskit.emulator import state
+from gpfskit.emulator import lockfile, state
 from gpfskit.emulator.steps import Step
 
 log = logging.getLogger(__name__)
 
 CRASH_AT = "GPFSKIT_EMULATOR_CRASH_AT"
 TOKEN_KEY = "intent_token"   # in meta: the token of the last intent whose state is committed
-_COMPACT = json.JSONEncoder(separators=(",", ":"))   # an intent per command: kept short
 
 # The internal switch the speed benchmark flips to measure the journal's cost (off: steps are
 # done without an intent and without the command lock, as before the journal existed).
@@ -74,10 +76,30 @@ class Unsettled(Exception):
 
 # Crash points (tests) ---------------------------------------------------------------------
 
+# Read once a process, and again in a forked child: GPFSKIT_EMULATOR_CRASH_AT, the process's
+# id, and the random prefix of its intents' tokens (each token is that prefix and a count, so
+# that a command makes no system call for them).
+_crash_at: int | None = None
+_pid = os.getpid()
+_tokens = itertools.count()
+_token_prefix = os.urandom(6).hex()
+
+
+def _new_process() -> None:
+    global _crash_at, _pid, _token_prefix
+    _crash_at, _pid, _token_prefix = None, os.getpid(), os.urandom(6).hex()
+
+
+os.register_at_fork(after_in_child=_new_process)
+
+
 def _arm() -> None:
-    """At the start of a command: read ``GPFSKIT_EMULATOR_CRASH_AT`` and count from zero."""
-    wanted = os.environ.get(CRASH_AT)
-    _local.crash_at = int(wanted) if wanted else 0
+    """At the start of a command: count the journal points from zero."""
+    global _crash_at
+    if _crash_at is None:
+        wanted = os.environ.get(CRASH_AT)
+        _crash_at = int(wanted) if wanted else 0
+    _local.crash_at = _crash_at
     _local.points = 0
 
 
@@ -99,7 +121,7 @@ class Journal:
     ``act`` takes the steps done before the commit (rolled back if the command dies before
     its commit); ``then`` takes steps done after it (rolled forward if it dies after: moves of
     a file system's tree, which follow a mount state that is already committed). The intent
-    is written to the lock file (``lock``, the descriptor ``state.command_lock`` gives)
+    is written to the lock file (``lock``, the descriptor ``lockfile.CommandLock`` gives)
     before the first change on disk; the state commit carries its token
     (``meta.intent_token``), which tells the next command whether the commit happened.
     """
@@ -120,8 +142,14 @@ class Journal:
     def begin(self) -> None:
         """First thing in the command's transaction, under the lock: settle what interrupted
         commands left (committed on its own, so that it stays settled whatever this command
-        does). The common case costs a look-up and a read of the lock file."""
-        if enabled and state.left_to_settle(self.db, self.lock):
+        does). The common case reads two bytes of the lock file's mapped page."""
+        if not enabled:
+            return
+        intent, jobs = lockfile.peek(self.lock)
+        if jobs and not state.has_intents(self.db):
+            lockfile.mark_jobs(self.lock, False)     # the jobs that ran are done
+            jobs = False
+        if intent or jobs:
             settle(self.db, self.root)
             self.db.execute("COMMIT")
             self.db.execute("BEGIN IMMEDIATE")
@@ -154,16 +182,12 @@ class Journal:
         write into the page cache, which outlives the process as a WAL commit does, at a
         fraction of a commit's cost."""
         if self.token is None:
-            self.token = os.urandom(8).hex()
-        record = {"token": self.token, "argv": self.argv, "pid": os.getpid(),
+            self.token = f"{_token_prefix}{next(_tokens):x}"
+        record = {"token": self.token, "argv": self.argv, "pid": _pid,
                   "steps": [s.record() for s in self.steps],
                   "later": [s.record() for s in self.later]}
-        state.write_lock_record(self.lock, _COMPACT.encode(record).encode())
+        lockfile.write_intent(self.lock, repr(record).encode())
         self._recorded_later = len(self.later)
-
-    @property
-    def _after_commit(self) -> bool:
-        return bool(self.later) or any(s.has_finish for s in self.steps)
 
     def seal(self) -> None:
         """In the command's transaction, just before its commit: the intent (with the steps
@@ -181,16 +205,15 @@ class Journal:
         """After the commit: the after-commit work, then the intent goes. An OSError leaves
         the intent for the next command to roll forward."""
         _point()
-        if self._after_commit:
-            for step in self.steps:
-                if step.has_finish:
-                    step.finish()
-                    _point()
-            for step in self.later:
-                step.do()
+        for step in self.steps:
+            if step.has_finish:
+                step.finish()
                 _point()
+        for step in self.later:
+            step.do()
+            _point()
         if self.token is not None:
-            state.write_lock_record(self.lock, b"")
+            lockfile.write_intent(self.lock, b"")
 
     def abandon(self) -> None:
         """After a rollback: undo the steps done, newest first, and clear the intent. If an
@@ -203,7 +226,7 @@ class Journal:
                           "try again", self.argv[0], exc)
                 return
         if self.token is not None:
-            state.write_lock_record(self.lock, b"")
+            lockfile.write_intent(self.lock, b"")
 
 
 # Jobs that run without the lock ----------------------------------------------------------
@@ -218,7 +241,9 @@ def running_job(root: Path, argv: list[str], *steps: Step) -> Iterator[None]:
     ``steps`` have only after-commit work (``finish``), done when the job ends and, should it
     be killed, by the next command. The job holds a lock of its own, which tells the next
     command whether it is still running. The row is written through a connection of its own,
-    so the job's read transaction stays a read."""
+    so the job's read transaction stays a read, under the command lock for the moment it
+    takes to set the lock file's jobs mark first (which tells other commands to look for
+    such rows)."""
     if not enabled:
         try:
             yield
@@ -230,11 +255,13 @@ def running_job(root: Path, argv: list[str], *steps: Step) -> Iterator[None]:
     db = state.open_private(root)
     _arm()
     try:
-        intent = db.execute(
-            "INSERT INTO intents (command, argv, pid, started, phase, steps) "
-            "VALUES (?, ?, ?, ?, 'running', ?)",
-            (argv[0], json.dumps(argv), os.getpid(), time.time(),
-             json.dumps({"steps": [s.record() for s in steps], "later": []}))).lastrowid
+        with lockfile.CommandLock(root) as command_lock:
+            lockfile.mark_jobs(command_lock, True)
+            intent = db.execute(
+                "INSERT INTO intents (command, argv, pid, started, phase, steps) "
+                "VALUES (?, ?, ?, ?, 'running', ?)",
+                (argv[0], json.dumps(argv), os.getpid(), time.time(),
+                 json.dumps({"steps": [s.record() for s in steps], "later": []}))).lastrowid
         lock = _job_lock(root, intent)
         lock.parent.mkdir(exist_ok=True)
         fd = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
@@ -263,7 +290,7 @@ def _job_alive(root: Path, intent: int) -> bool:
     except FileNotFoundError:
         return False
     try:
-        return not state.try_lock(fd)
+        return not lockfile.try_lock(fd)
     finally:
         os.close(fd)
 
@@ -302,12 +329,12 @@ def leftovers(db: sqlite3.Connection, root: Path) -> list[Leftover]:
 def _lock_file_intent(db: sqlite3.Connection, root: Path) -> Leftover | None:
     """The intent in the lock file, when it is left to settle: its state not committed (to
     roll back), or committed with work left for after the commit (to roll forward)."""
-    line = state.read_lock_record(state.lock_file(root))
+    line = lockfile.read_intent(lockfile.lock_file(root))
     if not line:
         return None
     try:
-        record = json.loads(line)
-    except ValueError:       # killed while writing it, so before its first change on disk
+        record = _parse_record(line)
+    except (ValueError, SyntaxError):   # torn by a kill while written: before any change
         record = {"token": None, "argv": ["(a command killed while recording its intent)"],
                   "pid": 0, "steps": [], "later": []}
     row = db.execute("SELECT value FROM meta WHERE key = ?", (TOKEN_KEY,)).fetchone()
@@ -318,6 +345,17 @@ def _lock_file_intent(db: sqlite3.Connection, root: Path) -> Leftover | None:
         return None          # its command completed; only the clearing of its intent was left
     return Leftover(None, record["argv"], record["pid"], "committed" if committed else "acting",
                     steps, later)
+
+
+def _parse_record(line: bytes) -> dict:
+    """An intent line: a Python literal (``repr``), or JSON as earlier builds wrote it."""
+    text = line.decode("utf-8")
+    if text.startswith('{"'):
+        return json.loads(text)
+    record = ast.literal_eval(text)
+    if not isinstance(record, dict):
+        raise ValueError(f"not an intent: {text[:80]}")
+    return record
 
 
 def settle_one(db: sqlite3.Connection, root: Path, leftover: Leftover) -> str:
@@ -342,7 +380,7 @@ def settle_one(db: sqlite3.Connection, root: Path, leftover: Leftover) -> str:
         raise Unsettled(f"cannot settle the interrupted command '{leftover.label}' "
                         f"(pid {leftover.pid}): {exc}") from exc
     if leftover.id is None:
-        state.write_lock_record(state.lock_file(root), b"")
+        lockfile.write_intent(lockfile.lock_file(root), b"")
     else:
         db.execute("DELETE FROM intents WHERE id = ?", (leftover.id,))
         with contextlib.suppress(OSError):
@@ -354,25 +392,23 @@ def settle_one(db: sqlite3.Connection, root: Path, leftover: Leftover) -> str:
 
 def settle(db: sqlite3.Connection, root: Path) -> list[str]:
     """Under the lock, in a write transaction: settle every leftover intent (and clear the
-    lock file's, whose command may have completed but for that)."""
+    lock file's, whose command may have completed but for that, and its jobs mark when no
+    job's intent is left)."""
     lines = [settle_one(db, root, leftover) for leftover in leftovers(db, root)]
-    state.write_lock_record(state.lock_file(root), b"")
+    lock = lockfile.lock_file(root)
+    lockfile.write_intent(lock, b"")
+    if not state.has_intents(db):
+        lockfile.mark_jobs(lock, False)
     return lines
 
 
 def settle_if_free(root: Path, db: sqlite3.Connection) -> None:
     """For a reading command that found something left to settle: settle it when the lock
     is free (a changing command that holds it is alive and will finish its own intent)."""
-    fd = state.lock_file(root)
-    if not enabled or not state.try_lock(fd):
+    if not enabled:
         return
     try:
-        db.execute("BEGIN IMMEDIATE")
-        try:
+        with lockfile.CommandLock(root, wait=0), state.transaction(db, write=True):
             settle(db, root)
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-        db.execute("COMMIT")
-    finally:
-        fcntl.flock(fd, fcntl.LOCK_UN)
+    except lockfile.Busy:
+        return

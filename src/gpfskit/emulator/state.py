@@ -2,7 +2,7 @@
 
 Every command runs in one transaction: read-only commands in a deferred one, changing
 commands in ``BEGIN IMMEDIATE``, which takes the database's write lock up front. Changing
-commands also hold the cluster's command lock (``command_lock``: an ``flock`` on
+commands also hold the cluster's command lock (``lockfile.CommandLock``: an ``flock`` on
 ``<root>/state.lock``, which the kernel releases when the process dies, however it dies) for
 their whole run, while they change files on disk too, so two processes changing the same
 cluster are serialised and neither loses the other's update. A command that changes the disk
@@ -12,15 +12,14 @@ back or forward.
 
 from __future__ import annotations
 
-import errno
-import fcntl
 import os
 import sqlite3
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+from gpfskit.emulator import lockfile
 
 SCHEMA_VERSION = 5
 
@@ -150,17 +149,11 @@ CREATE TABLE smb_exports (
 """ + INTENTS + INTENT_TOKEN
 
 DB_NAME = "state.db"
-LOCK_NAME = "state.lock"
-LOCK_WAIT = 120.0          # seconds a changing command waits for the command lock
 _local = threading.local()
 
 
 class NoCluster(Exception):
     """The emulator root holds no cluster (``gpfskit emulator init`` makes one)."""
-
-
-class Busy(Exception):
-    """The command lock stayed taken for longer than the command would wait."""
 
 
 # Steps that bring a cluster made by an older gpfskit up to SCHEMA_VERSION, by version.
@@ -232,81 +225,11 @@ def has_intents(db: sqlite3.Connection) -> bool:
 
 
 def left_to_settle(db: sqlite3.Connection, lock: int) -> bool:
-    """Whether a killed command may have left an intent (journal.py): a row of a job's in
-    ``intents``, or a line in the command lock file (``lock``). One look-up and one read."""
-    return has_intents(db) or bool(read_lock_record(lock))
-
-
-def lock_file(root: str | os.PathLike[str]) -> int:
-    """This thread's descriptor of the cluster's command lock file ``LOCK_NAME`` (opened once,
-    then reused). Each thread has its own: flock excludes open files, not processes, so
-    threads of one process exclude each other too."""
-    cache = getattr(_local, "locks", None)
-    if cache is None:
-        cache = _local.locks = {}
-    key = (os.fspath(root), os.getpid())          # a forked child opens its own
-    fd = cache.get(key)
-    if fd is None:   # one descriptor for every spelling of the root: keyed by its path too
-        path = (os.path.normpath(os.path.join(key[0], LOCK_NAME)), key[1])
-        fd = cache.get(path)
-        if fd is None:
-            fd = cache[path] = os.open(path[0], os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-        cache[key] = fd
-    return fd
-
-
-def read_lock_record(fd: int) -> bytes:
-    """The first line of the command lock file (``fd``, from ``lock_file``): the intent of
-    the command that holds the lock, or died holding it (journal.py); empty when none."""
-    data = b""
-    while True:
-        chunk = os.pread(fd, 4096, len(data))
-        data += chunk
-        if b"\n" in chunk or len(chunk) < 4096:
-            return data.partition(b"\n")[0]
-
-
-def write_lock_record(fd: int, record: bytes) -> None:
-    """Write ``record`` (one line; empty to clear it) as the first line of the command lock
-    file (``fd``). What follows that line is ignored, so nothing is truncated."""
-    data = record + b"\n"
-    written = os.pwrite(fd, data, 0)
-    while written < len(data):
-        written += os.pwrite(fd, data[written:], written)
-
-
-def try_lock(fd: int) -> bool:
-    """Take the ``flock`` on ``fd`` if it is free; False if another open file holds it."""
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        return True
-    except OSError as exc:
-        if exc.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
-            return False
-        raise
-
-
-@contextmanager
-def command_lock(root: str | os.PathLike[str], *, wait: float | None = None
-                 ) -> Iterator[int]:
-    """Hold the cluster's command lock, giving the lock file's descriptor; ``Busy`` when it
-    stays taken for ``wait`` seconds (default ``LOCK_WAIT``)."""
-    wait = LOCK_WAIT if wait is None else wait
-    fd = lock_file(root)
-    if not try_lock(fd):
-        deadline = time.monotonic() + wait
-        pause = 0.001
-        while not try_lock(fd):
-            if time.monotonic() > deadline:
-                raise Busy(f"another command has held the cluster's lock "
-                           f"({os.path.join(root, LOCK_NAME)}) for more than {wait:.0f} "
-                           "seconds")
-            time.sleep(pause)
-            pause = min(pause * 2, 0.02)
-    try:
-        yield fd
-    finally:
-        fcntl.flock(fd, fcntl.LOCK_UN)
+    """Whether a killed command may have left an intent (journal.py): a line in the command
+    lock file (``lock``), or a row of a job's in ``intents`` when the file's jobs mark says
+    one may be there. One read of the lock file, and rarely a look-up."""
+    intent, jobs = lockfile.peek(lock)
+    return intent or (jobs and has_intents(db))
 
 
 def forget_connections() -> None:
@@ -314,11 +237,8 @@ def forget_connections() -> None:
     this)."""
     for db in getattr(_local, "connections", {}).values():
         db.close()
-    for fd in {fd for (_, pid), fd in getattr(_local, "locks", {}).items()
-               if pid == os.getpid()}:
-        os.close(fd)
     _local.connections = {}
-    _local.locks = {}
+    lockfile.forget()
 
 
 def create(root: Path) -> sqlite3.Connection:
@@ -327,7 +247,7 @@ def create(root: Path) -> sqlite3.Connection:
     path = root / DB_NAME
     if path.exists():
         raise FileExistsError(f"{root} already holds an emulated cluster")
-    (root / LOCK_NAME).touch(0o600)   # the command lock, there from the start
+    lockfile.create(root / lockfile.LOCK_NAME)   # the command lock, there from the start
     db = _connect(path)
     db.execute("PRAGMA journal_mode=WAL")        # kept in the file: set once
     db.executescript(SCHEMA)

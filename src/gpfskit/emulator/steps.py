@@ -34,6 +34,11 @@ class Step:
 
     op: ClassVar[str] = ""
     after_kill_only: ClassVar[bool] = False   # finish only when settling a killed command
+    has_finish: ClassVar[bool] = False        # whether ``finish`` does anything (per class)
+
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.has_finish = cls.finish is not Step.finish
 
     def do(self) -> None:
         """The change (nothing by default: a step with after-commit work only)."""
@@ -46,10 +51,6 @@ class Step:
 
     def redo(self) -> None:
         """Do the step unless what is on disk shows it done (steps done after the commit)."""
-
-    @property
-    def has_finish(self) -> bool:
-        return type(self).finish is not Step.finish
 
     def record(self) -> dict[str, object]:
         return {"op": self.op, **vars(self)}

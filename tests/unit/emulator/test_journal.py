@@ -4,6 +4,7 @@ settled by a changing command too (kills at every point: test_crashes.py)."""
 from __future__ import annotations
 
 import errno
+import json
 import logging
 import os
 import threading
@@ -11,7 +12,8 @@ import threading
 from tests.helpers import ok
 from tests.unit.emulator.test_crashes import _killed_at
 
-from gpfskit.emulator import fsck, state
+from gpfskit.emulator import fsck, lockfile, state
+from gpfskit.emulator.steps import MakeDir
 
 
 def test_a_step_that_fails_undoes_the_steps_before_it(mm, emulator_root, mp, monkeypatch):
@@ -68,7 +70,7 @@ def test_a_busy_lock_is_a_clear_refusal(mm, emulator_root):
     taken, done = threading.Event(), threading.Event()
 
     def holder() -> None:   # another thread (its own lock descriptor) holds the lock
-        with state.command_lock(emulator_root):
+        with lockfile.CommandLock(emulator_root):
             taken.set()
             done.wait(10)
         state.forget_connections()
@@ -128,7 +130,12 @@ def test_an_undo_blocked_by_something_new_is_refused_not_claimed(mm, emulator_ro
 
 
 def _lock_record(root) -> bytes:
-    return (root / state.LOCK_NAME).read_bytes().partition(b"\n")[0]
+    """The intent in the lock file, as another process reads it."""
+    fd = os.open(root / lockfile.LOCK_NAME, os.O_RDONLY)
+    try:
+        return lockfile.read_intent(fd)
+    finally:
+        os.close(fd)
 
 
 def test_the_intent_is_in_the_lock_file_only_while_its_command_runs(mm, emulator_root, mp):
@@ -136,7 +143,7 @@ def test_the_intent_is_in_the_lock_file_only_while_its_command_runs(mm, emulator
     assert _lock_record(emulator_root) == b""
     assert _killed_at(emulator_root, ["mmunlinkfileset", "mmfs1", "f"], 2)   # after the move
     record = _lock_record(emulator_root)
-    assert b'"argv":["mmunlinkfileset","mmfs1","f"]' in record and b'"op":"rename"' in record
+    assert b"'argv': ['mmunlinkfileset', 'mmfs1', 'f']" in record and b"'op': 'rename'" in record
     ok(mm("mmlsfileset", "mmfs1"))                    # settled (rolled back) and cleared
     assert _lock_record(emulator_root) == b"" and (mp / "f").is_dir()
 
@@ -156,12 +163,85 @@ def test_a_command_killed_after_its_commit_is_not_rolled_back(mm, emulator_root,
 
 
 def test_a_torn_intent_is_settled_as_a_command_that_changed_nothing(mm, emulator_root, caplog):
-    """A kill in the middle of writing the intent: what is on the first line does not
-    parse, and that command had not changed anything yet."""
-    (emulator_root / state.LOCK_NAME).write_bytes(b'{"token":"0123","argv":["mmcr\n')
+    """A line that does not parse (an older build killed while writing its intent, which
+    it did before changing anything) is settled with nothing to undo."""
+    (emulator_root / lockfile.LOCK_NAME).write_bytes(b'{"token":"0123","argv":["mmcr\n')
     with caplog.at_level(logging.WARNING, logger="gpfskit.emulator.journal"):
         ok(mm("mmcrfileset", "mmfs1", "g"))
     [line] = [r.message for r in caplog.records]
     assert "killed while recording its intent" in line and "rolled back" in line
     assert _lock_record(emulator_root) == b""
     assert fsck.check(emulator_root).exit_code == fsck.CLEAN
+
+
+def _intent(path, encode=repr) -> bytes:
+    """The line a command that made the directory ``path`` would have left."""
+    record = {"token": "feed", "argv": ["mmtest", "made", str(path)], "pid": 4711,
+              "steps": [MakeDir(str(path)).record()], "later": []}
+    return encode(record).encode() + b"\n"
+
+
+def _write_at(path, offset: int, data: bytes) -> None:
+    with open(path, "r+b") as handle:
+        handle.seek(offset)
+        handle.write(data)
+
+
+def test_an_intent_is_published_by_its_first_byte(mm, emulator_root, mp, caplog):
+    """The intent is written behind an empty byte 0, which is stored last: a command killed
+    before that store had recorded nothing (and changed nothing); once stored, the whole
+    intent stands and is rolled back."""
+    lock = emulator_root / lockfile.LOCK_NAME
+    made = mp / "made"
+    made.mkdir()
+    line = _intent(made)
+    _write_at(lock, 1, line[1:])                      # killed just before the last store
+    with caplog.at_level(logging.WARNING, logger="gpfskit.emulator.journal"):
+        ok(mm("mmcrfileset", "mmfs1", "g"))
+    assert caplog.records == [] and made.is_dir()
+    _write_at(lock, 0, line)                          # the same intent, published
+    with caplog.at_level(logging.WARNING, logger="gpfskit.emulator.journal"):
+        ok(mm("mmcrfileset", "mmfs1", "h"))
+    [logged] = [r.message for r in caplog.records]
+    assert "'mmtest made" in logged and "rolled back" in logged and not made.exists()
+    assert fsck.check(emulator_root).exit_code == fsck.CLEAN
+
+
+def test_an_intent_in_the_json_of_earlier_builds_is_settled(mm, emulator_root, mp, caplog):
+    made = mp / "made"
+    made.mkdir()
+    (emulator_root / lockfile.LOCK_NAME).write_bytes(_intent(made, json.dumps))
+    with caplog.at_level(logging.WARNING, logger="gpfskit.emulator.journal"):
+        ok(mm("mmlsfileset", "mmfs1"))               # a reading command settles it too
+    [logged] = [r.message for r in caplog.records]
+    assert "rolled back" in logged and not made.exists()
+    assert _lock_record(emulator_root) == b""
+
+
+def test_a_short_lock_file_of_an_older_build_is_lengthened_and_looked_through(
+        mm, emulator_root):
+    """A lock file shorter than a page cannot be mapped: the next changing command lengthens
+    it (nothing in it overwritten), and since nothing then tells whether a job left an intent
+    it looks in the ``intents`` table once, then clears the jobs mark."""
+    lock = emulator_root / lockfile.LOCK_NAME
+    lock.write_bytes(b"\n")
+    ok(mm("mmcrfileset", "mmfs1", "g"))
+    data = lock.read_bytes()
+    assert len(data) == lockfile.LOCK_PAGE and data[-1] == 0
+    assert _lock_record(emulator_root) == b""
+
+
+def test_a_job_sets_the_jobs_mark_and_the_next_changing_command_clears_it(
+        mm, emulator_root, mp, tmp_path):
+    policy = tmp_path / "list.pol"
+    policy.write_text("RULE 'all' LIST 'all'\n")
+    (mp / "a.dat").write_text("x")
+    lock = emulator_root / lockfile.LOCK_NAME
+    assert lock.read_bytes()[-1] == 0
+    ok(mm("mmapplypolicy", "mmfs1", "-P", str(policy), "-I", "defer",
+          "-f", str(tmp_path / "out")))
+    assert lock.read_bytes()[-1] != 0                 # a job ran: its row may be left
+    assert state.connection(emulator_root).execute(
+        "SELECT count(*) FROM intents").fetchone()[0] == 0
+    ok(mm("mmcrfileset", "mmfs1", "g"))               # looked, found none: cleared
+    assert lock.read_bytes()[-1] == 0
