@@ -9,6 +9,7 @@ from __future__ import annotations
 import errno
 import os
 import stat as statmod
+import threading
 
 import numpy as np
 import pytest
@@ -95,6 +96,27 @@ def test_an_abandoned_walk_and_a_forked_child_keep_working(mp):
         os._exit(0 if n == expected else 1)
     _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0
+
+
+def test_walks_in_several_threads_at_once_each_see_the_whole_tree(mp):
+    """A caller that would wait lists queued directories itself, whichever walk queued
+    them: each walk still gets every listing, once."""
+    _tree(mp)
+    for i in range(30):
+        (mp / "a" / f"wide{i}").mkdir()
+
+    def entries() -> list:
+        return sorted((top, sorted(dirs), sorted(files)) for top, dirs, files
+                      in utils.walk(str(mp)))
+
+    expected = entries()
+    found: list = []
+    threads = [threading.Thread(target=lambda: found.append(entries())) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert found == [expected] * 6
 
 
 def _scan_all(handle, term=0):
