@@ -139,7 +139,7 @@ def _cycle_ms(root: Path, first: int, rounds: int,
     return times
 
 
-def _journal_cost(root: Path, cycle: tuple[list[str], ...], rounds: int = 100
+def _journal_cost(root: Path, cycle: tuple[list[str], ...], rounds: int = 400
                   ) -> tuple[float, float]:
     """One command of ``cycle``, in ms, with the intent journal off and on.
 
