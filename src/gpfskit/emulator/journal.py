@@ -25,11 +25,12 @@ order, so the cluster is as if the command never ran), a committed one is **roll
 (its after-commit work finished). One log line says which.
 
 Two variants: the moves of a file system's tree (mount, unmount, startup, shutdown) follow
-a mount state that those commands write as they go, so they are recorded just before the
-commit (``Journal.then``), done after it and redone after a kill; and ``mmapplypolicy``,
-which runs for long without the lock, records an intent for its run (a row in ``intents``,
-in the state database, announced by the lock file's jobs mark) and holds a lock of its own
-so that the next command can tell a running job from a killed one (``running_job``).
+a mount state that those commands write as they go, so they are recorded with the commit
+(``Journal.then``: beside the token), done after it and redone after a kill; and
+``mmapplypolicy``, which runs for long without the lock, records an intent for its run (a
+row in ``intents``, in the state database, announced by the lock file's jobs mark) and holds
+a lock of its own so that the next command can tell a running job from a killed one
+(``running_job``).
 Commands that change only the database need no intent: their transaction is all or nothing.
 
 For tests, ``GPFSKIT_EMULATOR_CRASH_AT=N`` kills the command (SIGKILL) at its N-th journal
@@ -61,7 +62,7 @@ from gpfskit.emulator.steps import Step
 log = logging.getLogger(__name__)
 
 CRASH_AT = "GPFSKIT_EMULATOR_CRASH_AT"
-TOKEN_KEY = "intent_token"   # in meta: the token of the last intent whose state is committed
+TOKEN_KEY = "intent_token"   # in meta: the last committed token (then a newline, its later steps)
 
 # The internal switch the speed benchmark flips to measure the journal's cost (off: steps are
 # done without an intent and without the command lock, as before the journal existed).
@@ -136,7 +137,6 @@ class Journal:
         self.steps: list[Step] = []
         self.later: list[Step] = []
         self.done = 0
-        self._recorded_later = 0
         _arm()
 
     def begin(self) -> None:
@@ -178,28 +178,28 @@ class Journal:
         self.later.extend(steps)
 
     def _record(self) -> None:
-        """Write the intent (its steps, and its token) over the lock file's first line: a
+        """Write the intent (its steps, and its token) at the start of the lock file, once: a
         write into the page cache, which outlives the process as a WAL commit does, at a
         fraction of a commit's cost."""
-        if self.token is None:
-            self.token = f"{_token_prefix}{next(_tokens):x}"
+        self.token = f"{_token_prefix}{next(_tokens):x}"
         record = {"token": self.token, "argv": self.argv, "pid": _pid,
-                  "steps": [s.record() for s in self.steps],
-                  "later": [s.record() for s in self.later]}
+                  "steps": [s.record() for s in self.steps]}
         lockfile.write_intent(self.lock, repr(record).encode())
-        self._recorded_later = len(self.later)
 
     def seal(self) -> None:
-        """In the command's transaction, just before its commit: the intent (with the steps
-        for after the commit, when there are new ones) is recorded, and the commit carries its
-        token."""
+        """In the command's transaction, just before its commit: the commit carries the
+        intent's token and the steps for after the commit, which only a committed command
+        needs (so the intent, recorded first if only those steps came, is never rewritten)."""
         _point()
         if not enabled:
             return
-        if len(self.later) != self._recorded_later:
+        if self.later and self.token is None:
             self._record()
         if self.token is not None:
-            self.db.execute("UPDATE meta SET value = ? WHERE key = ?", (self.token, TOKEN_KEY))
+            committed = self.token
+            if self.later:
+                committed += "\n" + repr([s.record() for s in self.later])
+            self.db.execute("UPDATE meta SET value = ? WHERE key = ?", (committed, TOKEN_KEY))
 
     def finish(self) -> None:
         """After the commit: the after-commit work, then the intent goes. An OSError leaves
@@ -248,20 +248,23 @@ def running_job(root: Path, argv: list[str], *steps: Step) -> Iterator[None]:
         try:
             yield
         finally:
-            for step in steps:
-                if not step.after_kill_only:
-                    step.finish()
+            _clean_up(steps)
         return
     db = state.open_private(root)
     _arm()
     try:
-        with lockfile.CommandLock(root) as command_lock:
-            lockfile.mark_jobs(command_lock, True)
-            intent = db.execute(
-                "INSERT INTO intents (command, argv, pid, started, phase, steps) "
-                "VALUES (?, ?, ?, ?, 'running', ?)",
-                (argv[0], json.dumps(argv), os.getpid(), time.time(),
-                 json.dumps({"steps": [s.record() for s in steps], "later": []}))).lastrowid
+        try:
+            with lockfile.CommandLock(root) as command_lock:
+                lockfile.mark_jobs(command_lock, True)
+                intent = db.execute(
+                    "INSERT INTO intents (command, argv, pid, started, phase, steps) "
+                    "VALUES (?, ?, ?, ?, 'running', ?)",
+                    (argv[0], json.dumps(argv), os.getpid(), time.time(),
+                     json.dumps({"steps": [s.record() for s in steps], "later": []}))
+                ).lastrowid
+        except BaseException:     # nothing recorded, nothing run: what the caller prepared
+            _clean_up(steps)      # (its work directory) goes now
+            raise
         lock = _job_lock(root, intent)
         lock.parent.mkdir(exist_ok=True)
         fd = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
@@ -272,9 +275,7 @@ def running_job(root: Path, argv: list[str], *steps: Step) -> Iterator[None]:
                 yield
                 _point()
             finally:
-                for step in steps:
-                    if not step.after_kill_only:
-                        step.finish()
+                _clean_up(steps)
                 db.execute("DELETE FROM intents WHERE id = ?", (intent,))
                 with contextlib.suppress(OSError):
                     os.unlink(lock)
@@ -282,6 +283,13 @@ def running_job(root: Path, argv: list[str], *steps: Step) -> Iterator[None]:
             os.close(fd)
     finally:
         db.close()
+
+
+def _clean_up(steps: tuple[Step, ...]) -> None:
+    """A job's after-commit work once it ends (what is only for a killed job left out)."""
+    for step in steps:
+        if not step.after_kill_only:
+            step.finish()
 
 
 def _job_alive(root: Path, intent: int) -> bool:
@@ -334,13 +342,19 @@ def _lock_file_intent(db: sqlite3.Connection, root: Path) -> Leftover | None:
         return None
     try:
         record = _parse_record(line)
-    except (ValueError, SyntaxError):   # torn by a kill while written: before any change
-        record = {"token": None, "argv": ["(a command killed while recording its intent)"],
-                  "pid": 0, "steps": [], "later": []}
+    except (ValueError, SyntaxError):
+        # An earlier build's JSON, torn by a kill while written (before any change); this
+        # build publishes whole intents only, so anything else was damaged by hand.
+        what = ("a command killed while recording its intent" if line.startswith(b'{"') else
+                "an intent that does not parse, so nothing of it could be undone: check the "
+                "cluster with gpfskit emulator fsck")
+        record = {"token": None, "argv": [f"({what})"], "pid": 0, "steps": []}
     row = db.execute("SELECT value FROM meta WHERE key = ?", (TOKEN_KEY,)).fetchone()
-    committed = record["token"] is not None and row is not None and row[0] == record["token"]
+    token, _, later_text = (row[0] if row is not None else "").partition("\n")
+    committed = record["token"] is not None and token == record["token"]
     steps = [Step.from_record(s) for s in record["steps"]]
-    later = [Step.from_record(s) for s in record["later"]]
+    later = [Step.from_record(s) for s in
+             (ast.literal_eval(later_text) if later_text else record.get("later", []))]
     if committed and not later and not any(s.has_finish for s in steps):
         return None          # its command completed; only the clearing of its intent was left
     return Leftover(None, record["argv"], record["pid"], "committed" if committed else "acting",
@@ -392,13 +406,10 @@ def settle_one(db: sqlite3.Connection, root: Path, leftover: Leftover) -> str:
 
 def settle(db: sqlite3.Connection, root: Path) -> list[str]:
     """Under the lock, in a write transaction: settle every leftover intent (and clear the
-    lock file's, whose command may have completed but for that, and its jobs mark when no
-    job's intent is left)."""
+    lock file's, whose command may have completed but for that). The jobs mark is cleared by
+    a later command, once the rows deleted here are committed."""
     lines = [settle_one(db, root, leftover) for leftover in leftovers(db, root)]
-    lock = lockfile.lock_file(root)
-    lockfile.write_intent(lock, b"")
-    if not state.has_intents(db):
-        lockfile.mark_jobs(lock, False)
+    lockfile.write_intent(lockfile.lock_file(root), b"")
     return lines
 
 

@@ -10,15 +10,18 @@ to know about that holder:
   written over a longer one without truncating;
 - at byte ``LOCK_PAGE - 1``, the **jobs mark**: not NUL when a job that runs without the lock
   (``mmapplypolicy``) may have left its intent in the state database's ``intents`` table, so
-  that other commands look there only then.
+  that other commands look there only then. An intent longer than the page runs over it; its
+  bytes are never NUL, so the mark then reads as set, and it is left alone until that intent
+  is cleared.
 
 While a command holds the lock, the page is mapped into its memory: reading and writing the
 intent there takes no system call, and the stores land in the page cache just as a
-``pwrite`` would, outliving the process. A new intent is written behind a ``\\n`` at byte 0
-and published by storing its first byte last, so a kill halfway leaves no intent rather than
-a torn one (a rewrite over a standing intent is one ``pwrite`` of at most a page, which a
-kill cannot tear). Outside the lock the file is read with ``pread``: a file another process
-might have shortened is never touched through a mapping.
+``pwrite`` would, outliving the process. An intent is written once, behind a ``\\n`` at byte
+0, and published by storing its first byte last, so a kill halfway leaves no intent rather
+than a torn one. Outside the lock the file is read with ``pread``: a file another process
+might have shortened is never touched through a mapping. The page is written out in full
+when the file is made (not left sparse), so a store into it never needs a new block: on a
+full disk that would be a SIGBUS rather than an error.
 """
 
 from __future__ import annotations
@@ -67,7 +70,7 @@ def create(path: str | os.PathLike[str]) -> None:
     """A new lock file, a page long (the mark at its end NUL: no job has run)."""
     fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
     try:
-        os.ftruncate(fd, LOCK_PAGE)
+        _pwrite_all(fd, b"\n" + bytes(LOCK_PAGE - 1), 0)
     finally:
         os.close(fd)
 
@@ -108,18 +111,23 @@ def try_lock(fd: int) -> bool:
 class CommandLock:
     """``with CommandLock(root) as fd``: hold the cluster's command lock, giving the lock
     file's descriptor; ``Busy`` when it stays taken for ``wait`` seconds (default
-    ``LOCK_WAIT``; 0: do not wait). A class rather than a generator: every changing command
-    takes it."""
+    ``LOCK_WAIT``; 0: do not wait). A thread that holds it already holds it on (an inner
+    ``with`` neither takes nor releases it). A class rather than a generator: every changing
+    command takes it."""
 
-    __slots__ = ("fd", "root", "wait")
+    __slots__ = ("fd", "inner", "root", "wait")
 
     def __init__(self, root: str | os.PathLike[str], *, wait: float | None = None) -> None:
         self.root = root
         self.wait = LOCK_WAIT if wait is None else wait
         self.fd = -1
+        self.inner = False
 
     def __enter__(self) -> int:
         fd = self.fd = lock_file(self.root)
+        if fd in _held:
+            self.inner = True
+            return fd
         if not try_lock(fd):
             deadline = time.monotonic() + self.wait
             pause = 0.001
@@ -138,6 +146,8 @@ class CommandLock:
         return fd
 
     def __exit__(self, *exc_info: object) -> None:
+        if self.inner:
+            return
         _held.pop(self.fd, None)
         fcntl.flock(self.fd, fcntl.LOCK_UN)
 
@@ -148,8 +158,9 @@ def _hold(fd: int) -> None:
     older gpfskit, or cut short by hand) is first lengthened, beyond its end, so nothing in
     it is overwritten; its jobs mark is set, since nothing tells whether a job left an
     intent."""
-    if os.fstat(fd).st_size < LOCK_PAGE:
-        os.pwrite(fd, b"\x01", _JOBS)
+    size = os.fstat(fd).st_size
+    if size < LOCK_PAGE:
+        _pwrite_all(fd, bytes(_JOBS - size) + b"\x01", size)
     page = _maps.get(fd)
     if page is None:
         page = _maps[fd] = mmap.mmap(fd, LOCK_PAGE)
@@ -179,22 +190,21 @@ def read_intent(fd: int) -> bytes:
 
 
 def write_intent(fd: int, record: bytes) -> None:
-    """Write ``record`` (one line; empty to clear the intent) at the start of the lock
-    file."""
+    """Write ``record`` (one line) as the intent, where none stands; empty: clear it."""
     page = _held.get(fd)
     if page is None:
         _pwrite_all(fd, record + b"\n", 0)
     elif not record:
         page[0] = 10                      # one byte: an intent is never half cleared
-    elif page[0] in _NO_INTENT:           # a new intent: its body first, its first byte last
+    elif page[0] in _NO_INTENT:           # its body first, its first byte last
         data = record + b"\n"
         if len(data) <= _JOBS:
             page[1:len(data)] = data[1:]
-        else:                             # a long one runs over the jobs mark, which only
-            _pwrite_all(fd, data[1:], 1)  # means one more look at the ``intents`` table
+        else:                             # a long one runs over the jobs mark (see above)
+            _pwrite_all(fd, data[1:], 1)
         page[0] = data[0]
-    else:                                 # rewritten in place: one pwrite
-        _pwrite_all(fd, record + b"\n", 0)
+    else:
+        raise RuntimeError("an intent is written once, where none stands")
 
 
 def _pwrite_all(fd: int, data: bytes, offset: int) -> None:
@@ -215,9 +225,11 @@ def peek(fd: int) -> tuple[bool, bool]:
 
 
 def mark_jobs(fd: int, marked: bool) -> None:
-    """Set the jobs mark (a job is starting), or clear it (the ``intents`` table is empty);
-    under the lock."""
+    """Set the jobs mark (a job is starting), or clear it (the ``intents`` table is empty, as
+    committed); under the lock. Not while an intent that runs over the mark stands."""
     page = _held.get(fd)
     if page is None:
         raise RuntimeError("the jobs mark is changed under the command lock")
+    if page[0] not in _NO_INTENT and page.find(b"\n", 0, _JOBS) < 0:
+        return                            # the intent's own byte there reads as set
     page[_JOBS] = 1 if marked else 0

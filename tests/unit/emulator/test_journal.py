@@ -12,8 +12,8 @@ import threading
 from tests.helpers import ok
 from tests.unit.emulator.test_crashes import _killed_at
 
-from gpfskit.emulator import fsck, lockfile, state
-from gpfskit.emulator.steps import MakeDir
+from gpfskit.emulator import fsck, journal, lockfile, state
+from gpfskit.emulator.steps import MakeDir, Scratch
 
 
 def test_a_step_that_fails_undoes_the_steps_before_it(mm, emulator_root, mp, monkeypatch):
@@ -245,3 +245,43 @@ def test_a_job_sets_the_jobs_mark_and_the_next_changing_command_clears_it(
         "SELECT count(*) FROM intents").fetchone()[0] == 0
     ok(mm("mmcrfileset", "mmfs1", "g"))               # looked, found none: cleared
     assert lock.read_bytes()[-1] == 0
+
+
+def _long_intent_left(emulator_root, mp) -> list:
+    """An ``mmchattr`` of 40 files killed after 9: an intent longer than the lock page."""
+    files = []
+    for i in range(40):
+        path = mp / f"file-with-a-rather-long-name-{i:03d}.dat"
+        path.write_text("x")
+        files.append(path)
+    assert _killed_at(emulator_root, ["mmchattr", "--set-attr", "user.tag=x",
+                                      *map(str, files)], 10)
+    assert len(_lock_record(emulator_root)) > lockfile.LOCK_PAGE
+    return files
+
+
+def _tagged(files) -> list:
+    return [path for path in files if "user.tag" in os.listxattr(path)]
+
+
+def test_an_intent_longer_than_the_lock_page_is_undone_whole(mm, emulator_root, mp):
+    """It runs over the jobs mark: the next command leaves that byte alone."""
+    files = _long_intent_left(emulator_root, mp)
+    assert len(_tagged(files)) == 9
+    ok(mm("mmcrfileset", "mmfs1", "g"))
+    assert _tagged(files) == [] and _lock_record(emulator_root) == b""
+    assert fsck.check(emulator_root).exit_code == fsck.CLEAN
+
+
+def test_a_job_that_starts_beside_a_long_intent_leaves_it_whole(mm, emulator_root, mp,
+                                                                 tmp_path):
+    files = _long_intent_left(emulator_root, mp)
+    lock = emulator_root / lockfile.LOCK_NAME
+    left = lock.read_bytes()
+    work = tmp_path / "work"
+    work.mkdir()
+    with journal.running_job(emulator_root, ["mmapplypolicy"], Scratch(str(work))):
+        pass
+    assert not work.exists() and lock.read_bytes() == left
+    ok(mm("mmlsfileset", "mmfs1"))
+    assert _tagged(files) == [] and _lock_record(emulator_root) == b""

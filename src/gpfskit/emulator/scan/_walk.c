@@ -1429,9 +1429,13 @@ static void ahead_postfork_child(void) {
     for (int t = 0; t < AHEAD_SLOTS; t++) {
         AheadJob *j = ahead_current[t];
         ahead_current[t] = NULL;
-        if (j != NULL) {
+        if (j != NULL) {   /* its buffers may be mid-realloc: start new ones (the old leak) */
             j->n = 0;
-            j->names.len = 0;
+            j->cap = 0;
+            j->name_off = NULL;
+            j->kind = NULL;
+            j->st = NULL;
+            memset(&j->names, 0, sizeof(j->names));
             j->err = 0;
             j->next = ahead_head;
             ahead_head = j;
