@@ -30,8 +30,8 @@ a mount state that those commands write as they go, so they are recorded with th
 ``mmapplypolicy``, which runs for long without the lock, records an intent for its run (a
 row in ``intents``, in the state database, announced by the lock file's jobs mark) and holds
 a lock of its own so that the next command can tell a running job from a killed one
-(``running_job``).
-Commands that change only the database need no intent: their transaction is all or nothing.
+(``running_job``). Commands that change only the database need no intent: their
+transaction is all or nothing.
 
 For tests, ``GPFSKIT_EMULATOR_CRASH_AT=N`` kills the command (SIGKILL) at its N-th journal
 point: just after the intent is recorded, just after each step, just before the state
@@ -353,8 +353,10 @@ def _lock_file_intent(db: sqlite3.Connection, root: Path) -> Leftover | None:
     token, _, later_text = (row[0] if row is not None else "").partition("\n")
     committed = record["token"] is not None and token == record["token"]
     steps = [Step.from_record(s) for s in record["steps"]]
-    later = [Step.from_record(s) for s in
-             (ast.literal_eval(later_text) if later_text else record.get("later", []))]
+    later: list[Step] = []
+    if committed:   # its after-commit steps are in the commit (an earlier build's: the intent)
+        records = ast.literal_eval(later_text) if later_text else record.get("later", [])
+        later = [Step.from_record(s) for s in records]
     if committed and not later and not any(s.has_finish for s in steps):
         return None          # its command completed; only the clearing of its intent was left
     return Leftover(None, record["argv"], record["pid"], "committed" if committed else "acting",

@@ -190,11 +190,10 @@ def read_intent(fd: int) -> bytes:
 
 
 def write_intent(fd: int, record: bytes) -> None:
-    """Write ``record`` (one line) as the intent, where none stands; empty: clear it."""
-    page = _held.get(fd)
-    if page is None:
-        _pwrite_all(fd, record + b"\n", 0)
-    elif not record:
+    """Write ``record`` (one line) as the intent, where none stands; empty: clear it. Under
+    the lock."""
+    page = _held_page(fd)
+    if not record:
         page[0] = 10                      # one byte: an intent is never half cleared
     elif page[0] in _NO_INTENT:           # its body first, its first byte last
         data = record + b"\n"
@@ -205,6 +204,13 @@ def write_intent(fd: int, record: bytes) -> None:
         page[0] = data[0]
     else:
         raise RuntimeError("an intent is written once, where none stands")
+
+
+def _held_page(fd: int) -> mmap.mmap:
+    page = _held.get(fd)
+    if page is None:
+        raise RuntimeError("the lock file's page is changed under the command lock only")
+    return page
 
 
 def _pwrite_all(fd: int, data: bytes, offset: int) -> None:
@@ -227,9 +233,7 @@ def peek(fd: int) -> tuple[bool, bool]:
 def mark_jobs(fd: int, marked: bool) -> None:
     """Set the jobs mark (a job is starting), or clear it (the ``intents`` table is empty, as
     committed); under the lock. Not while an intent that runs over the mark stands."""
-    page = _held.get(fd)
-    if page is None:
-        raise RuntimeError("the jobs mark is changed under the command lock")
+    page = _held_page(fd)
     if page[0] not in _NO_INTENT and page.find(b"\n", 0, _JOBS) < 0:
         return                            # the intent's own byte there reads as set
     page[_JOBS] = 1 if marked else 0
