@@ -9,6 +9,8 @@ times in this one process, best of --repeat runs:
 * ``inode.open_inodescan`` + ``next_inode`` until None over the whole file system (every
   inode, attributes with fileset, pool and snapshot ids), and ``utils.inode_iterator``,
   against GNU ``find -printf '%i %s %U %T@\\n'`` (the same inodes, unsorted, fewer fields);
+  the scan once more without its memo (every file's recorded pool read, as the first scan
+  after the files all changed);
 * ``utils.walk`` + ``stat.lstatlite`` on every entry, against ``os.walk`` + ``os.lstat``
   on every entry (the peer a script would otherwise write);
 * the bare two-thread C getdents64 + statx walk of ``scan_walk.py`` (when a C compiler is at
@@ -26,6 +28,7 @@ from __future__ import annotations
 import argparse
 import os
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -107,6 +110,10 @@ def main() -> None:
     def inode_iterator() -> int:
         return sum(1 for _ in utils.inode_iterator(top))
 
+    def inode_scan_without_memo() -> int:
+        shutil.rmtree(root / "filesystems" / "mmfs1" / "scan-memo", ignore_errors=True)
+        return inode_scan()
+
     def find_inodes() -> int:
         out = subprocess.run(["find", top, "-path", f"{top}/.snapshots", "-prune", "-o",
                               "-printf", "%i %s %U %T@\\n"], capture_output=True, check=True)
@@ -117,6 +124,7 @@ def main() -> None:
     rows = []
     for label, fn in (("inode scan: open_inodescan + next_inode", inode_scan),
                       ("inode scan: utils.inode_iterator", inode_iterator),
+                      ("inode scan: next_inode, no memo", inode_scan_without_memo),
                       ("GNU find -printf inode, size, uid, mtime", find_inodes),
                       ("utils.walk + stat.lstatlite, every entry", clib_walk_lstatlite),
                       ("os.walk + os.lstat, every entry", os_walk_lstat)):
@@ -124,10 +132,10 @@ def main() -> None:
         rows.append((label, n, seconds, cpu))
         print(f"  {label:<44} {n:>10,} objects {seconds:8.2f} s {n / seconds / 1e6:6.2f} M/s"
               f"  (CPU {cpu:6.2f} s)", flush=True)
-    scan, find = rows[0], rows[2]
+    scan, find = rows[0], rows[3]
     print(f"inode scan is {find[2] / scan[2]:.2f}x GNU find, {find[3] / scan[3]:.2f}x in CPU "
           f"time (inodes: {scan[1]:,} vs {find[1]:,})")
-    ours, peer = rows[3], rows[4]
+    ours, peer = rows[4], rows[5]
     print(f"walk + lstatlite is {peer[2] / ours[2]:.2f}x os.walk + os.lstat, "
           f"{peer[3] / ours[3]:.2f}x in CPU time (same {ours[1]:,} entries: {ours[1] == peer[1]})")
     bare = raw_walker()
@@ -138,7 +146,8 @@ def main() -> None:
               f"{seconds:8.2f} s {n / seconds / 1e6:6.2f} M/s  (CPU {cpu:6.2f} s): the limit")
         limit = n / seconds
         print(f"inode scan runs at {scan[1] / scan[2] / limit:.0%} of the bare walk's rate, "
-              f"utils.inode_iterator at {rows[1][1] / rows[1][2] / limit:.0%}")
+              f"utils.inode_iterator at {rows[1][1] / rows[1][2] / limit:.0%}, "
+              f"without a memo at {rows[2][1] / rows[2][2] / limit:.0%}")
 
 
 if __name__ == "__main__":

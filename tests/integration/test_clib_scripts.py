@@ -13,6 +13,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -296,3 +297,31 @@ def test_ireaddir_marks_junctions_and_hides_snapshots(cluster):
     assert entries["."][0] == entries[".."][0] == "DIR"
     assert ".snapshots" not in entries
     assert set(entries) - {".", ".."} == set(os.listdir(cluster["mp"])) - {".snapshots"}
+
+
+def test_a_pool_change_between_two_scans_shows_in_the_second(cluster):
+    """The second scan takes the pools of unchanged files from what the first one read
+    (its memo, under the cluster root); a file moved to another pool in between, and a
+    file made in between, show as they are now."""
+    mp = cluster["mp"]
+    moving = mp / "home" / "moving.dat"
+    moving.write_bytes(b"data")
+    time.sleep(1.2)            # older than the memo's slack: the second scan may trust it
+    body = """
+        import json, os
+        from arcapix.fs.gpfs.clib import fssnap, inode
+        handle = fssnap.get_fssnaphandle_by_name("mmfs1")
+        scan = inode.open_inodescan(handle)
+        pools = {ia.ia_inode: inode.igetstoragepool(ia.ia_datapoolid, scan)
+                 for ia in iter(lambda: inode.next_inode(scan), None)}
+        json.dump(pools, open(OUT, "w"))
+    """
+    before = script(cluster, body)
+    assert (cluster["root"] / "filesystems" / "mmfs1" / "scan-memo" / "inode-scan").is_file()
+    _run(cluster["env"], str(BIN / "gpfskit"), "mm", "mmchattr", "-P", "sas1", str(moving))
+    made = mp / "home" / "made-between.dat"
+    made.write_bytes(b"new")
+    after = script(cluster, body)
+    ino = str(os.lstat(moving).st_ino)
+    assert (before[ino], after[ino]) == ("sata1", "sas1")
+    assert after == {**before, ino: "sas1", str(os.lstat(made).st_ino): "sata1"}

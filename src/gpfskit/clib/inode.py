@@ -26,7 +26,11 @@ def open_inodescan(fssnap: fssnap_handle, prev_fssnapid: fssnap_id | None = None
 
 def next_inode(iscan: inodescan, termIno: int = 0) -> iattr | None:
     """The next inode's attributes, None at the end (or at ``termIno`` when not 0)."""
-    return backend.of(iscan).next_inode(iscan, termIno)
+    try:
+        step = iscan._next
+    except AttributeError:   # not a scan: the backend says so
+        return backend.of(iscan).next_inode(iscan, termIno)
+    return step(termIno)
 
 
 def seek_inode(iscan: inodescan, ino: int) -> None:

@@ -11,6 +11,9 @@ junction (recorded relative to the file system root, so it survives a mount poin
 unlinked fileset's root is parked under ``<root>/filesystems/<fs>/filesets/<id>`` with all its
 data, and linking renames it back into the tree.
 
+``<root>/filesystems/<fs>/scan-memo`` keeps what scans learnt of the extended attributes, to
+read them again only where they may have changed (``scan.memo``; safe to delete).
+
 ``.snapshots`` directories hold the snapshot copies: global ones at the file system root,
 fileset ones at an independent fileset's junction. Scans and usage counts skip them, as the
 real file system hides them.
@@ -28,6 +31,12 @@ SNAPDIR = ".snapshots"
 
 def fs_home(root: Path, fs: str) -> Path:
     return Path(root) / "filesystems" / fs
+
+
+def scan_memo(root: Path, fs: str, name: str) -> Path:
+    """Where a kind of scan of the file system keeps its ``scan.memo`` file: a cache of
+    extended attributes, which may be deleted at any time."""
+    return fs_home(root, fs) / "scan-memo" / name
 
 
 def offline_tree(root: Path, fs: str) -> Path:

@@ -7,6 +7,7 @@ twin, which is what runs where the extension is not built.
 from __future__ import annotations
 
 import errno
+import gc
 import os
 import stat as statmod
 import threading
@@ -187,3 +188,44 @@ def test_records_and_their_twin_agree():
         _walk.Records(iattr, [np.zeros(3, np.int32)] * 27)
     with pytest.raises(ValueError):
         _walk.Records(iattr, [np.zeros(3, np.int64)] * 26 + [np.zeros(2)])
+
+
+@pytest.mark.parametrize("make", [_walk.Records, _pywalk.Records])
+def test_records_take_constants_and_stop_at_a_term(make):
+    """A 0-d column is the same value in every record; next(term) stops, staying put, at
+    the first record whose stop column reaches the term (next_inode's termIno)."""
+    columns = [np.array(7, np.int64)] * 26 + [np.array(0.5)]
+    columns[3] = np.array([3, 5, 9], np.int64)
+    records = make(iattr, columns, 3)
+    assert len(records) == 3
+    first = records.next()
+    assert (first.ia_inode, first.ia_mode, first.ia_inode_space_mask) == (3, 7, 0.5)
+    assert records.next(5) is None and records.pos == 1
+    assert records.next(6).ia_inode == 5 and records.next(0).ia_inode == 9
+    assert records.next(1) is None and records.next() is None
+    assert records.next(2**64) is None                   # at the end whatever the term
+    records.pos = 0
+    assert records.next(2**64).ia_inode == 3             # above every inode: no stop
+    assert records.next(-1) is None and records.pos == 1  # below every inode: stop
+    with pytest.raises(TypeError):
+        records.next(5.0)
+    assert [r.ia_inode for r in make(iattr, columns)] == [3, 5, 9]
+    assert make(iattr, columns).at(2) == iattr(*([7] * 3 + [9] + [7] * 22 + [0.5]))
+    assert len(make(iattr, [np.array(1, np.int64)] * 27)) == 1      # constants only: one
+    with pytest.raises(ValueError, match="stop"):
+        make(iattr, columns, 27)
+    with pytest.raises(ValueError, match="stop"):
+        make(iattr, columns, 26)                          # a float column
+    with pytest.raises(ValueError, match="differ"):
+        make(iattr, [*columns[:3], np.zeros(2, np.int64), np.zeros(3, np.int64),
+                     *columns[5:]])
+
+
+def test_records_are_not_tracked_by_the_cyclic_gc():
+    """Ints and floats only: a kept million of them must not slow every collection."""
+    columns = [np.arange(3, dtype=np.int64)] * 26 + [np.zeros(3)]
+    record = _walk.Records(iattr, columns).next()
+    assert isinstance(record, iattr) and not gc.is_tracked(record)
+    assert record == iattr(*([0] * 26 + [0.0]))
+    del record
+    gc.collect()

@@ -165,7 +165,10 @@ class EmulatedBackend:
             since = prev.snap_id
         from gpfskit.clib.emulated.iscan import InodeTable  # NumPy and pyarrow: scans only
 
-        return inodescan(_Scan(InodeTable(self.model, t, since, max_ino)), self)
+        payload = _Scan(InodeTable(self.model, t, since, max_ino))
+        scan = inodescan(payload, self)
+        scan._next = payload.records.next   # next_inode's per-inode path: one C call
+        return scan
 
     @staticmethod
     def _scan(scan: inodescan, call: str) -> _Scan:
@@ -174,14 +177,7 @@ class EmulatedBackend:
         return scan._live(call)
 
     def next_inode(self, scan: inodescan, term: int) -> iattr | None:
-        if type(scan) is inodescan and scan._open:   # the per-inode path, checks inlined
-            records = scan._payload.records
-        else:
-            records = self._scan(scan, "next_inode").records
-        row: iattr | None = records.next()
-        if row is not None and term and row.ia_inode >= term:
-            records.pos -= 1   # the scan stays at that inode
-            return None
+        row: iattr | None = self._scan(scan, "next_inode").records.next(term)
         return row
 
     def rows(self, scan: inodescan) -> Iterator[iattr]:

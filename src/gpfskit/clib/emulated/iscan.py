@@ -2,9 +2,12 @@
 order, with the attributes ``gpfs_next_inode64`` fills in.
 
 The tree is listed once with the policy scanner (its C lister: getdents64 + statx, two
-threads, GIL released) with every kind of object; hard links collapse to one inode; the
-columns are sorted by inode number and kept as numpy arrays. ``next_inode`` then hands out
-``iattr`` records made one at a time in C (``_walk.Records``) from those arrays.
+threads, GIL released) with every kind of object and no paths; hard links collapse to one
+inode; the columns are sorted by inode number and kept as numpy arrays (one value where
+every inode has the same). ``next_inode`` then hands out ``iattr`` records made one at a
+time in C (``_walk.Records``) from those arrays. The recorded pools come from the scan's
+memo (``scan.memo``) for files unchanged since the last scan of the same target, and are
+read for the others.
 
 What comes from the emulator's state: ``ia_filesetid`` (the fileset of the deepest junction
 above, ``placement.fileset_at``), ``ia_datapoolid`` (the pool recorded on the file, else the
@@ -20,8 +23,10 @@ APPENDONLY from the Linux inode flags, which the emulator sets only when it runs
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pyarrow as pa
@@ -30,46 +35,44 @@ import pyarrow.compute as pc
 from gpfskit.clib import flags
 from gpfskit.clib.emulated.model import Model, Target
 from gpfskit.clib.types import IATTR_FIELDS, iattr
-from gpfskit.emulator import fileattrs, placement
+from gpfskit.emulator import fileattrs, layout, placement
 from gpfskit.emulator.placement_vectorized import pool_column
 from gpfskit.emulator.scan import _pywalk, scan, subtree_junctions
 from gpfskit.emulator.scan.columns import KIND_DIR
+from gpfskit.emulator.scan.memo import XattrMemo
 from gpfskit.language.evaluate import EvalContext
 
 _COLUMNS = ("INODE", "GENERATION", "FILE_SIZE", "KB_ALLOCATED", "USER_ID", "GROUP_ID", "NLINK",
-            "MODE", "MISC_ATTRIBUTES", "ACCESS_TIME", "MODIFICATION_TIME", "CHANGE_TIME",
-            "CREATION_TIME", "DEVICE_ID", "RDEVICE_ID", "BLOCKSIZE", "FILESET_NAME", "KIND")
+            "MODE_BITS", "FLAG_BITS", "ACCESS_TIME", "MODIFICATION_TIME", "CHANGE_TIME",
+            "CREATION_TIME", "DEVICE_ID", "RDEVICE_ID", "FILESET_NAME", "KIND")
 #: Only the pool is read per inode: each extended attribute costs a system call per file
-#: (measured: 1 adds ~40% to the listing, 5 more than triple it).
+#: (measured: 1 adds ~40% to the listing, 5 more than triple it), except where the scan's
+#: memo shows the file unchanged since the last scan.
 _XATTRS = {"GPFSKIT_POOL": fileattrs.POOL}
+#: The listed columns ``iattr`` takes as they are (in inode order).
+_GATHERED = ("MODE_BITS", "USER_ID", "GROUP_ID", "GENERATION", "NLINK", "FILE_SIZE",
+             "KB_ALLOCATED", "ACCESS_TIME", "CHANGE_TIME", "CREATION_TIME", "DEVICE_ID",
+             "RDEVICE_ID", "FLAG_BITS")
 try:
     from gpfskit.emulator.scan._walk import Records  # type: ignore[import]
 except ImportError:  # the extension is not built
     Records = _pywalk.Records
-_TYPE_BITS = {ord("d"): 0o040000, ord("-"): 0o100000, ord("l"): 0o120000, ord("p"): 0o010000,
-              ord("c"): 0o020000, ord("b"): 0o060000, ord("s"): 0o140000}
 
 
-def _mode_bits(modes: np.ndarray) -> np.ndarray:
-    """st_mode from the 10-character ``ls -l`` strings of a scan (n x 10 uint8)."""
-    out = np.zeros(len(modes), np.int64)
-    for letter, bits in _TYPE_BITS.items():
-        out[modes[:, 0] == letter] |= bits
-    for i, (ch, bit) in enumerate(zip("rwxrwxrwx", (0o400, 0o200, 0o100, 0o40, 0o20, 0o10,
-                                                   0o4, 0o2, 0o1), strict=True)):
-        col = modes[:, i + 1]
-        out[(col == ord(ch)) | (col == ord("s")) | (col == ord("t"))] |= bit
-    for i, special, upper, lower in ((3, 0o4000, "S", "s"), (6, 0o2000, "S", "s"),
-                                     (9, 0o1000, "T", "t")):
-        col = modes[:, i]
-        out[(col == ord(upper)) | (col == ord(lower))] |= special
-    return out
-
-
-def _index_in(values: pa.Array, names: list[str]) -> np.ndarray:
+def _index_in(values: pa.ChunkedArray | pa.Array, names: list[str]) -> np.ndarray:
     """Position of each value in ``names``; ``len(names)`` for a null or unknown one."""
     index = pc.index_in(values, value_set=pa.array(names, pa.string()))
     return np.asarray(pc.fill_null(index, len(names))).astype(np.int64)
+
+
+def _inode_order(ino: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct inode numbers, sorted, and a row holding each (hard links: one)."""
+    order = np.argsort(ino)      # SIMD quicksort: about half what np.unique's mergesort costs
+    ordered = ino[order]
+    first = np.empty(len(ordered), bool)
+    first[:1] = True
+    np.not_equal(ordered[1:], ordered[:-1], out=first[1:])
+    return ordered[first], order[first]
 
 
 class InodeTable:
@@ -97,9 +100,17 @@ class InodeTable:
         hidden = {j[len(target.live_rel):].lstrip("/") if target.live_rel else j
                   for j in independent if target.live_rel == "" or j.startswith(
                       target.live_rel + "/")}
+        key = "inode-scan"
+        if target.snapshot is not None:
+            key += f"-snapshot-{target.snapshot['snap_id']}"
+        if target.fileset is not None:
+            key += f"-fileset-{by_name[target.fileset]['id']}"
+        memo = XattrMemo(layout.scan_memo(model.root, fs["name"], key),
+                         [os.fsencode(x) for x in _XATTRS.values()])
         run = scan(target.path, visible_root=target.path, junctions=junctions,
                    independent=hidden if target.snapshot is None else (),
-                   columns=columns, directories_plus=True, skip_dirs=skip, xattrs=_XATTRS)
+                   columns=columns, paths="PATH_NAME" in columns, directories_plus=True,
+                   skip_dirs=skip, xattrs=_XATTRS, xattr_memo=memo)
         batches = list(run)
         self.problems = run.stats.problems
         self._fill(pa.Table.from_batches(batches) if batches else None, place, by_name,
@@ -107,66 +118,80 @@ class InodeTable:
 
     def _fill(self, table: pa.Table | None, place: placement.PlacementHistory,
               by_name: dict[str, sqlite3.Row], since: int | None, max_inode: int | None) -> None:
+        """The ``iattr`` columns, in inode order, from the listing (in listing order)."""
         fs = self.target.fs
         if table is None or table.num_rows == 0:
             self.columns = [np.zeros(0, np.int64) for _ in IATTR_FIELDS]
             self.inodes = self.columns[3]
             return
-        ino = table.column("INODE").to_numpy()
-        ino_sorted, first = np.unique(ino, return_index=True)   # hard links: one inode
-        # One copy of the rows, in inode order, of the columns used below (the paths, the
-        # largest column, only when placement reads them).
-        used = [c for c in table.column_names if c != "PATH_NAME" or c in place.columns]
-        batch = table.select(used).take(pa.array(first)).combine_chunks().to_batches()[0]
-        n = batch.num_rows
-        col = lambda name: np.asarray(batch.column(name))  # noqa: E731
-        kind = col("KIND")
-        modes = np.frombuffer(batch.column("MODE").buffers()[2], np.uint8,
-                              count=10 * n, offset=batch.column("MODE").offset * 10
-                              ).reshape(n, 10)
-        attrs = json.loads(fs["attrs"] or "{}")
-        repl_data = np.full(n, int(attrs.get("defaultDataReplicas", 1) or 1), np.int64)
-        repl_meta = np.full(n, int(attrs.get("defaultMetadataReplicas", 1) or 1), np.int64)
-        misc = batch.column("MISC_ATTRIBUTES")
-        iaflags = np.where(np.asarray(pc.match_substring(misc, "X")),
-                           flags.IAFLAGS["IMMUTABLE"], 0) | np.where(
-            np.asarray(pc.match_substring(misc, "a")), flags.IAFLAGS["APPENDONLY"], 0)
-        fileset_names = batch.column("FILESET_NAME")
         filesets = sorted(by_name)
-        fileset_index = _index_in(fileset_names, filesets)
+
+        def col(name: str) -> np.ndarray:
+            """A listed column in inode order; a 0-d array where every inode has the same
+            value (a constant to ``Records``: no gather, no memory)."""
+            values = table.column(name).to_numpy()
+            return values[0] if values.min() == values.max() else values[first]
+
+        # NumPy's sort and gathers and pyarrow's kernels let go of the GIL: on two threads,
+        # the sort runs beside the pools, and the gathers two at a time.
+        with ThreadPoolExecutor(2, thread_name_prefix="gpfskit-iscan") as threads:
+            order = threads.submit(_inode_order, table.column("INODE").to_numpy())
+            pool_rows = threads.submit(self._pool_ids, table, place)
+            fileset_rows = _index_in(table.column("FILESET_NAME"), filesets)
+            inodes, first = order.result()
+            mtime = threads.submit(lambda: table.column("MODIFICATION_TIME").to_numpy()[first])
+            c = dict(zip(_GATHERED, threads.map(col, _GATHERED), strict=True))
+            datapool = pool_rows.result()[first]
+            mtime_sorted = mtime.result()
+        n = len(inodes)
+        fileset_index = fileset_rows[first]
+        iaflags = (np.where(c["FLAG_BITS"] & _pywalk.FLAG_IMMUTABLE, flags.IAFLAGS["IMMUTABLE"], 0)
+                   | np.where(c["FLAG_BITS"] & _pywalk.FLAG_APPEND, flags.IAFLAGS["APPENDONLY"], 0))
         filesetid = np.array([by_name[f]["id"] for f in filesets] + [0], np.int64)[fileset_index]
         spaces = np.array([by_name[f]["inode_space"] for f in filesets] + [0],
                           np.int64)[fileset_index]
-        pool_names = pool_column(place, batch, EvalContext(current_timestamp=time.time()),
-                                 recorded=batch.column("GPFSKIT_POOL"),
-                                 directories=kind == KIND_DIR)
-        pool_ids = self.model.pool_ids(fs["name"])
-        pools = sorted(pool_ids)
-        datapool = np.array([pool_ids[p] for p in pools] + [0],
-                            np.int64)[_index_in(pool_names, pools)]
-        mtime = col("MODIFICATION_TIME")
-        modsnap = self._modsnapids(mtime, fileset_names)
-        zeros = np.zeros(n, np.int64)
+        modsnap = self._modsnapids(mtime_sorted, fileset_index, filesets)
+        attrs = json.loads(fs["attrs"] or "{}")
+
+        def constant(value: int) -> np.ndarray:
+            return np.array(value, np.int64)
+
+        factor = lambda name, default: constant(  # noqa: E731
+            int(attrs.get(name, default) or default))
         self.columns = [
-            _mode_bits(modes), col("USER_ID"), col("GROUP_ID"), ino_sorted, col("GENERATION"),
-            col("NLINK"), col("FILE_SIZE"), col("KB_ALLOCATED") * 2, col("ACCESS_TIME"), mtime,
-            col("CHANGE_TIME"), col("CREATION_TIME"), zeros, iaflags, repl_data,
-            np.full(n, int(attrs.get("maxDataReplicas", 2) or 2), np.int64), repl_meta,
-            np.full(n, int(attrs.get("maxMetadataReplicas", 2) or 2), np.int64),
-            np.full(n, int(fs["block_size"]), np.int64), zeros, col("DEVICE_ID"),
-            col("RDEVICE_ID"), zeros, modsnap, filesetid, datapool, spaces]
+            c["MODE_BITS"], c["USER_ID"], c["GROUP_ID"], inodes, c["GENERATION"], c["NLINK"],
+            c["FILE_SIZE"], c["KB_ALLOCATED"] * 2, c["ACCESS_TIME"], mtime_sorted,
+            c["CHANGE_TIME"], c["CREATION_TIME"], constant(0), iaflags,
+            factor("defaultDataReplicas", 1), factor("maxDataReplicas", 2),
+            factor("defaultMetadataReplicas", 1), factor("maxMetadataReplicas", 2),
+            constant(int(fs["block_size"])), constant(0), c["DEVICE_ID"], c["RDEVICE_ID"],
+            constant(0), modsnap, filesetid, datapool, spaces]
         keep = np.ones(n, bool)
         if since is not None:
             keep &= modsnap >= since
         if max_inode:
-            keep &= ino_sorted <= max_inode
+            keep &= inodes <= max_inode
         if not keep.all():
-            self.columns = [c[keep] for c in self.columns]
-        self.columns = [np.ascontiguousarray(c, np.float64 if c.dtype.kind == "f" else np.int64)
+            self.columns = [c[keep] if c.ndim else c for c in self.columns]
+        self.columns = [np.asarray(c, np.float64 if c.dtype.kind == "f" else np.int64)
                         for c in self.columns]
         self.inodes = self.columns[3]
 
-    def _modsnapids(self, mtime: np.ndarray, fileset_names: pa.Array) -> np.ndarray:
+    def _pool_ids(self, table: pa.Table, place: placement.PlacementHistory) -> np.ndarray:
+        """``ia_datapoolid`` of every listed row: the pool recorded on it, else the one
+        placement chooses (as ``mmapplypolicy`` computes POOL_NAME), batch by batch."""
+        pool_ids = self.model.pool_ids(self.target.fs["name"])
+        pools = sorted(pool_ids)
+        ids = np.array([pool_ids[p] for p in pools] + [0], np.int64)
+        ctx = EvalContext(current_timestamp=time.time())
+        return np.concatenate([
+            ids[_index_in(pool_column(place, batch, ctx, recorded=batch.column("GPFSKIT_POOL"),
+                                      directories=np.asarray(batch.column("KIND")) == KIND_DIR),
+                          pools)]
+            for batch in table.to_batches()])
+
+    def _modsnapids(self, mtime: np.ndarray, fileset_index: np.ndarray, filesets: list[str]
+                    ) -> np.ndarray:
         snaps = [s for s in self.model.snapshots(self.target.fs["name"])
                  if self.target.snapshot is None
                  or s["snap_id"] < self.target.snapshot["snap_id"]]
@@ -182,8 +207,10 @@ class InodeTable:
             created, ids = created[order], np.maximum.accumulate(ids[order])
             k = np.searchsorted(created, mtime, side="right")
             value = np.where(k > 0, ids[np.maximum(k - 1, 0)], 0)
-            mask = np.ones(len(mtime), bool) if scope is None else np.asarray(
-                pc.fill_null(pc.equal(fileset_names, scope), False))
+            if scope is None:
+                mask = np.ones(len(mtime), bool)
+            else:
+                mask = fileset_index == (filesets.index(scope) if scope in filesets else -1)
             out[mask] = np.maximum(out[mask], value[mask])
         return out
 
@@ -196,4 +223,4 @@ class InodeTable:
 
     def records(self) -> Records:
         """A cursor over the table's ``iattr`` records, at the first inode."""
-        return Records(iattr, self.columns)
+        return Records(iattr, self.columns, IATTR_FIELDS.index("ia_inode"))

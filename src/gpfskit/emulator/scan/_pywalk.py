@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import ctypes
 import errno
+import operator
 import os
 from collections.abc import Sequence
 from typing import Any
@@ -27,6 +28,7 @@ from gpfskit.emulator.scan.walk import (
     KIND_LINK,
     KIND_OTHER,
     MAX_XATTRS,
+    NO_PATHS,
     WANT_ALL_KINDS,
     WANT_MISC,
     WANT_MODE,
@@ -38,6 +40,7 @@ FLAG_IMMUTABLE, FLAG_APPEND, FLAG_COMPRESSED, FLAG_ENCRYPTED = 1, 2, 4, 8
 _AT_FDCWD = -100
 _AT_SYMLINK_NOFOLLOW = 0x100
 _AT_NO_AUTOMOUNT = 0x800
+_STATX_CTIME = 0x80
 _STATX_BASIC_STATS = 0x7FF
 _STATX_BTIME = 0x800
 _STATX_ATTR_COMPRESSED = 0x4
@@ -355,13 +358,18 @@ def _kind_of_mode(mode: int) -> int:
     return KIND_OTHER
 
 
-def _read_xattrs(rows: _Rows, path: bytes, xnames: list[bytes]) -> None:
+def _read_xattrs(rows: _Rows, path: bytes, xnames: list[bytes]) -> bool:
+    """Appends the entry's attributes; False when one could not be read for another reason
+    than its absence (as ``read_xattr`` in ``_walk.c``)."""
+    read_all = True
     for k, xname in enumerate(xnames):
         try:
             value: bytes | None = os.getxattr(path, xname, follow_symlinks=False)
-        except OSError:
+        except OSError as exc:
             value = None
+            read_all = read_all and exc.errno in (errno.ENODATA, errno.ENOTSUP)
         rows.xattrs[k].append(value)
+    return read_all
 
 
 def _open_dir(rootfd: int, rel: bytes, state: list[int]) -> int:
@@ -374,8 +382,51 @@ def _open_dir(rootfd: int, rel: bytes, state: list[int]) -> int:
             state[0] = 0  # O_NOATIME needs ownership; list without it
 
 
+class _Memo:
+    """``list_dirs``'s memo argument, parsed (see ``_walk.list_dirs``)."""
+
+    def __init__(self, memo: tuple[int, int, Any, list[tuple[Any, Any, Any]]], nx: int):
+        before, dev, dirs, values = memo
+        self.before, self.dev = int(before), int(dev)
+        self.dirs = np.frombuffer(dirs, np.int64)
+        if len(values) != nx:
+            raise ValueError("memo: one (inos, offsets, blob) per xattr")
+        self.values = [(np.frombuffer(inos, np.int64), np.frombuffer(offsets, np.int32),
+                        bytes(blob)) for inos, offsets, blob in values]
+        if any(len(offsets) != len(inos) + 1 for inos, offsets, _ in self.values):
+            raise ValueError("memo values: offsets must be one longer than inos")
+        self.remembered = 0
+
+    @staticmethod
+    def _find(sorted_values: np.ndarray, key: int) -> int:
+        j = int(np.searchsorted(sorted_values, key))
+        return j if j < len(sorted_values) and sorted_values[j] == key else -1
+
+    def trusts(self, dir_ino: int) -> bool:
+        return self._find(self.dirs, dir_ino) >= 0
+
+    def answers(self, record: np.ndarray) -> bool:
+        """Whether the entry (a statx record) is on the memo's device and unchanged since."""
+        if not int(record["mask"][0]) & _STATX_CTIME:
+            return False
+        dev = int(makedev(record["dev_major"], record["dev_minor"])[0])
+        ctime_ns = int(record["ctime_s"][0]) * 10**9 + int(record["ctime_ns"][0])
+        return dev == self.dev and ctime_ns < self.before
+
+    def recall(self, rows: _Rows, ino: int) -> None:
+        """The entry's attributes from the memo, as ``_read_xattrs`` would append them."""
+        for k, (inos, offsets, blob) in enumerate(self.values):
+            j = self._find(inos, ino)
+            value = None
+            if j >= 0 and 0 <= offsets[j] <= offsets[j + 1] <= len(blob):
+                value = blob[offsets[j]: offsets[j + 1]]
+            rows.xattrs[k].append(value)
+        self.remembered += 1
+
+
 def _result(rows: _Rows, flags: int, subdirs: list, errors: list, consumed: int, resume: Any,
-            counts: list[int]) -> dict[str, Any]:
+            counts: list[int], memo: _Memo | None = None,
+            listed: tuple[np.ndarray, np.ndarray] | None = None) -> dict[str, Any]:
     return {
         "n": rows.n,
         "columns": rows.columns(flags),
@@ -384,13 +435,16 @@ def _result(rows: _Rows, flags: int, subdirs: list, errors: list, consumed: int,
         "consumed": consumed,
         "resume": resume,
         "counts": tuple(counts),
+        "listed": None if listed is None else (listed[0].tobytes(), listed[1].tobytes()),
+        "remembered": memo.remembered if memo is not None else 0,
     }
 
 
 def list_dirs(root: bytes, prefix: bytes, dirs: list[bytes], starts: list[Any],
               hide: list[tuple[bytes, ...] | None] | None, max_rows: int, flags: int,
               xattrs: list[bytes], columns: Sequence[str] | None = None,
-              prefilter: Sequence[Sequence[tuple[str, str, float]]] | None = None
+              prefilter: Sequence[Sequence[tuple[str, str, float]]] | None = None,
+              memo: tuple[int, int, Any, list[tuple[Any, Any, Any]]] | None = None
               ) -> dict[str, Any]:
     """Same contract as ``_walk.list_dirs`` (see its docstring); every numeric column is
     returned whatever ``columns`` asks for."""
@@ -399,8 +453,13 @@ def list_dirs(root: bytes, prefix: bytes, dirs: list[bytes], starts: list[Any],
         raise ValueError("dirs, starts and hide must have the same length")
     if len(xattrs) > MAX_XATTRS:
         raise ValueError(f"at most {MAX_XATTRS} extended attributes")
+    remembers = _Memo(memo, len(xattrs)) if memo is not None else None
+    listed = None
+    if remembers is not None:
+        listed = (np.full(len(dirs), -1, np.int64), np.zeros(len(dirs), np.uint8))
     all_kinds = bool(flags & WANT_ALL_KINDS)
     want_names = bool(flags & WANT_NAMES)
+    want_paths = not flags & NO_PATHS
     max_rows = max(1, max_rows)
     prefix = prefix.rstrip(b"/")
     rows = _Rows(len(xattrs))
@@ -418,7 +477,7 @@ def list_dirs(root: bytes, prefix: bytes, dirs: list[bytes], starts: list[Any],
     except OSError as exc:
         error(root, exc.errno or errno.EIO, "o")
         counts[3] += 1
-        return _result(rows, flags, subdirs, errors, consumed, resume, counts)
+        return _result(rows, flags, subdirs, errors, consumed, resume, counts, remembers, listed)
     noatime = [_O_NOATIME]
     try:
         for i, rel in enumerate(dirs):
@@ -448,10 +507,21 @@ def list_dirs(root: bytes, prefix: bytes, dirs: list[bytes], starts: list[Any],
             real = root + b"/" + rel_slash if xattrs else b""
             hidden = hide[i] if hide is not None else None
             stop = False
+            trusted = complete = False    # as in _walk.c's run_job
+            if remembers is not None and listed is not None:
+                try:
+                    ds = os.fstat(fd)
+                except OSError:
+                    pass
+                else:
+                    listed[0][i] = ds.st_ino
+                    complete = ds.st_dev == remembers.dev and all_kinds and where is None
+                    trusted = complete and remembers.trusts(ds.st_ino)
             try:
                 for entry in it:
                     name = os.fsencode(entry.name)
                     if hidden and name in hidden:
+                        complete = False
                         continue
                     if entry.is_file(follow_symlinks=False):
                         kind = KIND_FILE
@@ -467,6 +537,7 @@ def list_dirs(root: bytes, prefix: bytes, dirs: list[bytes], starts: list[Any],
                         if mode < 0:
                             error(rel_slash + name, -mode, "t")
                             counts[3] += 1
+                            complete = False
                             continue
                         kind = _kind_of_mode(mode)
                         emit = kind == KIND_FILE or all_kinds
@@ -478,14 +549,19 @@ def list_dirs(root: bytes, prefix: bytes, dirs: list[bytes], starts: list[Any],
                         row = rows.n
                         rows.dir.append(i)
                         rows.kind.append(kind)
-                        rows.paths += vis
-                        rows.paths += name
+                        if want_paths:
+                            rows.paths += vis
+                            rows.paths += name
                         rows.path_ends.append(len(rows.paths))
                         if want_names:
                             rows.names += name
                             rows.name_ends.append(len(rows.names))
                         if xattrs:
-                            _read_xattrs(rows, real + name, xattrs)
+                            record = rows.sx[rows.n: rows.n + 1]
+                            if trusted and remembers is not None and remembers.answers(record):
+                                remembers.recall(rows, int(record["ino"][0]))
+                            elif not _read_xattrs(rows, real + name, xattrs):
+                                complete = False
                         rows.n += 1
                     if kind == KIND_DIR:
                         subdirs.append((rel_slash + name, i, row))
@@ -495,13 +571,16 @@ def list_dirs(root: bytes, prefix: bytes, dirs: list[bytes], starts: list[Any],
             except OSError as exc:
                 error(rel, exc.errno or errno.EIO, "r")
                 counts[3] += 1
+                complete = False
+            if listed is not None:
+                listed[1][i] = complete
             if stop:
                 break
             it.close()
             os.close(fd)
     finally:
         os.close(rootfd)
-    return _result(rows, flags, subdirs, errors, consumed, resume, counts)
+    return _result(rows, flags, subdirs, errors, consumed, resume, counts, remembers, listed)
 
 
 def stat_path(path: bytes, visible: bytes, flags: int, xattrs: list[bytes],
@@ -525,7 +604,8 @@ def stat_path(path: bytes, visible: bytes, flags: int, xattrs: list[bytes],
         if emit:
             rows.dir.append(0)
             rows.kind.append(kind)
-            rows.paths += visible
+            if not flags & NO_PATHS:
+                rows.paths += visible
             rows.path_ends.append(len(rows.paths))
             if flags & WANT_NAMES:
                 rows.names += os.path.basename(visible.rstrip(b"/")) or b"/"
@@ -567,18 +647,25 @@ def escape(data: Any, offsets: Any, keep: bytes, mode: int) -> tuple[Any, Any] |
 
 
 class Records:
-    """Twin of ``_walk.Records``: one ``type`` record per row of int64/float64 columns;
-    ``next()`` (None past the end) and iteration go on from ``pos``."""
+    """Twin of ``_walk.Records``: one ``type`` record per row of int64/float64 columns (a
+    0-d array is a constant); ``next(term)`` (None past the end, or at the first row whose
+    ``stop`` column is at least a nonzero ``term``) and iteration go on from ``pos``."""
 
-    def __init__(self, type_: Any, columns: Sequence[Any]) -> None:
+    def __init__(self, type_: Any, columns: Sequence[Any], stop: int = -1) -> None:
         self._make = type_._make
         self._columns = [np.asarray(c) for c in columns]
-        if not self._columns or any(len(c) != len(self._columns[0]) for c in self._columns):
+        lengths = {len(c) for c in self._columns if c.ndim}
+        if not self._columns or len(lengths) > 1:
             raise ValueError("columns differ in length")
+        self._n = lengths.pop() if lengths else 1
+        if not -1 <= stop < len(self._columns) or (
+                stop >= 0 and self._columns[stop].dtype.kind == "f"):
+            raise ValueError("stop must name an int64 column")
+        self._stop = self._columns[stop] if stop >= 0 else None
         self._pos = 0
 
     def __len__(self) -> int:
-        return len(self._columns[0])
+        return self._n
 
     @property
     def pos(self) -> int:
@@ -591,10 +678,14 @@ class Records:
     def at(self, i: int) -> Any:
         if not 0 <= i < len(self):
             raise IndexError("record index out of range")
-        return self._make(c[i].item() for c in self._columns)
+        return self._make((c[i] if c.ndim else c).item() for c in self._columns)
 
-    def next(self) -> Any:
+    def next(self, term: int = 0) -> Any:
+        term = operator.index(term)
         if self._pos >= len(self):
+            return None
+        stop = self._stop
+        if term and stop is not None and int(stop[self._pos] if stop.ndim else stop) >= term:
             return None
         self._pos += 1
         return self.at(self._pos - 1)

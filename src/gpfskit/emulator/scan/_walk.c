@@ -21,6 +21,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdint.h>
@@ -43,7 +44,7 @@
 enum { KIND_FILE = 0, KIND_DIR = 1, KIND_LINK = 2, KIND_OTHER = 3 };
 enum { FLAG_IMMUTABLE = 1, FLAG_APPEND = 2, FLAG_COMPRESSED = 4, FLAG_ENCRYPTED = 8 };
 /* Call flags. */
-enum { WANT_ALL_KINDS = 1, WANT_NAMES = 2, WANT_MODE = 4, WANT_MISC = 8 };
+enum { WANT_ALL_KINDS = 1, WANT_NAMES = 2, WANT_MODE = 4, WANT_MISC = 8, NO_PATHS = 16 };
 
 #define MAX_XATTRS 16
 #define MAX_ERRORS 256
@@ -355,6 +356,7 @@ struct gpk_stat {
     int64_t a_s, m_s, c_s, b_s;
     uint32_t a_ns, m_ns, c_ns, b_ns;
     uint32_t attrs;
+    int ctime_known;  /* statx may leave it out: then nothing may be trusted on it */
 };
 
 static int use_statx = GPK_HAVE_STATX;
@@ -378,6 +380,7 @@ static int do_stat(int dirfd, const char *name, struct gpk_stat *st) {
             st->a_s = sx.stx_atime.tv_sec; st->a_ns = sx.stx_atime.tv_nsec;
             st->m_s = sx.stx_mtime.tv_sec; st->m_ns = sx.stx_mtime.tv_nsec;
             st->c_s = sx.stx_ctime.tv_sec; st->c_ns = sx.stx_ctime.tv_nsec;
+            st->ctime_known = (sx.stx_mask & STATX_CTIME) != 0;
             if (sx.stx_mask & STATX_BTIME) {
                 st->b_s = sx.stx_btime.tv_sec; st->b_ns = sx.stx_btime.tv_nsec;
             } else {
@@ -411,6 +414,7 @@ static int do_stat(int dirfd, const char *name, struct gpk_stat *st) {
     st->c_s = s.st_ctim.tv_sec; st->c_ns = s.st_ctim.tv_nsec;
     st->b_s = st->c_s; st->b_ns = st->c_ns;
     st->attrs = 0;
+    st->ctime_known = 1;
     return 0;
 }
 
@@ -630,7 +634,20 @@ typedef struct {
     int nx;
     const char *xnames[MAX_XATTRS];
     Prefilter where;
+    /* the xattr memo (see list_dirs): entries it answers are not read again */
+    int memo;
+    int64_t memo_before_ns, memo_dev;
+    const int64_t *memo_dirs;
+    size_t memo_ndirs;
+    const int64_t *memo_inos[MAX_XATTRS];
+    size_t memo_n[MAX_XATTRS];
+    const int32_t *memo_off[MAX_XATTRS];
+    const char *memo_blob[MAX_XATTRS];
+    size_t memo_blob_len[MAX_XATTRS];
     /* outputs */
+    int64_t *listed_ino;  /* with a memo: per dir, its inode (-1: not known) */
+    uint8_t *listed_ok;   /* ... and 1 where this call listed its part of it in full */
+    int64_t n_remembered;
     Rows rows;
     Subdirs subs;
     Errors errs;
@@ -673,8 +690,10 @@ static ssize_t get_xattr(int dirfd, const char *name, const char *path, const ch
     return lgetxattr(path, xname, value, size);
 }
 
+/* Reads the row's attributes; *complete drops to 0 when one could not be read for another
+ * reason than its absence (a memo must not remember a failed read as "none"). */
 static int read_xattr(Job *job, int dirfd, Blob *scratch_path, size_t base_len, const char *name,
-                      size_t row) {
+                      size_t row, int *complete) {
     Rows *r = &job->rows;
     scratch_path->len = base_len;
     if (blob_append(scratch_path, name, strlen(name) + 1) < 0) return -1;
@@ -687,6 +706,7 @@ static int read_xattr(Job *job, int dirfd, Blob *scratch_path, size_t base_len, 
         if (got < 0 && errno == ERANGE) {
             ssize_t need = get_xattr(dirfd, name, path, job->xnames[k], NULL, 0);
             got = -1;
+            errno = ERANGE;       /* what stands when the value does not fit after all */
             if (need > 0 && b->len + (size_t)need < BLOB_LIMIT) {  /* int32 offsets */
                 if (blob_reserve(b, (size_t)need) < 0) return -1;
                 got = get_xattr(dirfd, name, path, job->xnames[k], b->data + b->len,
@@ -696,10 +716,45 @@ static int read_xattr(Job *job, int dirfd, Blob *scratch_path, size_t base_len, 
         if (got >= 0) {
             b->len += (size_t)got;
             valid = 1;
+        } else if (errno != ENODATA && errno != ENOTSUP) {
+            *complete = 0;
         }
         r->x_valid[k][row] = valid;
         r->x_off[k][row + 1] = (int32_t)b->len;
     }
+    return 0;
+}
+
+/* Index of `key` in the sorted array `a` of `n`, or -1. */
+static Py_ssize_t find_sorted(const int64_t *a, size_t n, int64_t key) {
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (a[mid] < key) lo = mid + 1;
+        else hi = mid;
+    }
+    return lo < n && a[lo] == key ? (Py_ssize_t)lo : -1;
+}
+
+/* The row's attributes from the memo: the values it holds for `ino`, absent where none. */
+static int memo_xattrs(Job *job, uint64_t ino, size_t row) {
+    Rows *r = &job->rows;
+    for (int k = 0; k < job->nx; k++) {
+        Blob *b = &r->x_blob[k];
+        uint8_t valid = 0;
+        Py_ssize_t j = find_sorted(job->memo_inos[k], job->memo_n[k], (int64_t)ino);
+        if (j >= 0) {
+            int32_t lo = job->memo_off[k][j], hi = job->memo_off[k][j + 1];
+            if (0 <= lo && lo <= hi && (size_t)hi <= job->memo_blob_len[k] &&
+                b->len + (size_t)(hi - lo) < BLOB_LIMIT) {
+                if (blob_append(b, job->memo_blob[k] + lo, (size_t)(hi - lo)) < 0) return -1;
+                valid = 1;
+            }
+        }
+        r->x_valid[k][row] = valid;
+        r->x_off[k][row + 1] = (int32_t)b->len;
+    }
+    job->n_remembered += 1;
     return 0;
 }
 
@@ -723,6 +778,7 @@ static int run_job(Job *job) {
     const int want_names = job->flags & WANT_NAMES;
     const int want_mode = job->flags & WANT_MODE;
     const int want_misc = job->flags & WANT_MISC;
+    const int want_paths = !(job->flags & NO_PATHS);
     job->consumed = job->ndirs;
     job->resume = 0;
     if (blob_reserve(&dents, DENTS_BUF) < 0) return -1;
@@ -771,11 +827,25 @@ static int run_job(Job *job) {
         Py_ssize_t hlo = job->hide_lo ? job->hide_lo[i] : 0;
         Py_ssize_t hhi = job->hide_lo ? job->hide_hi[i] : 0;
         int stop = 0;
+        /* With a memo: whether this directory was listed in full by the scan that made it
+         * (its entries unchanged since may take their attributes from it), and whether this
+         * call lists its part in full (for the next memo). */
+        int trusted = 0, complete = 0;
+        if (job->memo) {
+            struct stat ds;
+            if (fstat(fd, &ds) == 0) {
+                job->listed_ino[i] = (int64_t)ds.st_ino;
+                complete = (int64_t)ds.st_dev == job->memo_dev && all_kinds && !job->where.active;
+                trusted = complete &&
+                          find_sorted(job->memo_dirs, job->memo_ndirs, (int64_t)ds.st_ino) >= 0;
+            }
+        }
         for (;;) {
             long nread = syscall(SYS_getdents64, fd, dents.data, DENTS_BUF);
             if (nread < 0) {
                 errors_add(&job->errs, rel, rel_len, NULL, errno, 'r');
                 job->n_errors += 1;
+                complete = 0;
                 break;
             }
             if (nread == 0) break;
@@ -792,7 +862,10 @@ static int run_job(Job *job) {
                         break;
                     }
                 }
-                if (hidden) continue;
+                if (hidden) {
+                    complete = 0;
+                    continue;
+                }
                 int kind;
                 switch (d->d_type) {
                 case DT_REG: kind = KIND_FILE; break;
@@ -807,6 +880,7 @@ static int run_job(Job *job) {
                     if (do_stat(fd, name, &st) != 0) {
                         errors_add(&job->errs, rel, rel_len, name, errno, 't');
                         job->n_errors += 1;
+                        complete = 0;
                         goto next;
                     }
                     kind = kind_of_mode(st.mode);
@@ -834,11 +908,13 @@ static int run_job(Job *job) {
                     r->dir[n] = (int32_t)i;
                     r->kind[n] = (uint8_t)kind;
                     r->flags[n] = (uint8_t)st.attrs;
-                    if (blob_reserve(&r->path, vis.len + 1 + name_len) < 0) goto oom;
-                    memcpy(r->path.data + r->path.len, vis.data, vis.len);
-                    r->path.data[r->path.len + vis.len] = '/';
-                    memcpy(r->path.data + r->path.len + vis.len + 1, name, name_len);
-                    r->path.len += vis.len + 1 + name_len;
+                    if (want_paths) {
+                        if (blob_reserve(&r->path, vis.len + 1 + name_len) < 0) goto oom;
+                        memcpy(r->path.data + r->path.len, vis.data, vis.len);
+                        r->path.data[r->path.len + vis.len] = '/';
+                        memcpy(r->path.data + r->path.len + vis.len + 1, name, name_len);
+                        r->path.len += vis.len + 1 + name_len;
+                    }
                     r->path_off[n + 1] = (int32_t)r->path.len;
                     if (want_names) {
                         if (blob_append(&r->name, name, name_len) < 0) goto oom;
@@ -854,7 +930,14 @@ static int run_job(Job *job) {
                         r->misc.len += misc_string(r->misc.data + r->misc.len, kind, st.attrs);
                     }
                     r->misc_off[n + 1] = (int32_t)r->misc.len;
-                    if (job->nx && read_xattr(job, fd, &real, real_base, name, n) < 0) goto oom;
+                    if (job->nx) {
+                        int64_t ctime_ns = st.c_s * 1000000000LL + st.c_ns;
+                        if (trusted && st.ctime_known && st.dev == job->memo_dev &&
+                                    ctime_ns < job->memo_before_ns
+                                ? memo_xattrs(job, st.ino, n) < 0
+                                : read_xattr(job, fd, &real, real_base, name, n, &complete) < 0)
+                            goto oom;
+                    }
                     r->n = n + 1;
                 }
                 if (kind == KIND_DIR &&
@@ -871,6 +954,7 @@ static int run_job(Job *job) {
             if (stop) break;
         }
         close(fd);
+        if (job->memo) job->listed_ok[i] = (uint8_t)complete;
         if (stop) break;
     }
     goto out;
@@ -986,12 +1070,22 @@ static PyObject *build_result(Job *job) {
         if (t == NULL) goto fail;
         PyList_SET_ITEM(errs, (Py_ssize_t)e, t);
     }
-    return Py_BuildValue("{s:n,s:N,s:N,s:N,s:n,s:L,s:(LLLLL)}", "n", (Py_ssize_t)job->rows.n,
-                         "columns", cols, "subdirs", subs, "errors", errs, "consumed",
-                         job->consumed, "resume", (long long)job->resume, "counts",
-                         (long long)job->n_files, (long long)job->n_dirs,
+    PyObject *listed = Py_None;
+    Py_INCREF(listed);
+    if (job->memo) {
+        Py_DECREF(listed);
+        listed = Py_BuildValue("(y#y#)", (const char *)job->listed_ino,
+                               job->ndirs * (Py_ssize_t)sizeof(int64_t),
+                               (const char *)job->listed_ok, job->ndirs);
+        if (listed == NULL) goto fail;
+    }
+    return Py_BuildValue("{s:n,s:N,s:N,s:N,s:n,s:L,s:(LLLLL),s:N,s:L}", "n",
+                         (Py_ssize_t)job->rows.n, "columns", cols, "subdirs", subs, "errors",
+                         errs, "consumed", job->consumed, "resume", (long long)job->resume,
+                         "counts", (long long)job->n_files, (long long)job->n_dirs,
                          (long long)job->n_others, (long long)job->n_errors,
-                         (long long)job->n_skipped);
+                         (long long)job->n_skipped, "listed", listed, "remembered",
+                         (long long)job->n_remembered);
 fail:
     Py_XDECREF(cols);
     Py_XDECREF(subs);
@@ -1012,33 +1106,96 @@ static void job_free(Job *job) {
     free(job->hide_lo);
     free(job->hide_hi);
     free(job->hide_names);
+    free(job->listed_ino);
+    free(job->listed_ok);
 }
 
 PyDoc_STRVAR(list_dirs_doc,
-"list_dirs(root, prefix, dirs, starts, hide, max_rows, flags, xattrs[, columns[, prefilter]])\n"
+"list_dirs(root, prefix, dirs, starts, hide, max_rows, flags, xattrs[, columns[, prefilter\n"
+"          [, memo]]])\n"
 "    -> dict\n\n"
 "List the directories `dirs` (paths relative to `root`, b'' for root itself) and stat\n"
 "every entry, with the GIL released. `starts` gives a directory offset to resume at (0 =\n"
 "from the beginning), `hide` is None or, per directory, None or a tuple of names to leave\n"
 "out. Rows are regular files, or every kind with flags & 1; names are collected with\n"
 "flags & 2, MODE strings with flags & 4, MISC_ATTRIBUTES strings with flags & 8.\n"
-"Paths are written as prefix + '/' + rel + '/' + name. Stops after `max_rows`\n"
+"Paths are written as prefix + '/' + rel + '/' + name (none with flags & 16: every\n"
+"row's path is then empty). Stops after `max_rows`\n"
 "rows: 'consumed' directories were finished, and 'resume' (when not 0) is the offset to\n"
 "continue directory number 'consumed' at. `columns` names the numeric columns to fill\n"
 "(ino mode nlink uid gid size kb blksize dev rdev gen atime mtime ctime btime; None = all).\n"
 "`prefilter` (None = every entry) is a sequence of conjunctions, each a sequence of\n"
 "(column, op, value) with op one of = <> < <= > >=: an entry is a row only when every\n"
 "comparison of at least one conjunction holds. Entries are counted and directories\n"
-"descended into whether or not they are rows.");
+"descended into whether or not they are rows.\n"
+"`memo` (None = read every xattr) is (before_ns, dev, dirs, [(inos, offsets, blob) per\n"
+"xattr]) from an earlier scan: an entry on device `dev` whose change time is before\n"
+"`before_ns`, in a directory whose inode is in the sorted int64 array `dirs`, takes its\n"
+"xattrs from the memo (present where its inode is in the sorted int64 `inos`, the value\n"
+"blob[offsets[j]:offsets[j + 1]]) instead of reading them ('remembered' counts those).\n"
+"With a memo, 'listed' is (inodes, ok): per directory its inode (int64, -1 when it could\n"
+"not be opened) and whether this call listed its part of it in full (uint8: every entry a\n"
+"row, nothing hidden, no error, on `dev`).");
+
+/* The memo argument, parsed into the job; its arrays stay buffer views in `views` (at most
+ * 1 + 3 * MAX_XATTRS) while the job runs. Returns the number of views taken, or -(that + 1)
+ * with an exception set. */
+static int memo_parse(PyObject *memo, Job *job, Py_buffer *views) {
+    PyObject *values;
+    int nv = 0;
+    long long before, dev;
+    if (!PyTuple_Check(memo) || !PyArg_ParseTuple(memo, "LLy*O!", &before, &dev, &views[0],
+                                                  &PyList_Type, &values)) {
+        if (!PyErr_Occurred() || PyErr_ExceptionMatches(PyExc_TypeError)) {
+            PyErr_Clear();
+            PyErr_SetString(PyExc_TypeError,
+                            "memo must be (before_ns, dev, dirs, [(inos, offsets, blob), ...])");
+        }
+        return -1;
+    }
+    nv = 1;
+    job->memo = 1;
+    job->memo_before_ns = before;
+    job->memo_dev = dev;
+    job->memo_dirs = views[0].buf;
+    job->memo_ndirs = (size_t)views[0].len / sizeof(int64_t);
+    if (PyList_GET_SIZE(values) != job->nx) {
+        PyErr_SetString(PyExc_ValueError, "memo: one (inos, offsets, blob) per xattr");
+        return -nv - 1;
+    }
+    for (int k = 0; k < job->nx; k++) {
+        PyObject *t = PyList_GET_ITEM(values, k);
+        Py_buffer *v = &views[nv];
+        if (!PyTuple_Check(t) || !PyArg_ParseTuple(t, "y*y*y*", &v[0], &v[1], &v[2])) {
+            if (!PyErr_Occurred()) PyErr_SetString(PyExc_TypeError, "memo values: (inos, offsets, blob)");
+            return -nv - 1;
+        }
+        nv += 3;
+        size_t n = (size_t)v[0].len / sizeof(int64_t);
+        if ((size_t)v[1].len != (n + 1) * sizeof(int32_t)) {
+            PyErr_SetString(PyExc_ValueError, "memo values: offsets must be one longer than inos");
+            return -nv - 1;
+        }
+        job->memo_inos[k] = v[0].buf;
+        job->memo_n[k] = n;
+        job->memo_off[k] = v[1].buf;
+        job->memo_blob[k] = v[2].buf;
+        job->memo_blob_len[k] = (size_t)v[2].len;
+    }
+    return nv;
+}
 
 static PyObject *list_dirs(PyObject *self, PyObject *args) {
     Py_buffer root, prefix;
+    Py_buffer memo_views[1 + 3 * MAX_XATTRS];
+    int memo_nviews = 0;
     PyObject *dirs, *starts, *hide, *xattrs, *columns = Py_None, *prefilter = Py_None;
+    PyObject *memo = Py_None;
     Py_ssize_t max_rows;
     int flags;
-    if (!PyArg_ParseTuple(args, "y*y*O!O!OniO!|OO", &root, &prefix, &PyList_Type, &dirs,
+    if (!PyArg_ParseTuple(args, "y*y*O!O!OniO!|OOO", &root, &prefix, &PyList_Type, &dirs,
                           &PyList_Type, &starts, &hide, &max_rows, &flags, &PyList_Type,
-                          &xattrs, &columns, &prefilter))
+                          &xattrs, &columns, &prefilter, &memo))
         return NULL;
     Job job;
     memset(&job, 0, sizeof(job));
@@ -1155,6 +1312,20 @@ static PyObject *list_dirs(PyObject *self, PyObject *args) {
         }
         job.xnames[k] = PyBytes_AS_STRING(x);
     }
+    if (memo != Py_None) {
+        memo_nviews = memo_parse(memo, &job, memo_views);
+        if (memo_nviews < 0) {
+            memo_nviews = -memo_nviews - 1;
+            goto done;
+        }
+        job.listed_ino = malloc((nd ? nd : 1) * sizeof(int64_t));
+        job.listed_ok = calloc(nd ? nd : 1, 1);
+        if (!job.listed_ino || !job.listed_ok) {
+            PyErr_NoMemory();
+            goto done;
+        }
+        for (Py_ssize_t i = 0; i < nd; i++) job.listed_ino[i] = -1;
+    }
 
     int rc;
     Py_BEGIN_ALLOW_THREADS
@@ -1167,6 +1338,7 @@ static PyObject *list_dirs(PyObject *self, PyObject *args) {
     result = build_result(&job);
 done:
     job_free(&job);
+    for (int v = 0; v < memo_nviews; v++) PyBuffer_Release(&memo_views[v]);
     Py_XDECREF(root_copy);
     Py_XDECREF(prefix_copy);
 early:
@@ -1815,18 +1987,23 @@ static PyObject *list_ahead(PyObject *self, PyObject *args) {
 /* ------------------------------------------------------------------ records from columns */
 
 /* For gpfskit.clib's inode scan: a Records object hands out one tuple-subclass record per
- * row of equally long int64 / float64 columns (numpy arrays, held while it lives), so
- * `next_inode` costs one C call and one record, not a tuple built in Python. */
+ * row of equally long int64 / float64 columns (numpy arrays, held while it lives; a 0-d
+ * array is a constant, as numpy broadcasts it), so
+ * `next_inode` costs one C call and one record, not a tuple built in Python. With a `stop`
+ * column, next(term) returns None, staying put, at the first row whose value there is at
+ * least a nonzero term (gpfs_next_inode's termIno). */
 
 #define MAX_FIELDS 64
 
 typedef struct {
     PyObject_HEAD
     PyTypeObject *type;
-    int nf;
+    int nf, stop;
     Py_ssize_t n, pos;
     Py_buffer col[MAX_FIELDS];
+    Py_ssize_t step[MAX_FIELDS];  /* 1, or 0 for a 0-d array: a constant */
     int is_float[MAX_FIELDS];
+    uint64_t last_bits[MAX_FIELDS];
     PyObject *last[MAX_FIELDS];   /* the value made last per field, shared when repeated */
 } RecordsObject;
 
@@ -1843,41 +2020,54 @@ static PyObject *record_at(RecordsObject *self, Py_ssize_t i) {
     PyObject *t = self->type->tp_alloc(self->type, self->nf);
     if (t == NULL) return NULL;
     for (int k = 0; k < self->nf; k++) {
-        PyObject *x, *prev = self->last[k];
-        if (self->is_float[k]) {
-            double v = ((const double *)self->col[k].buf)[i];
-            if (prev != NULL && PyFloat_AS_DOUBLE(prev) == v && !(v == 0.0 && signbit(v) !=
-                                                                   signbit(PyFloat_AS_DOUBLE(prev)))) {
-                Py_INCREF(prev);
-                x = prev;
-            } else {
+        /* Equal bits, equal value: the last object made for the field is shared. */
+        uint64_t bits = ((const uint64_t *)self->col[k].buf)[i * self->step[k]];
+        PyObject *x = self->last[k];
+        if (x == NULL || bits != self->last_bits[k]) {
+            if (self->is_float[k]) {
+                double v;
+                memcpy(&v, &bits, sizeof(v));
                 x = PyFloat_FromDouble(v);
-            }
-        } else {
-            long long v = ((const int64_t *)self->col[k].buf)[i];
-            if (prev != NULL && PyLong_AsLongLong(prev) == v) {
-                Py_INCREF(prev);
-                x = prev;
             } else {
-                x = PyLong_FromLongLong(v);
+                x = PyLong_FromLongLong((long long)(int64_t)bits);
             }
-        }
-        if (x == NULL) {
-            Py_DECREF(t);
-            return NULL;
-        }
-        if (x != prev) {
-            Py_INCREF(x);
+            if (x == NULL) {
+                Py_DECREF(t);
+                return NULL;
+            }
             Py_XSETREF(self->last[k], x);
+            self->last_bits[k] = bits;
         }
+        Py_INCREF(x);
         PyTuple_SET_ITEM(t, k, x);
     }
+    /* Only ints and floats inside: the record cannot be part of a cycle, so the cyclic GC
+     * need not track it (as it stops tracking such plain tuples). A script that keeps a
+     * million records then does not make every collection walk them. */
+    PyObject_GC_UnTrack(t);
     return t;
 }
 
-static PyObject *Records_next(RecordsObject *self, PyObject *unused) {
-    (void)unused;
+static PyObject *Records_next(RecordsObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    long long term = 0;
+    if (nargs > 1) {
+        PyErr_Format(PyExc_TypeError, "next() takes at most 1 argument (%zd given)", nargs);
+        return NULL;
+    }
+    if (nargs == 1) {
+        PyObject *index = PyNumber_Index(args[0]);
+        if (index == NULL) return NULL;
+        int overflow;
+        term = PyLong_AsLongLongAndOverflow(index, &overflow);
+        Py_DECREF(index);
+        if (term == -1 && PyErr_Occurred()) return NULL;
+        if (overflow > 0) term = 0;          /* above every int64 value: no stop */
+        else if (overflow < 0) term = LLONG_MIN;  /* below every one: stop at once */
+    }
     if (self->pos >= self->n) Py_RETURN_NONE;
+    if (term && self->stop >= 0 &&
+        ((const int64_t *)self->col[self->stop].buf)[self->pos * self->step[self->stop]] >= term)
+        Py_RETURN_NONE;
     return record_at(self, self->pos++);
 }
 
@@ -1917,11 +2107,11 @@ static Py_ssize_t Records_len(RecordsObject *self) { return self->n; }
 static PyObject *Records_new(PyTypeObject *cls, PyObject *args, PyObject *kwds) {
     PyTypeObject *type;
     PyObject *columns;
-    if (kwds != NULL && PyDict_GET_SIZE(kwds)) {
-        PyErr_SetString(PyExc_TypeError, "Records takes no keyword arguments");
+    Py_ssize_t stop = -1;
+    static char *kwlist[] = {"type", "columns", "stop", NULL};
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "O!O|n", kwlist, &PyType_Type, &type, &columns,
+                                     &stop))
         return NULL;
-    }
-    if (!PyArg_ParseTuple(args, "O!O", &PyType_Type, &type, &columns)) return NULL;
     if (!PyType_IsSubtype(type, &PyTuple_Type) || type->tp_basicsize != PyTuple_Type.tp_basicsize) {
         PyErr_SetString(PyExc_TypeError, "record type must be a plain tuple subclass");
         return NULL;
@@ -1941,6 +2131,7 @@ static PyObject *Records_new(PyTypeObject *cls, PyObject *args, PyObject *kwds) 
     }
     Py_INCREF(type);
     self->type = type;
+    self->n = -1;
     for (Py_ssize_t k = 0; k < nf; k++) {
         Py_buffer *b = &self->col[k];
         if (PyObject_GetBuffer(PySequence_Fast_GET_ITEM(seq, k), b,
@@ -1955,14 +2146,22 @@ static PyObject *Records_new(PyTypeObject *cls, PyObject *args, PyObject *kwds) 
             PyErr_Format(PyExc_TypeError, "column %zd is not int64 or float64", k);
             goto fail;
         }
+        self->is_float[k] = is_float;
+        self->step[k] = b->ndim != 0;
+        if (!self->step[k]) continue;
         Py_ssize_t len = b->len / 8;
-        if (k == 0) self->n = len;
+        if (self->n < 0) self->n = len;
         else if (len != self->n) {
             PyErr_SetString(PyExc_ValueError, "columns differ in length");
             goto fail;
         }
-        self->is_float[k] = is_float;
     }
+    if (self->n < 0) self->n = 1;  /* constants only: one row */
+    if (stop < -1 || stop >= nf || (stop >= 0 && self->is_float[stop])) {
+        PyErr_SetString(PyExc_ValueError, "stop must name an int64 column");
+        goto fail;
+    }
+    self->stop = (int)stop;
     Py_DECREF(seq);
     return (PyObject *)self;
 fail:
@@ -1972,8 +2171,9 @@ fail:
 }
 
 static PyMethodDef Records_methods[] = {
-    {"next", (PyCFunction)Records_next, METH_NOARGS,
-     "next() -> the record at pos (pos moves on), None past the end"},
+    {"next", (PyCFunction)(void (*)(void))Records_next, METH_FASTCALL,
+     "next(term=0) -> the record at pos (pos moves on); None past the end, or where the stop\n"
+     "column's value is at least a nonzero term (pos stays)"},
     {"at", (PyCFunction)Records_at, METH_O, "at(i) -> the record of row i"},
     {NULL, NULL, 0, NULL},
 };

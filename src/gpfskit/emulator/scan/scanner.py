@@ -67,8 +67,10 @@ import numpy as np
 import pyarrow as pa
 
 from gpfskit.emulator.scan.columns import ALL_COLUMNS, REQUIRED_COLUMNS, TYPES, build_batch
+from gpfskit.emulator.scan.memo import XattrMemo
 from gpfskit.emulator.scan.walk import (
     ERROR_OPERATIONS,
+    NO_PATHS,
     WANT_ALL_KINDS,
     WANT_MISC,
     WANT_MODE,
@@ -92,6 +94,8 @@ class Scan(Walk):
     independent        junctions of independent filesets (their ``.snapshots`` is hidden)
     columns            column names (``columns.TYPES``), None for ``ALL_COLUMNS``; INODE,
                        GENERATION and PATH_NAME are always included
+    paths              False: no PATH_NAME, for a scan that knows entries by inode only (it
+                       spares writing every path)
     directories_plus   rows for directories, symlinks and other objects too
     batch_rows         the most rows in one batch
     workers            lister threads; default 2 with the C lister, 1 with the Python one
@@ -101,6 +105,10 @@ class Scan(Walk):
                        appear as entries of their parent
     xattrs             column name -> extended attribute read for every row, e.g.
                        ``{'POOL_NAME': 'user.gpfskit.pool'}`` (one extra call per row and name)
+    xattr_memo         a ``memo.XattrMemo`` for ``xattrs``: values of entries unchanged
+                       since the scan that saved it are taken from it instead of read, and
+                       a complete scan saves what it saw (needs ``directories_plus`` and
+                       no prefilter)
     prefilter          rows only for entries where every comparison of at least one
                        conjunction holds: ``[[('USER_ID', '=', 1001), ('FILE_SIZE', '>',
                        65536)], ...]``; attributes from ``PREFILTER_ATTRIBUTES``, operators
@@ -125,12 +133,14 @@ class Scan(Walk):
         junctions: Mapping[str, str] | None = None,
         independent: Collection[str] = (),
         columns: Collection[str] | None = None,
+        paths: bool = True,
         directories_plus: bool = False,
         batch_rows: int = 65536,
         workers: int | None = None,
         skip_dirs: Collection[str] = (),
         max_depth: int | None = None,
         xattrs: Mapping[str, str] | None = None,
+        xattr_memo: XattrMemo | None = None,
         prefilter: Prefilter | None = None,
         progress: ProgressHook | None = None,
         progress_interval: float = 0.5,
@@ -138,11 +148,22 @@ class Scan(Walk):
     ):
         # columns
         xattrs = dict(xattrs or {})
+        if xattr_memo is not None and (
+                not directories_plus or prefilter is not None
+                or xattr_memo.names != [os.fsencode(x) for x in xattrs.values()]):
+            raise ValueError("xattr_memo: for a scan of every entry (directories_plus, no "
+                             "prefilter) reading the memo's attributes, in its order")
         wanted = set(ALL_COLUMNS) if columns is None else {c.upper() for c in columns}
         unknown = wanted - set(TYPES) - {c.upper() for c in xattrs}
         if unknown:
             raise ValueError(f"unknown scan columns: {', '.join(sorted(unknown))}")
         wanted |= REQUIRED_COLUMNS
+        if xattr_memo is not None:
+            wanted.add("DEVICE_ID")      # what the memo learns is per device
+        if not paths:
+            if columns is not None and "PATH_NAME" in {c.upper() for c in columns}:
+                raise ValueError("a scan without paths has no PATH_NAME column")
+            wanted.discard("PATH_NAME")
         fields = [pa.field(name, typ) for name, typ in TYPES.items() if name in wanted]
         self._xattr_columns = {}
         for k, column in enumerate(xattrs):
@@ -156,14 +177,16 @@ class Scan(Walk):
             | (WANT_NAMES if "NAME" in self._want else 0)
             | (WANT_MODE if "MODE" in self._want else 0)
             | (WANT_MISC if "MISC_ATTRIBUTES" in self._want else 0)
+            | (0 if paths else NO_PATHS)
         )
         super().__init__(
             tree, convert=self._batch, visible_root=visible_root, junctions=junctions,
             independent=independent, flags=flags,
             xattr_names=[os.fsencode(x) for x in xattrs.values()],
             numeric=lister_columns(self._want), batch_rows=batch_rows, workers=workers,
-            skip_dirs=skip_dirs, max_depth=max_depth, prefilter=prefilter, progress=progress,
-            progress_interval=progress_interval, implementation=implementation)
+            skip_dirs=skip_dirs, max_depth=max_depth, prefilter=prefilter, memo=xattr_memo,
+            progress=progress, progress_interval=progress_interval,
+            implementation=implementation)
         self.directories_plus = directories_plus
         self._filesets = pa.array(self.fileset_names, pa.string())
 
@@ -195,10 +218,14 @@ class Scan(Walk):
                 pending, pending_rows = [], 0
         if pending:
             yield self._emit(_concat(pending))
+        if self.memo is not None and self.stats.problems == 0:
+            self.memo.save()
 
     def _emit(self, batch: pa.RecordBatch) -> pa.RecordBatch:
         self.stats.rows += batch.num_rows
         self.stats.batches += 1
+        if self.memo is not None:
+            self.memo.learn(batch, list(self._xattr_columns))
         return batch
 
     def _batch(self, result: dict[str, Any], items: list[tuple[bytes, int, Any]],

@@ -19,7 +19,10 @@ import time
 import zlib
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:   # NumPy and pyarrow: only scans that keep a memo load them
+    from gpfskit.emulator.scan.memo import ListerMemo, XattrMemo
 
 try:
     from gpfskit.emulator.scan import _walk  # type: ignore[attr-defined]
@@ -35,6 +38,7 @@ WANT_ALL_KINDS = 1
 WANT_NAMES = 2
 WANT_MODE = 4
 WANT_MISC = 8
+NO_PATHS = 16
 KIND_FILE, KIND_DIR, KIND_LINK, KIND_OTHER = 0, 1, 2, 3   # entry kinds (the KIND column)
 MAX_XATTRS = 16
 MAX_PREFILTER_CONJUNCTIONS = 32
@@ -61,15 +65,20 @@ DIRECT_COLUMNS = {
     "CHANGE_TIME": "ctime",
     "CREATION_TIME": "btime",
     "KIND": "kind",
+    "MODE_BITS": "mode",
+    "FLAG_BITS": "flags",
 }
+#: Buffers every lister call writes, whatever columns are asked for.
+_ALWAYS_LISTED = frozenset({"kind", "flags"})
 
 #: Attributes a scan prefilter can compare, with the lister column each reads.
-PREFILTER_ATTRIBUTES: dict[str, str] = {k: v for k, v in DIRECT_COLUMNS.items() if k != "KIND"}
+PREFILTER_ATTRIBUTES: dict[str, str] = {
+    k: v for k, v in DIRECT_COLUMNS.items() if k not in ("KIND", "MODE_BITS", "FLAG_BITS")}
 
 
 def lister_columns(names: Iterable[str]) -> list[str]:
     """The lister's numeric columns (``_walk.list_dirs`` ``columns``) that ``names`` need."""
-    raw = {DIRECT_COLUMNS[n] for n in names if n in DIRECT_COLUMNS and n != "KIND"}
+    raw = {DIRECT_COLUMNS[n] for n in names if n in DIRECT_COLUMNS} - _ALWAYS_LISTED
     if "USER_NAME" in names:
         raw.add("uid")
     if "GROUP_NAME" in names:
@@ -98,6 +107,7 @@ class ScanStats:
     others: int = 0
     errors: int = 0
     skipped: int = 0
+    remembered: int = 0     # entries whose xattrs came from the memo, not a read
     rows: int = 0
     batches: int = 0
     elapsed: float = 0.0
@@ -117,11 +127,6 @@ class ScanStats:
 ERROR_OPERATIONS = {"o": "open", "r": "read", "s": "seek", "t": "stat"}
 _MAX_ERROR_SAMPLES = 1000
 _DONE = object()
-
-
-def _rel(path: str) -> str:
-    normal = os.path.normpath(path.strip("/")) if path.strip("/") else ""
-    return "" if normal == "." else normal
 
 
 def _rel(path: str) -> str:
@@ -178,11 +183,14 @@ class Walk:
         skip_dirs: Collection[str] = (),
         max_depth: int | None = None,
         prefilter: Prefilter | None = None,
+        memo: XattrMemo | None = None,
         progress: ProgressHook | None = None,
         progress_interval: float = 0.5,
         implementation: str = "auto",
     ):
         self.tree = os.fsencode(os.path.abspath(os.fspath(tree)))
+        self.memo = memo
+        self._memo_arg: ListerMemo | None = None
         self.visible_root = os.fsencode(os.fspath(visible_root if visible_root is not None
                                                   else os.fsdecode(self.tree)))
         self.batch_rows = max(1, int(batch_rows))
@@ -273,6 +281,8 @@ class Walk:
         if not os.path.isdir(tree):
             raise NotADirectoryError(f"not a directory: {tree}")
         self.stats.directories += 1  # the root itself
+        if self.memo is not None:
+            self._memo_arg = self.memo.begin(tree)
         self._frontier.append((b"", self._root_fileset, 0))
 
     def _items(self) -> Iterator[Any]:
@@ -382,7 +392,9 @@ class Walk:
                 hide = None
         result = self._list_dirs(self.tree, self.visible_root, dirs, starts, hide,
                                  self.batch_rows, self._flags, self._xattr_names,
-                                 self._numeric, self._prefilter)
+                                 self._numeric, self._prefilter, self._memo_arg)
+        if self.memo is not None:
+            self.memo.listed(result, dirs)
         # the walk frontier: new subdirectories, then what this call left over
         junctions = self._junctions
         new: list[tuple[bytes, int, Any]] = []
@@ -416,6 +428,7 @@ class Walk:
             s.others += others
             s.errors += errors
             s.skipped += skipped
+            s.remembered += result["remembered"]
             for path, err, op in result["errors"]:
                 if len(s.error_samples) < _MAX_ERROR_SAMPLES:
                     s.error_samples.append(ScanError(self._visible(path), err,

@@ -96,6 +96,9 @@ def test_c_and_python_listers_agree_on_every_column(awkward_tree: Tree,
     assert rows[VISIBLE.encode() + b"/home/hardlink"]["POOL_NAME"] == "sata1"  # same inode
     assert rows[VISIBLE.encode() + b"/with space"]["OTHER"] == b"\x00\xffbin" * 100
     assert rows[VISIBLE.encode() + b"/many/f0001"]["POOL_NAME"] is None
+    plain = os.lstat(os.path.join(os.fsencode(awkward_tree.root), b"plain.txt"))
+    assert rows[VISIBLE.encode() + b"/plain.txt"]["MODE_BITS"] == plain.st_mode
+    assert rows[VISIBLE.encode() + b"/plain.txt"]["FLAG_BITS"] == 0
     assert rows[VISIBLE.encode() + b"/many/f0001"]["USER_NAME"] == pwd.getpwuid(os.getuid())[0]
     assert rows[VISIBLE.encode() + b"/many/f0001"]["GROUP_NAME"] == grp.getgrgid(os.getgid())[0]
 
@@ -403,3 +406,19 @@ def test_max_depth(awkward_tree: Tree) -> None:
     assert v + b"/home/alice/docs" not in two  # a directory: files only here
     assert v + b"/home/alice/docs/report.pdf" not in two
     assert v + b"/proj/sub/code.py" in two and v + b"/proj/sub/deep/deeper/leaf" not in two
+
+
+@pytest.mark.parametrize("implementation", IMPLEMENTATIONS)
+def test_a_scan_without_paths_lists_the_same_entries(awkward_tree: Tree,
+                                                      implementation: str) -> None:
+    def listed(**kw) -> tuple[list[str], list[tuple[int, bytes]]]:
+        batches = list(scan(awkward_tree.root, visible_root=VISIBLE, directories_plus=True,
+                            columns=["INODE", "NAME"], implementation=implementation, **kw))
+        rows = [(r["INODE"], r["NAME"]) for b in batches for r in b.to_pylist()]
+        return batches[0].schema.names, sorted(rows)
+
+    names, rows = listed(paths=False)
+    assert "PATH_NAME" not in names and "NAME" in names
+    assert rows == listed()[1]
+    with pytest.raises(ValueError, match="no PATH_NAME"):
+        scan(awkward_tree.root, columns=["PATH_NAME"], paths=False)
