@@ -413,15 +413,21 @@ class _Memo:
         ctime_ns = int(record["ctime_s"][0]) * 10**9 + int(record["ctime_ns"][0])
         return dev == self.dev and ctime_ns < self.before
 
-    def recall(self, rows: _Rows, ino: int) -> None:
-        """The entry's attributes from the memo, as ``_read_xattrs`` would append them."""
+    def recall(self, rows: _Rows, ino: int) -> bool:
+        """The entry's attributes from the memo, as ``_read_xattrs`` would append them;
+        False where a value held cannot be handed out (as ``memo_xattrs`` in ``_walk.c``)."""
+        whole = True
         for k, (inos, offsets, blob) in enumerate(self.values):
             j = self._find(inos, ino)
             value = None
-            if j >= 0 and 0 <= offsets[j] <= offsets[j + 1] <= len(blob):
-                value = blob[offsets[j]: offsets[j + 1]]
+            if j >= 0:
+                if 0 <= offsets[j] <= offsets[j + 1] <= len(blob):
+                    value = blob[offsets[j]: offsets[j + 1]]
+                else:
+                    whole = False
             rows.xattrs[k].append(value)
         self.remembered += 1
+        return whole
 
 
 def _result(rows: _Rows, flags: int, subdirs: list, errors: list, consumed: int, resume: Any,
@@ -559,7 +565,7 @@ def list_dirs(root: bytes, prefix: bytes, dirs: list[bytes], starts: list[Any],
                         if xattrs:
                             record = rows.sx[rows.n: rows.n + 1]
                             if trusted and remembers is not None and remembers.answers(record):
-                                remembers.recall(rows, int(record["ino"][0]))
+                                complete &= remembers.recall(rows, int(record["ino"][0]))
                             elif not _read_xattrs(rows, real + name, xattrs):
                                 complete = False
                         rows.n += 1
@@ -680,7 +686,7 @@ class Records:
             raise IndexError("record index out of range")
         return self._make((c[i] if c.ndim else c).item() for c in self._columns)
 
-    def next(self, term: int = 0) -> Any:
+    def next(self, term: int = 0, /) -> Any:
         term = operator.index(term)
         if self._pos >= len(self):
             return None

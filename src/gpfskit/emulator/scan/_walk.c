@@ -736,8 +736,9 @@ static Py_ssize_t find_sorted(const int64_t *a, size_t n, int64_t key) {
     return lo < n && a[lo] == key ? (Py_ssize_t)lo : -1;
 }
 
-/* The row's attributes from the memo: the values it holds for `ino`, absent where none. */
-static int memo_xattrs(Job *job, uint64_t ino, size_t row) {
+/* The row's attributes from the memo: the values it holds for `ino`, absent where none
+ * (*complete drops to 0 where a value held cannot be handed out). */
+static int memo_xattrs(Job *job, uint64_t ino, size_t row, int *complete) {
     Rows *r = &job->rows;
     for (int k = 0; k < job->nx; k++) {
         Blob *b = &r->x_blob[k];
@@ -749,6 +750,8 @@ static int memo_xattrs(Job *job, uint64_t ino, size_t row) {
                 b->len + (size_t)(hi - lo) < BLOB_LIMIT) {
                 if (blob_append(b, job->memo_blob[k] + lo, (size_t)(hi - lo)) < 0) return -1;
                 valid = 1;
+            } else {
+                *complete = 0;
             }
         }
         r->x_valid[k][row] = valid;
@@ -934,7 +937,7 @@ static int run_job(Job *job) {
                         int64_t ctime_ns = st.c_s * 1000000000LL + st.c_ns;
                         if (trusted && st.ctime_known && st.dev == job->memo_dev &&
                                     ctime_ns < job->memo_before_ns
-                                ? memo_xattrs(job, st.ino, n) < 0
+                                ? memo_xattrs(job, st.ino, n, &complete) < 0
                                 : read_xattr(job, fd, &real, real_base, name, n, &complete) < 0)
                             goto oom;
                     }

@@ -60,8 +60,11 @@ _VERSION = 1
 #: The lister's memo argument: (before_ns, dev, dirs, [(inos, offsets, blob) per attribute]).
 ListerMemo = tuple[int, int, np.ndarray, list[tuple[np.ndarray, np.ndarray, bytes]]]
 #: statfs f_type of the file systems whose change times a server's clock sets.
-_NETWORK_FS = frozenset({0x6969, 0xFF534D42, 0xFE534D42, 0x517B, 0x00C36400, 0x65735546,
-                         0x01021997, 0x0BD00BD0})  # nfs cifs smb2 smb ceph fuse 9p lustre
+_NETWORK_FS = frozenset({
+    0x6969, 0xFF534D42, 0xFE534D42, 0x517B, 0x00C36400, 0x65735546, 0x01021997, 0x0BD00BD0,
+    # nfs,  cifs,       smb2,       smb,    ceph,       fuse,       9p,         lustre,
+    0x47504653, 0x5346414F, 0x7461636F, 0x01161970, 0x19830326, 0x786F4256})
+    # gpfs,     afs,        ocfs2,      gfs2,       beegfs,     vboxsf
 
 
 def clock_is_local(path: str | os.PathLike[str]) -> bool:

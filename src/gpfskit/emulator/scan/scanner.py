@@ -108,7 +108,7 @@ class Scan(Walk):
     xattr_memo         a ``memo.XattrMemo`` for ``xattrs``: values of entries unchanged
                        since the scan that saved it are taken from it instead of read, and
                        a complete scan saves what it saw (needs ``directories_plus`` and
-                       no prefilter)
+                       no prefilter; the batches then hold DEVICE_ID and every xattr)
     prefilter          rows only for entries where every comparison of at least one
                        conjunction holds: ``[[('USER_ID', '=', 1001), ('FILE_SIZE', '>',
                        65536)], ...]``; attributes from ``PREFILTER_ATTRIBUTES``, operators
@@ -148,6 +148,9 @@ class Scan(Walk):
     ):
         # columns
         xattrs = dict(xattrs or {})
+        if len({c.upper() for c in xattrs}) != len(xattrs):
+            raise ValueError(f"xattrs: column names must differ in more than case: "
+                             f"{', '.join(xattrs)}")
         if xattr_memo is not None and (
                 not directories_plus or prefilter is not None
                 or xattr_memo.names != [os.fsencode(x) for x in xattrs.values()]):
@@ -158,8 +161,8 @@ class Scan(Walk):
         if unknown:
             raise ValueError(f"unknown scan columns: {', '.join(sorted(unknown))}")
         wanted |= REQUIRED_COLUMNS
-        if xattr_memo is not None:
-            wanted.add("DEVICE_ID")      # what the memo learns is per device
+        if xattr_memo is not None:   # what the memo learns: per device, from every xattr
+            wanted |= {"DEVICE_ID", *(c.upper() for c in xattrs)}
         if not paths:
             if columns is not None and "PATH_NAME" in {c.upper() for c in columns}:
                 raise ValueError("a scan without paths has no PATH_NAME column")

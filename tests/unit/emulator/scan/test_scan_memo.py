@@ -278,6 +278,7 @@ def test_one_memo_object_used_for_two_scans(tree, tmp_path, implementation):
     memo = new_memo(tmp_path)
     pools(tree, memo, implementation)
     os.setxattr(tree / "a" / "one", POOL, b"second")
+    settle()                   # old enough to be taken from the memo by the third scan
     pools(tree, memo, implementation)              # learns afresh, not on top of the first
     got, _ = pools(tree, new_memo(tmp_path), implementation)
     assert got[os.fsencode(tree / "a" / "one")] == b"second"
@@ -293,6 +294,26 @@ def test_a_memo_file_of_another_owner_is_ignored(tree, tmp_path):
 
 def test_no_memo_is_kept_on_a_network_file_system(tree, tmp_path, monkeypatch):
     assert memo_module.clock_is_local(tree)
-    monkeypatch.setattr(memo_module, "clock_is_local", lambda path: False)
     pools(tree, new_memo(tmp_path), IMPLEMENTATIONS[-1])
-    assert not (tmp_path / "memo" / "test").exists()
+    saved = (tmp_path / "memo" / "test").read_bytes()
+    monkeypatch.setattr(memo_module, "clock_is_local", lambda path: False)
+    _, stats = pools(tree, new_memo(tmp_path), IMPLEMENTATIONS[-1])
+    assert stats.remembered == 0                          # the memo there is not used ...
+    assert (tmp_path / "memo" / "test").read_bytes() == saved   # ... nor replaced
+
+
+@pytest.mark.parametrize("implementation", IMPLEMENTATIONS)
+def test_a_memo_scan_of_an_xattr_named_like_a_column(tree, tmp_path, implementation):
+    def scanned() -> tuple[dict, int]:
+        run = scan(tree, columns=["INODE"], directories_plus=True,
+                   xattrs={"POOL_NAME": POOL}, xattr_memo=new_memo(tmp_path),
+                   implementation=implementation)
+        rows = {r["PATH_NAME"]: r["POOL_NAME"] for b in run for r in b.to_pylist()}
+        return rows, run.stats.remembered
+
+    first, _ = scanned()
+    second, remembered = scanned()
+    assert first == second and remembered == len(second) - 1
+    assert second[os.fsencode(tree / "a" / "one")] == "sata1"     # POOL_NAME is text
+    with pytest.raises(ValueError, match="more than case"):
+        scan(tree, xattrs={"pool": POOL, "POOL": "user.other"})
