@@ -26,9 +26,8 @@ def open_inodescan(fssnap: fssnap_handle, prev_fssnapid: fssnap_id | None = None
 
 def next_inode(iscan: inodescan, termIno: int = 0) -> iattr | None:
     """The next inode's attributes, None at the end (or at ``termIno`` when not 0)."""
-    try:
-        step = iscan._next
-    except AttributeError:   # not a scan: the backend says so
+    step = getattr(iscan, "_next", None)
+    if step is None:          # no step of its own (or not a scan: the backend says so)
         return backend.of(iscan).next_inode(iscan, termIno)
     return step(termIno)
 

@@ -11,8 +11,6 @@ import errno
 import os
 from typing import Any, NamedTuple
 
-from gpfskit.clib import backend
-
 
 def os_error(code: int, what: str, filename: str | None = None) -> OSError:
     """The OSError libgpfs would give: ``errno`` set, the usual message."""
@@ -71,11 +69,10 @@ class inodescan(_Handle):
     _kind = "inodescan"
     _release_verb = "closed"
 
-    def _next(self, termIno: int) -> Any:
-        """What ``inode.next_inode`` runs: the backend's step. A backend may give an open
-        scan a faster one of its own (the emulated one does: one C call); closing the scan
-        takes that away again."""
-        return backend.of(self).next_inode(self, termIno)
+    #: An open scan's own step, ``_next(termIno)``, where its backend gives it one (the
+    #: emulated one does: one C call); ``inode.next_inode`` then calls it directly, else
+    #: the backend. Closing the scan takes it away.
+    _next: Any = None
 
     def _release(self) -> Any:
         self.__dict__.pop("_next", None)

@@ -65,6 +65,11 @@ def _index_in(values: pa.ChunkedArray | pa.Array, names: list[str]) -> np.ndarra
     return np.asarray(pc.fill_null(index, len(names))).astype(np.int64)
 
 
+def _constant(value: int) -> np.ndarray:
+    """A column of one value for every inode: a 0-d array, as ``Records`` takes it."""
+    return np.array(value, np.int64)
+
+
 def _inode_order(ino: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The distinct inode numbers, sorted, and a row holding each (hard links: one)."""
     order = np.argsort(ino)      # SIMD quicksort: about half what np.unique's mergesort costs
@@ -152,20 +157,16 @@ class InodeTable:
                           np.int64)[fileset_index]
         modsnap = self._modsnapids(mtime_sorted, fileset_index, filesets)
         attrs = json.loads(fs["attrs"] or "{}")
-
-        def constant(value: int) -> np.ndarray:
-            return np.array(value, np.int64)
-
-        factor = lambda name, default: constant(  # noqa: E731
+        factor = lambda name, default: _constant(  # noqa: E731
             int(attrs.get(name, default) or default))
         self.columns = [
             c["MODE_BITS"], c["USER_ID"], c["GROUP_ID"], inodes, c["GENERATION"], c["NLINK"],
             c["FILE_SIZE"], c["KB_ALLOCATED"] * 2, c["ACCESS_TIME"], mtime_sorted,
-            c["CHANGE_TIME"], c["CREATION_TIME"], constant(0), iaflags,
+            c["CHANGE_TIME"], c["CREATION_TIME"], _constant(0), iaflags,
             factor("defaultDataReplicas", 1), factor("maxDataReplicas", 2),
             factor("defaultMetadataReplicas", 1), factor("maxMetadataReplicas", 2),
-            constant(int(fs["block_size"])), constant(0), c["DEVICE_ID"], c["RDEVICE_ID"],
-            constant(0), modsnap, filesetid, datapool, spaces]
+            _constant(int(fs["block_size"])), _constant(0), c["DEVICE_ID"], c["RDEVICE_ID"],
+            _constant(0), modsnap, filesetid, datapool, spaces]
         keep = np.ones(n, bool)
         if since is not None:
             keep &= modsnap >= since

@@ -67,6 +67,9 @@ _NETWORK_FS = frozenset({
     # gpfs,     afs,        ocfs2,      gfs2,       beegfs,     vboxsf
 
 
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
 def clock_is_local(path: str | os.PathLike[str]) -> bool:
     """Whether this machine's clock sets the change times under ``path`` (False on a
     network file system, or when statfs fails)."""
@@ -74,9 +77,6 @@ def clock_is_local(path: str | os.PathLike[str]) -> bool:
     if _libc.statfs(os.fsencode(path), buf) != 0:
         return False
     return ctypes.c_long.from_buffer(buf).value & 0xFFFFFFFF not in _NETWORK_FS
-
-
-_libc = ctypes.CDLL(None, use_errno=True)
 
 
 class XattrMemo:
@@ -131,10 +131,11 @@ class XattrMemo:
         here = pc.equal(batch.column("DEVICE_ID"), self._dev)
         inodes = batch.column("INODE")
         for k, name in enumerate(columns):
-            present = pc.and_(here, batch.column(name).is_valid())
+            column = batch.column(name)
+            present = pc.and_(here, column.is_valid())
             if not pc.any(present).as_py():
                 continue
-            values = batch.column(name).filter(present)
+            values = column.filter(present)
             if not pa.types.is_binary(values.type):
                 values = values.cast(pa.binary())
             with self._lock:
