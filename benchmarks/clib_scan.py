@@ -7,7 +7,9 @@ Builds (or reuses) an emulated cluster whose mmfs1 holds N files (default 1,000,
 times in this one process, best of --repeat runs:
 
 * ``inode.open_inodescan`` + ``next_inode`` until None over the whole file system (every
-  inode, attributes with fileset, pool and snapshot ids), and ``utils.inode_iterator``,
+  inode, attributes with fileset, pool and snapshot ids), once as it is and once totalling
+  ``ia_size`` as a script would (a record makes a field's value when it is read), and
+  ``utils.inode_iterator`` totalling ``ia_size``,
   against GNU ``find -printf '%i %s %U %T@\\n'`` (the same inodes, unsorted, fewer fields);
   the scan once more without its memo (every file's recorded pool read, as the first scan
   after the files all changed);
@@ -107,8 +109,24 @@ def main() -> None:
         fssnap.free_fssnaphandle(handle)
         return n
 
+    def inode_scan_sizes() -> int:
+        handle = fssnap.get_fssnaphandle_by_name("mmfs1")
+        scan = inode.open_inodescan(handle)
+        n = total = 0
+        next_inode = inode.next_inode
+        while (ia := next_inode(scan)) is not None:
+            n += 1
+            total += ia.ia_size
+        inode.close_inodescan(scan)
+        fssnap.free_fssnaphandle(handle)
+        return n
+
     def inode_iterator() -> int:
-        return sum(1 for _ in utils.inode_iterator(top))
+        n = total = 0
+        for ia in utils.inode_iterator(top):
+            n += 1
+            total += ia.ia_size
+        return n
 
     def inode_scan_without_memo() -> int:
         shutil.rmtree(root / "filesystems" / "mmfs1" / "scan-memo", ignore_errors=True)
@@ -123,31 +141,33 @@ def main() -> None:
     print("(shared machine: absolute figures vary with the load; compare within this run)")
     rows = []
     for label, fn in (("inode scan: open_inodescan + next_inode", inode_scan),
-                      ("inode scan: utils.inode_iterator", inode_iterator),
+                      ("inode scan: next_inode, total ia_size", inode_scan_sizes),
+                      ("inode scan: utils.inode_iterator, total ia_size", inode_iterator),
                       ("inode scan: next_inode, no memo", inode_scan_without_memo),
                       ("GNU find -printf inode, size, uid, mtime", find_inodes),
                       ("utils.walk + stat.lstatlite, every entry", clib_walk_lstatlite),
                       ("os.walk + os.lstat, every entry", os_walk_lstat)):
         seconds, n, cpu = best(fn, args.repeat)
         rows.append((label, n, seconds, cpu))
-        print(f"  {label:<44} {n:>10,} objects {seconds:8.2f} s {n / seconds / 1e6:6.2f} M/s"
+        print(f"  {label:<48} {n:>10,} objects {seconds:8.2f} s {n / seconds / 1e6:6.2f} M/s"
               f"  (CPU {cpu:6.2f} s)", flush=True)
-    scan, find = rows[0], rows[3]
+    scan, find = rows[0], rows[4]
     print(f"inode scan is {find[2] / scan[2]:.2f}x GNU find, {find[3] / scan[3]:.2f}x in CPU "
           f"time (inodes: {scan[1]:,} vs {find[1]:,})")
-    ours, peer = rows[4], rows[5]
+    ours, peer = rows[5], rows[6]
     print(f"walk + lstatlite is {peer[2] / ours[2]:.2f}x os.walk + os.lstat, "
           f"{peer[3] / ours[3]:.2f}x in CPU time (same {ours[1]:,} entries: {ours[1] == peer[1]})")
     bare = raw_walker()
     if bare is not None:
         seconds, n, cpu = best(lambda: int(subprocess.run(
             [bare, top, "2"], check=True, capture_output=True, text=True).stdout), args.repeat)
-        print(f"  {'bare C getdents64 + statx walk, 2 threads':<44} {n:>10,} files   "
+        print(f"  {'bare C getdents64 + statx walk, 2 threads':<48} {n:>10,} files   "
               f"{seconds:8.2f} s {n / seconds / 1e6:6.2f} M/s  (CPU {cpu:6.2f} s): the limit")
         limit = n / seconds
         print(f"inode scan runs at {scan[1] / scan[2] / limit:.0%} of the bare walk's rate, "
-              f"utils.inode_iterator at {rows[1][1] / rows[1][2] / limit:.0%}, "
-              f"without a memo at {rows[2][1] / rows[2][2] / limit:.0%}")
+              f"totalling sizes at {rows[1][1] / rows[1][2] / limit:.0%}, "
+              f"utils.inode_iterator at {rows[2][1] / rows[2][2] / limit:.0%}, "
+              f"without a memo at {rows[3][1] / rows[3][2] / limit:.0%}")
 
 
 if __name__ == "__main__":

@@ -11,6 +11,11 @@ import errno
 import os
 from typing import Any, NamedTuple
 
+try:
+    from gpfskit.emulator.scan._walk import Field, Row  # type: ignore[import]
+except ImportError:  # the extension is not built
+    from gpfskit.emulator.scan._pywalk import Field, Row
+
 
 def os_error(code: int, what: str, filename: str | None = None) -> OSError:
     """The OSError libgpfs would give: ``errno`` set, the usual message."""
@@ -86,12 +91,20 @@ class ifile(_Handle):
     _release_verb = "closed"
 
 
-class iattr(NamedTuple):
+class iattr(Row):
     """One inode's attributes (gpfs_iattr64_t): times are float seconds, the rest int.
 
     ``ia_blocks`` counts 512-byte units; ``ia_flags``, ``ia_winflags``, ``ia_xperm`` and
     ``ia_pcacheflags`` decode with ``inode.get_*_strings``.
+
+    Like the original's iattr, which reads its gpfs_iattr64_t, a scan's record makes a
+    field's value when the field is read, so a scan that reads two fields of each inode
+    does not pay for twenty-seven. It is made from its 27 values in field order; it
+    indexes, unpacks, compares and hashes as the tuple of them, and has ``_fields``,
+    ``_asdict()`` and ``_replace()`` as a named tuple does.
     """
+
+    __slots__ = ()
 
     ia_mode: int
     ia_uid: int
@@ -121,7 +134,23 @@ class iattr(NamedTuple):
     ia_datapoolid: int
     ia_inode_space_mask: int
 
+    def __repr__(self) -> str:
+        return "iattr(" + ", ".join(f"{f}={v!r}" for f, v in zip(self._fields, self,
+                                                                   strict=True)) + ")"
 
+    def _asdict(self) -> dict[str, Any]:
+        return dict(zip(self._fields, self, strict=True))
+
+    def _replace(self, **changes: Any) -> iattr:
+        unknown = set(changes) - set(self._fields)
+        if unknown:
+            raise ValueError(f"no such iattr field: {', '.join(sorted(unknown))}")
+        return iattr(*(changes.get(f, v) for f, v in zip(self._fields, self, strict=True)))
+
+
+iattr._fields = tuple(iattr.__annotations__)
+for _k, _name in enumerate(iattr._fields):
+    setattr(iattr, _name, Field(_k, _name))
 IATTR_FIELDS: tuple[str, ...] = iattr._fields
 
 

@@ -229,3 +229,108 @@ def test_records_are_not_tracked_by_the_cyclic_gc():
     assert record == iattr(*([0] * 26 + [0.0]))
     del record
     gc.collect()
+
+
+class TwinIattr(_pywalk.Row):
+    """``iattr`` as it is where the extension is not built: on the twin's Row."""
+
+    __slots__ = ()
+    _fields = iattr._fields
+    __repr__ = iattr.__repr__
+
+
+for _k, _name in enumerate(iattr._fields):
+    setattr(TwinIattr, _name, _pywalk.Field(_k, _name))
+
+
+ROWS = [pytest.param((_walk.Records, iattr), id="C"),
+        pytest.param((_pywalk.Records, TwinIattr), id="twin")]
+
+
+def _columns(n=5):
+    columns = [np.arange(n, dtype=np.int64) * (k + 1) for k in range(26)]
+    return [*columns, np.arange(n) + 0.5]
+
+
+@pytest.mark.parametrize("kind", ROWS)
+def test_a_record_reads_and_compares_as_a_named_tuple(kind):
+    """Made from values, by position or by name, or read from columns: fields, indexing,
+    unpacking, equality with the tuple of its values, hashing and pickling all agree."""
+    import pickle
+
+    make, cls = kind
+    values = (*range(26), 0.5)
+    by_position = cls(*values)
+    by_name = cls(*values[:20], **dict(zip(iattr._fields[20:], values[20:], strict=True)))
+    read = make(cls, [np.array([v]) for v in values]).next()
+    for record in (by_position, by_name, read):
+        assert record == values and tuple(record) == values and len(record) == 27
+        assert (record.ia_inode, record[3], record[-1], record[1:3]) == (3, 3, 0.5, (1, 2))
+        assert hash(record) == hash(values) and record == by_position
+        assert type(record.ia_size) is int and type(record.ia_inode_space_mask) is float
+        assert pickle.loads(pickle.dumps(record)) == record
+        mode, *_, mask = record
+        assert (mode, mask) == (0, 0.5)
+    assert repr(read).startswith("iattr(ia_mode=0, ia_uid=1,")
+    assert read != cls(*values[:26], 1.5) and read < cls(*values[:26], 1.5)
+    with pytest.raises(AttributeError, match="read-only"):
+        read.ia_size = 1
+    with pytest.raises(IndexError):
+        read[27]
+    with pytest.raises(TypeError, match="27 values"):
+        cls(*values[:26])
+    with pytest.raises(TypeError, match="missing"):
+        cls(*values[:26], ia_nosuch=1)
+
+
+def test_iattr_has_the_named_tuple_helpers():
+    ia = iattr(*range(26), 0.5)
+    assert ia._asdict()["ia_size"] == 6 and list(ia._asdict()) == list(iattr._fields)
+    changed = ia._replace(ia_size=99)
+    assert changed.ia_size == 99 and changed.ia_inode == 3 and ia.ia_size == 6
+    with pytest.raises(ValueError, match="ia_nosuch"):
+        ia._replace(ia_nosuch=1)
+
+
+@pytest.mark.parametrize("kind", ROWS)
+def test_records_read_through_an_order(kind):
+    """With an order, record i reads the columns at order[i], and the stop column too."""
+    make, cls = kind
+    columns = _columns()
+    records = make(cls, columns, 3, np.array([4, 0, 2], np.int64))
+    assert len(records) == 3
+    assert [r.ia_inode for r in records] == [16, 0, 8]
+    records.pos = 0
+    assert records.next(16) is None and records.next(17).ia_uid == 8
+    assert records.at(2) == (*(int(c[2]) for c in columns[:26]), 2.5)
+    assert [r.ia_inode for r in make(cls, columns, 3, np.zeros(0, np.int64))] == []
+    with pytest.raises(ValueError, match="row"):
+        make(cls, columns, 3, np.array([0, 5], np.int64))
+    with pytest.raises(ValueError, match="row"):
+        make(cls, columns, 3, np.array([-1], np.int64))
+    with pytest.raises(TypeError, match="order"):
+        make(cls, columns, 3, np.array([0.0]))
+
+
+@pytest.mark.parametrize("kind", ROWS)
+def test_kept_records_keep_their_values(kind):
+    """The records a script holds are never refilled, however it holds them, while those
+    it lets go may be: every kept record still reads its own row at the end."""
+    make, cls = kind
+    columns = _columns(1000)
+    kept, expected = [], []
+    for i, ia in enumerate(make(cls, columns)):
+        if i % 7 == 0:
+            kept.append(ia)
+            expected.append(ia.ia_inode)
+        assert ia.ia_size == 7 * i                      # the loop variable's own row
+    by_inode = {ia.ia_inode: ia for ia in make(cls, columns)}
+    records = make(cls, columns)
+    pair = (records.next(), records.next())
+    assert [r.ia_inode for r in pair] == [0, 4]
+    latest = None
+    while (ia := records.next()) is not None:
+        latest = ia
+    assert [r.ia_inode for r in pair] == [0, 4] and latest.ia_inode == 3996
+    assert [ia.ia_inode for ia in kept] == expected
+    assert all(k == ia.ia_inode for k, ia in by_inode.items())

@@ -2,10 +2,13 @@
 order, with the attributes ``gpfs_next_inode64`` fills in.
 
 The tree is listed once with the policy scanner (its C lister: getdents64 + statx, two
-threads, GIL released) with every kind of object and no paths; hard links collapse to one
-inode; the columns are sorted by inode number and kept as numpy arrays (one value where
-every inode has the same). ``next_inode`` then hands out ``iattr`` records made one at a
-time in C (``_walk.Records``) from those arrays. The recorded pools come from the scan's
+threads, GIL released) with every kind of object and no paths. The columns stay numpy
+arrays in listing order (one value where every inode has the same), beside the order of
+their rows by inode number (one row per inode: hard links collapse). ``next_inode`` then
+hands out ``iattr`` records in C (``_walk.Records``) that read a field from those arrays
+when it is read, so nothing is gathered into inode order: a scan pays for the fields it
+reads. Consecutive inodes are mostly listed close together (a directory's files), so those
+reads stay in the cache. The recorded pools come from the scan's
 memo (``scan.memo``) for files unchanged since the last scan of the same target, and are
 read for the others.
 
@@ -49,8 +52,8 @@ _COLUMNS = ("INODE", "GENERATION", "FILE_SIZE", "KB_ALLOCATED", "USER_ID", "GROU
 #: (measured: 1 adds ~40% to the listing, 5 more than triple it), except where the scan's
 #: memo shows the file unchanged since the last scan.
 _XATTRS = {"GPFSKIT_POOL": fileattrs.POOL}
-#: The listed columns ``iattr`` takes as they are (in inode order).
-_GATHERED = ("MODE_BITS", "USER_ID", "GROUP_ID", "GENERATION", "NLINK", "FILE_SIZE",
+#: The listed columns ``iattr`` takes as they are.
+_LISTED = ("MODE_BITS", "USER_ID", "GROUP_ID", "GENERATION", "NLINK", "FILE_SIZE",
              "KB_ALLOCATED", "ACCESS_TIME", "CHANGE_TIME", "CREATION_TIME", "DEVICE_ID",
              "RDEVICE_ID", "FLAG_BITS")
 try:
@@ -81,7 +84,9 @@ def _inode_order(ino: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 class InodeTable:
-    """The inodes of one target, sorted by number, as numpy columns in ``iattr`` order."""
+    """The inodes of one target as numpy columns in ``iattr`` order, in listing order, and
+    ``order``: the rows in inode order (one per inode: hard links are listed more than once),
+    through which ``Records`` reads them."""
 
     def __init__(self, model: Model, target: Target, since_snap_id: int | None = None,
                  max_inode: int | None = None) -> None:
@@ -123,60 +128,58 @@ class InodeTable:
 
     def _fill(self, table: pa.Table | None, place: placement.PlacementHistory,
               by_name: dict[str, sqlite3.Row], since: int | None, max_inode: int | None) -> None:
-        """The ``iattr`` columns, in inode order, from the listing (in listing order)."""
+        """The ``iattr`` columns, in listing order, and the rows in inode order."""
         fs = self.target.fs
         if table is None or table.num_rows == 0:
             self.columns = [np.zeros(0, np.int64) for _ in IATTR_FIELDS]
-            self.inodes = self.columns[3]
+            self.order = self.inodes = np.zeros(0, np.int64)
             return
         filesets = sorted(by_name)
 
         def col(name: str) -> np.ndarray:
-            """A listed column in inode order; a 0-d array where every inode has the same
-            value (a constant to ``Records``: no gather, no memory)."""
+            """A listed column; a 0-d array where every inode has the same value (a
+            constant to ``Records``: no memory)."""
             values = table.column(name).to_numpy()
-            return values[0] if values.min() == values.max() else values[first]
+            return values[0] if values.min() == values.max() else values
 
-        # NumPy's sort and gathers and pyarrow's kernels let go of the GIL: on two threads,
-        # the sort runs beside the pools, and the gathers two at a time.
+        # NumPy's sort and pyarrow's kernels let go of the GIL: on two threads, the sort
+        # runs beside the pools and the columns.
         with ThreadPoolExecutor(2, thread_name_prefix="gpfskit-iscan") as threads:
-            order = threads.submit(_inode_order, table.column("INODE").to_numpy())
+            ino = table.column("INODE").to_numpy()
+            order = threads.submit(_inode_order, ino)
             pool_rows = threads.submit(self._pool_ids, table, place)
-            fileset_rows = _index_in(table.column("FILESET_NAME"), filesets)
-            inodes, first = order.result()
-            mtime = threads.submit(lambda: table.column("MODIFICATION_TIME").to_numpy()[first])
-            c = dict(zip(_GATHERED, threads.map(col, _GATHERED), strict=True))
-            datapool = pool_rows.result()[first]
-            mtime_sorted = mtime.result()
-        n = len(inodes)
-        fileset_index = fileset_rows[first]
+            fileset_index = _index_in(table.column("FILESET_NAME"), filesets)
+            c = {name: col(name) for name in _LISTED}
+            inodes, rows = order.result()
+            datapool = pool_rows.result()
         iaflags = (np.where(c["FLAG_BITS"] & _pywalk.FLAG_IMMUTABLE, flags.IAFLAGS["IMMUTABLE"], 0)
                    | np.where(c["FLAG_BITS"] & _pywalk.FLAG_APPEND, flags.IAFLAGS["APPENDONLY"], 0))
         filesetid = np.array([by_name[f]["id"] for f in filesets] + [0], np.int64)[fileset_index]
         spaces = np.array([by_name[f]["inode_space"] for f in filesets] + [0],
                           np.int64)[fileset_index]
-        modsnap = self._modsnapids(mtime_sorted, fileset_index, filesets)
+        mtime = table.column("MODIFICATION_TIME").to_numpy()
+        modsnap = self._modsnapids(mtime, fileset_index, filesets)
         attrs = json.loads(fs["attrs"] or "{}")
         factor = lambda name, default: _constant(  # noqa: E731
             int(attrs.get(name, default) or default))
-        self.columns = [
-            c["MODE_BITS"], c["USER_ID"], c["GROUP_ID"], inodes, c["GENERATION"], c["NLINK"],
-            c["FILE_SIZE"], c["KB_ALLOCATED"] * 2, c["ACCESS_TIME"], mtime_sorted,
+        columns = [
+            c["MODE_BITS"], c["USER_ID"], c["GROUP_ID"], ino, c["GENERATION"], c["NLINK"],
+            c["FILE_SIZE"], c["KB_ALLOCATED"] * 2, c["ACCESS_TIME"], mtime,
             c["CHANGE_TIME"], c["CREATION_TIME"], _constant(0), iaflags,
             factor("defaultDataReplicas", 1), factor("maxDataReplicas", 2),
             factor("defaultMetadataReplicas", 1), factor("maxMetadataReplicas", 2),
             _constant(int(fs["block_size"])), _constant(0), c["DEVICE_ID"], c["RDEVICE_ID"],
             _constant(0), modsnap, filesetid, datapool, spaces]
-        keep = np.ones(n, bool)
+        keep = np.ones(len(rows), bool)
         if since is not None:
-            keep &= modsnap >= since
+            keep &= modsnap[rows] >= since
         if max_inode:
             keep &= inodes <= max_inode
         if not keep.all():
-            self.columns = [c[keep] if c.ndim else c for c in self.columns]
+            rows, inodes = rows[keep], inodes[keep]
         self.columns = [np.asarray(c, np.float64 if c.dtype.kind == "f" else np.int64)
-                        for c in self.columns]
-        self.inodes = self.columns[3]
+                        for c in columns]
+        self.order, self.inodes = rows, inodes
 
     def _pool_ids(self, table: pa.Table, place: placement.PlacementHistory) -> np.ndarray:
         """``ia_datapoolid`` of every listed row: the pool recorded on it, else the one
@@ -224,4 +227,4 @@ class InodeTable:
 
     def records(self) -> Records:
         """A cursor over the table's ``iattr`` records, at the first inode."""
-        return Records(iattr, self.columns, IATTR_FIELDS.index("ia_inode"))
+        return Records(iattr, self.columns, IATTR_FIELDS.index("ia_inode"), self.order)

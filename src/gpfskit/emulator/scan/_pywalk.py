@@ -652,18 +652,121 @@ def escape(data: Any, offsets: Any, keep: bytes, mode: int) -> tuple[Any, Any] |
     return out, new_off
 
 
+class Row:
+    """Twin of ``_walk.Row``: a record of one row of a ``Records``' columns (or made from
+    its values), whose fields are the ``Field`` descriptors of its subclass (which names
+    them in ``_fields``); it indexes, iterates, compares and hashes as the tuple of its
+    values."""
+
+    __slots__ = ("_columns", "_i", "_values")
+    _fields: tuple[str, ...] = ()
+
+    def __new__(cls, *args: Any, **named: Any) -> Any:
+        if len(args) + len(named) != len(cls._fields):
+            raise TypeError(f"{cls.__name__}() takes {len(cls._fields)} values "
+                            f"({len(args) + len(named)} given)")
+        values = args + tuple(named.pop(f) for f in cls._fields[len(args):] if f in named)
+        if named or len(values) != len(cls._fields):
+            raise TypeError(f"{cls.__name__}() is missing a value (or was given another name)")
+        self = object.__new__(cls)
+        self._columns, self._i, self._values = None, 0, values
+        return self
+
+    def _field(self, k: int) -> Any:
+        if not 0 <= k < len(self):
+            raise IndexError("record index out of range")
+        if self._columns is None:
+            return self._values[k]
+        c = self._columns[k]
+        return (c[self._i] if c.ndim else c).item()
+
+    def _tuple(self) -> tuple[Any, ...]:
+        return tuple(self._field(k) for k in range(len(self)))
+
+    def __len__(self) -> int:
+        return len(self._values if self._columns is None else self._columns)
+
+    def __getitem__(self, key: Any) -> Any:
+        if hasattr(key, "__index__"):
+            k = operator.index(key)
+            return self._field(k + len(self) if k < 0 else k)
+        return self._tuple()[key]
+
+    def __iter__(self) -> Any:
+        return iter(self._tuple())
+
+    def __hash__(self) -> int:
+        return hash(self._tuple())
+
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        return type(self), self._tuple()
+
+
+def _as_tuple(x: Any) -> tuple[Any, ...] | None:
+    return x._tuple() if isinstance(x, Row) else x if isinstance(x, tuple) else None
+
+
+def _compare(op: Any) -> Any:
+    def compare(a: Any, b: Any) -> Any:
+        ta, tb = _as_tuple(a), _as_tuple(b)
+        return NotImplemented if ta is None or tb is None else op(ta, tb)
+    return compare
+
+
+for _name in ("lt", "le", "eq", "ne", "gt", "ge"):
+    setattr(Row, f"__{_name}__", _compare(getattr(operator, _name)))
+
+
+class Field:
+    """Twin of ``_walk.Field``: the read-only descriptor of a ``Row``'s field ``index``."""
+
+    __slots__ = ("_k", "_name")
+
+    def __init__(self, index: int, name: str) -> None:
+        self._k, self._name = operator.index(index), name
+
+    def __get__(self, row: Any, owner: Any = None) -> Any:
+        if row is None:
+            return self
+        if not isinstance(row, Row):
+            raise TypeError(f"field {self._name} reads a Row, not {type(row).__name__}")
+        return row._field(self._k)
+
+    def __set__(self, row: Any, value: Any) -> None:
+        raise AttributeError(f"field {self._name} is read-only")
+
+    def __repr__(self) -> str:
+        return f"<field {self._name} ({self._k})>"
+
+
 class Records:
     """Twin of ``_walk.Records``: one ``type`` record per row of int64/float64 columns (a
     0-d array is a constant); ``next(term)`` (None past the end, or at the first row whose
-    ``stop`` column is at least a nonzero ``term``) and iteration go on from ``pos``."""
+    ``stop`` column is at least a nonzero ``term``) and iteration go on from ``pos``. With
+    an int64 ``order``, one record per row number there. A ``Row`` subclass reads the
+    columns; another type (``_walk.Row``'s, when the tests compare the twins) is made from
+    the row's values."""
 
-    def __init__(self, type_: Any, columns: Sequence[Any], stop: int = -1) -> None:
-        self._make = type_._make
+    def __init__(self, type_: Any, columns: Sequence[Any], stop: int = -1,
+                 order: Any = None) -> None:
+        if not (isinstance(type_, type) and hasattr(type_, "_fields")):
+            raise TypeError("record type must be a Row subclass")
+        self._type, self._view = type_, issubclass(type_, Row)
         self._columns = [np.asarray(c) for c in columns]
+        if any(c.dtype not in (np.int64, np.float64) for c in self._columns):
+            raise TypeError("columns must be int64 or float64")
         lengths = {len(c) for c in self._columns if c.ndim}
         if not self._columns or len(lengths) > 1:
             raise ValueError("columns differ in length")
         self._n = lengths.pop() if lengths else 1
+        if order is not None:
+            order = np.asarray(order)
+            if order.dtype != np.int64:
+                raise TypeError("order is not int64")
+            if len(order) and not 0 <= order.min() <= order.max() < self._n:
+                raise ValueError(f"order names a row not in 0..{self._n - 1}")
+            self._n = len(order)
+        self._order = order
         if not -1 <= stop < len(self._columns) or (
                 stop >= 0 and self._columns[stop].dtype.kind == "f"):
             raise ValueError("stop must name an int64 column")
@@ -684,14 +787,20 @@ class Records:
     def at(self, i: int) -> Any:
         if not 0 <= i < len(self):
             raise IndexError("record index out of range")
-        return self._make((c[i] if c.ndim else c).item() for c in self._columns)
+        i = i if self._order is None else int(self._order[i])
+        if not self._view:
+            return self._type(*((c[i] if c.ndim else c).item() for c in self._columns))
+        row = object.__new__(self._type)
+        row._columns, row._i, row._values = self._columns, i, None
+        return row
 
     def next(self, term: int = 0, /) -> Any:
         term = operator.index(term)
         if self._pos >= len(self):
             return None
         stop = self._stop
-        if term and stop is not None and int(stop[self._pos] if stop.ndim else stop) >= term:
+        at = self._pos if self._order is None else self._order[self._pos]
+        if term and stop is not None and int(stop[at] if stop.ndim else stop) >= term:
             return None
         self._pos += 1
         return self.at(self._pos - 1)

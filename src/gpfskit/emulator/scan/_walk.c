@@ -8,7 +8,7 @@
  * float64 array per attribute, plus the subdirectories found (the caller's walk frontier).
  *
  * For gpfskit.clib it also lists single directories ahead on its own threads (list_ahead)
- * and hands out records from columns (Records).
+ * and hands out records from columns (Records of Rows, whose fields are read on access).
  *
  * The pure-Python twin is _pywalk.py; both must produce identical output (tests compare).
  */
@@ -1989,66 +1989,429 @@ static PyObject *list_ahead(PyObject *self, PyObject *args) {
 
 /* ------------------------------------------------------------------ records from columns */
 
-/* For gpfskit.clib's inode scan: a Records object hands out one tuple-subclass record per
- * row of equally long int64 / float64 columns (numpy arrays, held while it lives; a 0-d
- * array is a constant, as numpy broadcasts it), so
- * `next_inode` costs one C call and one record, not a tuple built in Python. With a `stop`
+/* For gpfskit.clib's inode scan. A Records object is a cursor over equally long int64 /
+ * float64 columns (numpy arrays, held while anything reads them; a 0-d array is a constant,
+ * as numpy broadcasts it). What it hands out are Rows: small objects that name their row
+ * and make a field's value when it is read (through the Field descriptors of the Row
+ * subclass, iattr), as the original's iattr reads its gpfs_iattr64_t. So next_inode costs
+ * one C call, and a row the caller has let go is reused for the next one. With a `stop`
  * column, next(term) returns None, staying put, at the first row whose value there is at
- * least a nonzero term (gpfs_next_inode's termIno). */
+ * least a nonzero term (gpfs_next_inode's termIno). A Row can also be made from its values,
+ * as a tuple is (what the real-cluster binding does). */
 
 #define MAX_FIELDS 64
+#define SPARE 4
 
-typedef struct {
+typedef struct {  /* the columns, shared by a Records and the rows it hands out */
     PyObject_HEAD
-    PyTypeObject *type;
-    int nf, stop;
-    Py_ssize_t n, pos;
+    int nf;
+    Py_ssize_t n;                 /* rows: the columns' length, or the order's */
     Py_buffer col[MAX_FIELDS];
     Py_ssize_t step[MAX_FIELDS];  /* 1, or 0 for a 0-d array: a constant */
     int is_float[MAX_FIELDS];
-    uint64_t last_bits[MAX_FIELDS];
-    PyObject *last[MAX_FIELDS];   /* the value made last per field, shared when repeated */
+    Py_buffer order;              /* row i is at order[i] in the columns (order.obj: given) */
+} ColumnsObject;
+
+static void Columns_dealloc(ColumnsObject *self) {
+    for (int k = 0; k < self->nf; k++) PyBuffer_Release(&self->col[k]);
+    if (self->order.obj != NULL) PyBuffer_Release(&self->order);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static PyTypeObject ColumnsType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "gpfskit.emulator.scan._walk._Columns",
+    .tp_basicsize = sizeof(ColumnsObject),
+    .tp_dealloc = (destructor)Columns_dealloc,
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+};
+
+static int int64_buffer(PyObject *array, Py_buffer *b, const char *what) {
+    if (PyObject_GetBuffer(array, b, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) < 0) return -1;
+    const char *f = b->format ? b->format : "B";
+    if (*f == '<' || *f == '=' || *f == '@') f++;
+    if ((strcmp(f, "q") == 0 || strcmp(f, "l") == 0) && b->itemsize == 8) return 0;
+    if (strcmp(f, "d") == 0) return 1;
+    PyErr_Format(PyExc_TypeError, "%s is not int64 or float64", what);
+    PyBuffer_Release(b);
+    return -1;
+}
+
+/* The columns of a sequence of arrays, checked: int64 or float64, C-contiguous, 0-d or
+ * all of one length; with an order (None: none), int64 row numbers within that length. */
+static ColumnsObject *columns_of(PyObject *columns, PyObject *order) {
+    PyObject *seq = PySequence_Fast(columns, "columns must be a sequence");
+    if (seq == NULL) return NULL;
+    Py_ssize_t nf = PySequence_Fast_GET_SIZE(seq);
+    if (nf < 1 || nf > MAX_FIELDS) {
+        Py_DECREF(seq);
+        PyErr_Format(PyExc_ValueError, "between 1 and %d columns", MAX_FIELDS);
+        return NULL;
+    }
+    ColumnsObject *self = PyObject_New(ColumnsObject, &ColumnsType);
+    if (self == NULL) {
+        Py_DECREF(seq);
+        return NULL;
+    }
+    self->nf = 0;
+    self->n = -1;
+    self->order.obj = NULL;
+    for (Py_ssize_t k = 0; k < nf; k++) {
+        Py_buffer *b = &self->col[k];
+        char what[32];
+        snprintf(what, sizeof(what), "column %zd", k);
+        int is_float = int64_buffer(PySequence_Fast_GET_ITEM(seq, k), b, what);
+        if (is_float < 0) goto fail;
+        self->nf = (int)k + 1;
+        self->is_float[k] = is_float;
+        self->step[k] = b->ndim != 0;
+        if (!self->step[k]) continue;
+        Py_ssize_t len = b->len / 8;
+        if (self->n < 0) self->n = len;
+        else if (len != self->n) {
+            PyErr_SetString(PyExc_ValueError, "columns differ in length");
+            goto fail;
+        }
+    }
+    if (self->n < 0) self->n = 1;  /* constants only: one row */
+    if (order != Py_None) {
+        Py_buffer *b = &self->order;
+        int is_float = int64_buffer(order, b, "order");
+        if (is_float != 0) {
+            if (is_float > 0) {
+                PyBuffer_Release(b);
+                PyErr_SetString(PyExc_TypeError, "order is not int64");
+            }
+            b->obj = NULL;
+            goto fail;
+        }
+        const int64_t *o = b->buf;
+        Py_ssize_t n = b->len / 8;
+        for (Py_ssize_t i = 0; i < n; i++)
+            if (o[i] < 0 || o[i] >= self->n) {
+                PyErr_Format(PyExc_ValueError, "order names row %lld of %zd", (long long)o[i],
+                             self->n);
+                goto fail;
+            }
+        self->n = n;
+    }
+    Py_DECREF(seq);
+    return self;
+fail:
+    Py_DECREF(seq);
+    Py_DECREF(self);
+    return NULL;
+}
+
+/* Where row i is in the columns. */
+static inline Py_ssize_t column_row(ColumnsObject *c, Py_ssize_t i) {
+    return c->order.obj ? (Py_ssize_t)((const int64_t *)c->order.buf)[i] : i;
+}
+
+static PyObject *column_value(ColumnsObject *c, int k, Py_ssize_t i) {
+    uint64_t bits = ((const uint64_t *)c->col[k].buf)[column_row(c, i) * c->step[k]];
+    if (c->is_float[k]) {
+        double v;
+        memcpy(&v, &bits, sizeof(v));
+        return PyFloat_FromDouble(v);
+    }
+    return PyLong_FromLongLong((long long)(int64_t)bits);
+}
+
+typedef struct {
+    PyObject_HEAD
+    ColumnsObject *cols;  /* the columns it reads, or NULL: made from values */
+    Py_ssize_t i;         /* its row there */
+    PyObject *values;     /* the tuple it was made from */
+} RowObject;
+
+static PyTypeObject RowType;
+
+static void Row_dealloc(RowObject *self) {
+    Py_XDECREF(self->cols);
+    Py_XDECREF(self->values);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static Py_ssize_t Row_len(RowObject *self) {
+    return self->cols ? self->cols->nf : PyTuple_GET_SIZE(self->values);
+}
+
+/* Field k (0 <= k < len) as a new reference. */
+static PyObject *row_field(RowObject *self, Py_ssize_t k) {
+    if (self->cols == NULL) return Py_NewRef(PyTuple_GET_ITEM(self->values, k));
+    return column_value(self->cols, (int)k, self->i);
+}
+
+static PyObject *Row_item(RowObject *self, Py_ssize_t k) {
+    if (k < 0 || k >= Row_len(self)) {
+        PyErr_SetString(PyExc_IndexError, "record index out of range");
+        return NULL;
+    }
+    return row_field(self, k);
+}
+
+/* Every field, as a tuple. */
+static PyObject *row_values(RowObject *self) {
+    if (self->cols == NULL) return Py_NewRef(self->values);
+    Py_ssize_t n = Row_len(self);
+    PyObject *t = PyTuple_New(n);
+    if (t == NULL) return NULL;
+    for (Py_ssize_t k = 0; k < n; k++) {
+        PyObject *x = row_field(self, k);
+        if (x == NULL) {
+            Py_DECREF(t);
+            return NULL;
+        }
+        PyTuple_SET_ITEM(t, k, x);
+    }
+    return t;
+}
+
+/* The values of a Row made as a named tuple is: by position, then by field name. */
+static PyObject *row_arguments(PyTypeObject *cls, PyObject *args, PyObject *kwds) {
+    PyObject *fields = PyObject_GetAttrString((PyObject *)cls, "_fields");
+    if (fields == NULL) return NULL;
+    PyObject *names = PySequence_Tuple(fields);
+    Py_DECREF(fields);
+    if (names == NULL) return NULL;
+    Py_ssize_t want = PyTuple_GET_SIZE(names), given = PyTuple_GET_SIZE(args);
+    Py_ssize_t named = kwds ? PyDict_GET_SIZE(kwds) : 0;
+    PyObject *values = NULL;
+    if (given + named != want || given > want) {
+        PyErr_Format(PyExc_TypeError, "%s() takes %zd values (%zd given)", cls->tp_name, want,
+                     given + named);
+        goto done;
+    }
+    if (named == 0) {
+        values = Py_NewRef(args);
+        goto done;
+    }
+    values = PyTuple_New(want);
+    if (values == NULL) goto done;
+    for (Py_ssize_t k = 0; k < want; k++) {
+        PyObject *x = k < given ? PyTuple_GET_ITEM(args, k)
+                                : PyDict_GetItemWithError(kwds, PyTuple_GET_ITEM(names, k));
+        if (x == NULL) {
+            if (!PyErr_Occurred())
+                PyErr_Format(PyExc_TypeError, "%s() is missing %R (or was given another name)",
+                             cls->tp_name, PyTuple_GET_ITEM(names, k));
+            Py_CLEAR(values);
+            goto done;
+        }
+        PyTuple_SET_ITEM(values, k, Py_NewRef(x));
+    }
+done:
+    Py_DECREF(names);
+    return values;
+}
+
+static PyObject *Row_new(PyTypeObject *cls, PyObject *args, PyObject *kwds) {
+    PyObject *values = row_arguments(cls, args, kwds);
+    if (values == NULL) return NULL;
+    RowObject *self = (RowObject *)cls->tp_alloc(cls, 0);
+    if (self == NULL) {
+        Py_DECREF(values);
+        return NULL;
+    }
+    self->cols = NULL;
+    self->i = 0;
+    self->values = values;
+    return (PyObject *)self;
+}
+
+static PyObject *Row_iter(RowObject *self) {
+    PyObject *t = row_values(self);
+    if (t == NULL) return NULL;
+    PyObject *it = PyObject_GetIter(t);
+    Py_DECREF(t);
+    return it;
+}
+
+static PyObject *Row_subscript(RowObject *self, PyObject *key) {
+    if (PyIndex_Check(key)) {
+        Py_ssize_t k = PyNumber_AsSsize_t(key, PyExc_IndexError);
+        if (k == -1 && PyErr_Occurred()) return NULL;
+        return Row_item(self, k < 0 ? k + Row_len(self) : k);
+    }
+    PyObject *t = row_values(self);
+    if (t == NULL) return NULL;
+    PyObject *r = PyObject_GetItem(t, key);
+    Py_DECREF(t);
+    return r;
+}
+
+/* Compared and hashed as the tuple of its values (as a named tuple is). */
+static PyObject *Row_richcompare(PyObject *a, PyObject *b, int op) {
+    PyObject *ta = PyObject_TypeCheck(a, &RowType) ? row_values((RowObject *)a)
+                   : PyTuple_Check(a) ? Py_NewRef(a) : NULL;
+    if (ta == NULL) {
+        if (PyErr_Occurred()) return NULL;
+        Py_RETURN_NOTIMPLEMENTED;
+    }
+    PyObject *tb = PyObject_TypeCheck(b, &RowType) ? row_values((RowObject *)b)
+                   : PyTuple_Check(b) ? Py_NewRef(b) : NULL;
+    if (tb == NULL) {
+        Py_DECREF(ta);
+        if (PyErr_Occurred()) return NULL;
+        Py_RETURN_NOTIMPLEMENTED;
+    }
+    PyObject *r = PyObject_RichCompare(ta, tb, op);
+    Py_DECREF(ta);
+    Py_DECREF(tb);
+    return r;
+}
+
+static Py_hash_t Row_hash(RowObject *self) {
+    PyObject *t = row_values(self);
+    if (t == NULL) return -1;
+    Py_hash_t h = PyObject_Hash(t);
+    Py_DECREF(t);
+    return h;
+}
+
+static PyObject *Row_reduce(RowObject *self, PyObject *unused) {
+    (void)unused;
+    PyObject *t = row_values(self);
+    if (t == NULL) return NULL;
+    return Py_BuildValue("(ON)", (PyObject *)Py_TYPE(self), t);
+}
+
+static PyMethodDef Row_methods[] = {
+    {"__reduce__", (PyCFunction)Row_reduce, METH_NOARGS, "made again from its values"},
+    {NULL, NULL, 0, NULL},
+};
+
+static PySequenceMethods Row_as_sequence = {
+    .sq_length = (lenfunc)Row_len,
+    .sq_item = (ssizeargfunc)Row_item,
+};
+
+static PyMappingMethods Row_as_mapping = {
+    .mp_length = (lenfunc)Row_len,
+    .mp_subscript = (binaryfunc)Row_subscript,
+};
+
+static PyTypeObject RowType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "gpfskit.emulator.scan._walk.Row",
+    .tp_basicsize = sizeof(RowObject),
+    .tp_dealloc = (destructor)Row_dealloc,
+    .tp_as_sequence = &Row_as_sequence,
+    .tp_as_mapping = &Row_as_mapping,
+    .tp_hash = (hashfunc)Row_hash,
+    .tp_richcompare = Row_richcompare,
+    .tp_iter = (getiterfunc)Row_iter,
+    .tp_methods = Row_methods,
+    .tp_new = Row_new,
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE,
+    .tp_doc = "Row(*values): a record whose fields are Field descriptors of its subclass (which\n"
+              "names them in _fields); it indexes, iterates, compares and hashes as the tuple\n"
+              "of its values. Records hands out rows that read their values from columns.",
+};
+
+typedef struct {
+    PyObject_HEAD
+    Py_ssize_t k;
+    PyObject *name;
+} FieldObject;
+
+static void Field_dealloc(FieldObject *self) {
+    Py_XDECREF(self->name);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static PyObject *Field_new(PyTypeObject *cls, PyObject *args, PyObject *kwds) {
+    Py_ssize_t k;
+    PyObject *name;
+    static char *kwlist[] = {"index", "name", NULL};
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "nU", kwlist, &k, &name)) return NULL;
+    if (k < 0 || k >= MAX_FIELDS) {
+        PyErr_Format(PyExc_ValueError, "a field index is 0 to %d", MAX_FIELDS - 1);
+        return NULL;
+    }
+    FieldObject *self = (FieldObject *)cls->tp_alloc(cls, 0);
+    if (self == NULL) return NULL;
+    self->k = k;
+    self->name = Py_NewRef(name);
+    return (PyObject *)self;
+}
+
+static PyObject *Field_get(FieldObject *self, PyObject *row, PyObject *type) {
+    (void)type;
+    if (row == NULL || row == Py_None) return Py_NewRef(self);
+    if (!PyObject_TypeCheck(row, &RowType)) {
+        PyErr_Format(PyExc_TypeError, "field %U reads a Row, not %.100s", self->name,
+                     Py_TYPE(row)->tp_name);
+        return NULL;
+    }
+    return Row_item((RowObject *)row, self->k);
+}
+
+static int Field_set(FieldObject *self, PyObject *row, PyObject *value) {
+    (void)row;
+    (void)value;
+    PyErr_Format(PyExc_AttributeError, "field %U is read-only", self->name);
+    return -1;
+}
+
+static PyObject *Field_repr(FieldObject *self) {
+    return PyUnicode_FromFormat("<field %U (%zd)>", self->name, self->k);
+}
+
+static PyTypeObject FieldType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "gpfskit.emulator.scan._walk.Field",
+    .tp_basicsize = sizeof(FieldObject),
+    .tp_dealloc = (destructor)Field_dealloc,
+    .tp_repr = (reprfunc)Field_repr,
+    .tp_descr_get = (descrgetfunc)Field_get,
+    .tp_descr_set = (descrsetfunc)Field_set,
+    .tp_new = Field_new,
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "Field(index, name): the descriptor of a Row's field number `index`.",
+};
+
+typedef struct {
+    PyObject_HEAD
+    ColumnsObject *cols;
+    PyTypeObject *type;           /* a Row subclass */
+    int stop;
+    Py_ssize_t pos;
+    PyObject *spare[SPARE];       /* rows handed out lately: reused once let go */
+    int spare_next;
 } RecordsObject;
 
 static void Records_dealloc(RecordsObject *self) {
-    for (int k = 0; k < self->nf; k++) {
-        PyBuffer_Release(&self->col[k]);
-        Py_XDECREF(self->last[k]);
-    }
+    for (int s = 0; s < SPARE; s++) Py_XDECREF(self->spare[s]);
+    Py_XDECREF(self->cols);
     Py_XDECREF(self->type);
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
 
 static PyObject *record_at(RecordsObject *self, Py_ssize_t i) {
-    PyObject *t = self->type->tp_alloc(self->type, self->nf);
-    if (t == NULL) return NULL;
-    for (int k = 0; k < self->nf; k++) {
-        /* Equal bits, equal value: the last object made for the field is shared. */
-        uint64_t bits = ((const uint64_t *)self->col[k].buf)[i * self->step[k]];
-        PyObject *x = self->last[k];
-        if (x == NULL || bits != self->last_bits[k]) {
-            if (self->is_float[k]) {
-                double v;
-                memcpy(&v, &bits, sizeof(v));
-                x = PyFloat_FromDouble(v);
-            } else {
-                x = PyLong_FromLongLong((long long)(int64_t)bits);
-            }
-            if (x == NULL) {
-                Py_DECREF(t);
-                return NULL;
-            }
-            Py_XSETREF(self->last[k], x);
-            self->last_bits[k] = bits;
+    /* A row handed out lately that only we still hold is moved to row i rather than a new
+     * one made (as zip() reuses its result tuple), kept for a few rows so that `for ia in
+     * scan`, whose loop variable holds the last one, gains too. No one else can see it. */
+    for (int s = 0; s < SPARE; s++) {
+        PyObject *r = self->spare[s];
+        if (r != NULL && Py_REFCNT(r) == 1) {
+            ((RowObject *)r)->i = i;
+            return Py_NewRef(r);
         }
-        Py_INCREF(x);
-        PyTuple_SET_ITEM(t, k, x);
     }
-    /* Only ints and floats inside: the record cannot be part of a cycle, so the cyclic GC
-     * need not track it (as it stops tracking such plain tuples). A script that keeps a
-     * million records then does not make every collection walk them. */
-    PyObject_GC_UnTrack(t);
-    return t;
+    RowObject *r = (RowObject *)self->type->tp_alloc(self->type, 0);
+    if (r == NULL) return NULL;
+    r->cols = (ColumnsObject *)Py_NewRef(self->cols);
+    r->i = i;
+    r->values = NULL;
+    /* It holds only the columns, which hold no Python object that could lead back: no
+     * cycle, so the cyclic GC need not track it. A script that keeps a million rows then
+     * does not make every collection walk them. */
+    if (PyObject_IS_GC((PyObject *)r)) PyObject_GC_UnTrack(r);
+    Py_XSETREF(self->spare[self->spare_next], Py_NewRef(r));
+    self->spare_next = (self->spare_next + 1) % SPARE;
+    return (PyObject *)r;
 }
 
 static PyObject *Records_next(RecordsObject *self, PyObject *const *args, Py_ssize_t nargs) {
@@ -2067,22 +2430,24 @@ static PyObject *Records_next(RecordsObject *self, PyObject *const *args, Py_ssi
         if (overflow > 0) term = 0;          /* above every int64 value: no stop */
         else if (overflow < 0) term = LLONG_MIN;  /* below every one: stop at once */
     }
-    if (self->pos >= self->n) Py_RETURN_NONE;
+    ColumnsObject *c = self->cols;
+    if (self->pos >= c->n) Py_RETURN_NONE;
     if (term && self->stop >= 0 &&
-        ((const int64_t *)self->col[self->stop].buf)[self->pos * self->step[self->stop]] >= term)
+        ((const int64_t *)c->col[self->stop].buf)[column_row(c, self->pos) * c->step[self->stop]]
+            >= term)
         Py_RETURN_NONE;
     return record_at(self, self->pos++);
 }
 
 static PyObject *Records_iternext(RecordsObject *self) {
-    if (self->pos >= self->n) return NULL;
+    if (self->pos >= self->cols->n) return NULL;
     return record_at(self, self->pos++);
 }
 
 static PyObject *Records_at(RecordsObject *self, PyObject *arg) {
     Py_ssize_t i = PyLong_AsSsize_t(arg);
     if (i == -1 && PyErr_Occurred()) return NULL;
-    if (i < 0 || i >= self->n) {
+    if (i < 0 || i >= self->cols->n) {
         PyErr_SetString(PyExc_IndexError, "record index out of range");
         return NULL;
     }
@@ -2101,76 +2466,40 @@ static int Records_set_pos(RecordsObject *self, PyObject *value, void *unused) {
         if (!PyErr_Occurred()) PyErr_SetString(PyExc_TypeError, "pos cannot be deleted");
         return -1;
     }
-    self->pos = i < 0 ? 0 : (i > self->n ? self->n : i);
+    self->pos = i < 0 ? 0 : (i > self->cols->n ? self->cols->n : i);
     return 0;
 }
 
-static Py_ssize_t Records_len(RecordsObject *self) { return self->n; }
+static Py_ssize_t Records_len(RecordsObject *self) { return self->cols->n; }
 
 static PyObject *Records_new(PyTypeObject *cls, PyObject *args, PyObject *kwds) {
     PyTypeObject *type;
-    PyObject *columns;
+    PyObject *columns, *order = Py_None;
     Py_ssize_t stop = -1;
-    static char *kwlist[] = {"type", "columns", "stop", NULL};
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "O!O|n", kwlist, &PyType_Type, &type, &columns,
-                                     &stop))
+    static char *kwlist[] = {"type", "columns", "stop", "order", NULL};
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "O!O|nO", kwlist, &PyType_Type, &type,
+                                     &columns, &stop, &order))
         return NULL;
-    if (!PyType_IsSubtype(type, &PyTuple_Type) || type->tp_basicsize != PyTuple_Type.tp_basicsize) {
-        PyErr_SetString(PyExc_TypeError, "record type must be a plain tuple subclass");
+    if (!PyType_IsSubtype(type, &RowType)) {
+        PyErr_SetString(PyExc_TypeError, "record type must be a Row subclass");
         return NULL;
     }
-    PyObject *seq = PySequence_Fast(columns, "columns must be a sequence");
-    if (seq == NULL) return NULL;
-    Py_ssize_t nf = PySequence_Fast_GET_SIZE(seq);
-    if (nf < 1 || nf > MAX_FIELDS) {
-        Py_DECREF(seq);
-        PyErr_Format(PyExc_ValueError, "between 1 and %d columns", MAX_FIELDS);
+    ColumnsObject *cols = columns_of(columns, order);
+    if (cols == NULL) return NULL;
+    if (stop < -1 || stop >= cols->nf || (stop >= 0 && cols->is_float[stop])) {
+        Py_DECREF(cols);
+        PyErr_SetString(PyExc_ValueError, "stop must name an int64 column");
         return NULL;
     }
     RecordsObject *self = (RecordsObject *)cls->tp_alloc(cls, 0);
     if (self == NULL) {
-        Py_DECREF(seq);
+        Py_DECREF(cols);
         return NULL;
     }
-    Py_INCREF(type);
-    self->type = type;
-    self->n = -1;
-    for (Py_ssize_t k = 0; k < nf; k++) {
-        Py_buffer *b = &self->col[k];
-        if (PyObject_GetBuffer(PySequence_Fast_GET_ITEM(seq, k), b,
-                               PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) < 0)
-            goto fail;
-        self->nf = (int)k + 1;
-        const char *f = b->format ? b->format : "B";
-        if (*f == '<' || *f == '=' || *f == '@') f++;
-        int is_float = strcmp(f, "d") == 0;
-        int is_int = (strcmp(f, "q") == 0 || strcmp(f, "l") == 0) && b->itemsize == 8;
-        if (!is_float && !is_int) {
-            PyErr_Format(PyExc_TypeError, "column %zd is not int64 or float64", k);
-            goto fail;
-        }
-        self->is_float[k] = is_float;
-        self->step[k] = b->ndim != 0;
-        if (!self->step[k]) continue;
-        Py_ssize_t len = b->len / 8;
-        if (self->n < 0) self->n = len;
-        else if (len != self->n) {
-            PyErr_SetString(PyExc_ValueError, "columns differ in length");
-            goto fail;
-        }
-    }
-    if (self->n < 0) self->n = 1;  /* constants only: one row */
-    if (stop < -1 || stop >= nf || (stop >= 0 && self->is_float[stop])) {
-        PyErr_SetString(PyExc_ValueError, "stop must name an int64 column");
-        goto fail;
-    }
+    self->cols = cols;
+    self->type = (PyTypeObject *)Py_NewRef(type);
     self->stop = (int)stop;
-    Py_DECREF(seq);
     return (PyObject *)self;
-fail:
-    Py_DECREF(seq);
-    Py_DECREF(self);
-    return NULL;
 }
 
 static PyMethodDef Records_methods[] = {
@@ -2200,8 +2529,9 @@ static PyTypeObject RecordsType = {
     .tp_getset = Records_getset,
     .tp_new = Records_new,
     .tp_flags = Py_TPFLAGS_DEFAULT,
-    .tp_doc = "Records(type, columns): one `type` record per row of int64/float64 columns;\n"
-              "iterating (or next()) goes on from pos.",
+    .tp_doc = "Records(type, columns, stop=-1, order=None): one `type` (a Row subclass) record\n"
+              "per row of int64/float64 columns, or per row number of an int64 order (row i\n"
+              "reads the columns at order[i]); iterating (or next()) goes on from pos.",
 };
 
 /* ------------------------------------------------------------------ module */
@@ -2221,7 +2551,8 @@ static struct PyModuleDef moduledef = {
 
 PyMODINIT_FUNC PyInit__walk(void) {
     if (PyType_Ready(&BufferType) < 0 || PyType_Ready(&PendingType) < 0 ||
-        PyType_Ready(&RecordsType) < 0)
+        PyType_Ready(&ColumnsType) < 0 || PyType_Ready(&RowType) < 0 ||
+        PyType_Ready(&FieldType) < 0 || PyType_Ready(&RecordsType) < 0)
         return NULL;
     if (pthread_atfork(ahead_prefork, ahead_postfork_parent, ahead_postfork_child) != 0) {
         PyErr_SetString(PyExc_OSError, "pthread_atfork failed");
@@ -2231,8 +2562,12 @@ PyMODINIT_FUNC PyInit__walk(void) {
     if (m == NULL) return NULL;
     Py_INCREF(&BufferType);
     Py_INCREF(&RecordsType);
+    Py_INCREF(&RowType);
+    Py_INCREF(&FieldType);
     if (PyModule_AddObject(m, "Buffer", (PyObject *)&BufferType) < 0 ||
         PyModule_AddObject(m, "Records", (PyObject *)&RecordsType) < 0 ||
+        PyModule_AddObject(m, "Row", (PyObject *)&RowType) < 0 ||
+        PyModule_AddObject(m, "Field", (PyObject *)&FieldType) < 0 ||
         PyModule_AddIntConstant(m, "HAVE_STATX", GPK_HAVE_STATX) < 0 ||
         PyModule_AddIntConstant(m, "WANT_ALL_KINDS", WANT_ALL_KINDS) < 0 ||
         PyModule_AddIntConstant(m, "WANT_NAMES", WANT_NAMES) < 0 ||
