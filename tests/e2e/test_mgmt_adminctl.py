@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sqlite3
 
+import pytest
 import requests
 
 from mgmt_service import Service, cli, cluster_env
@@ -91,13 +92,13 @@ def test_serve_over_https_with_a_selfsigned_certificate(tmp_path):
     svc.start()
     try:
         assert svc.url.startswith("https://127.0.0.1:")
-        token = requests.post(svc.url + "/oauth2/token", verify=False, data={
+        cert = str(tmp_path / "tls" / "cert.pem")
+        token = requests.post(svc.url + "/oauth2/token", verify=cert, data={
             "grant_type": "password", "username": "admin",
             "password": svc.admin_password}).json()["access_token"]
-        resp = requests.get(svc.url + "/spaces/", auth=(token, ""), verify=False)
+        resp = requests.get(svc.url + "/spaces/", auth=(token, ""), verify=cert)
         assert resp.status_code == 200
-        trusted = requests.get(svc.url + "/spaces/", auth=(token, ""),
-                               verify=str(tmp_path / "tls" / "cert.pem"))
-        assert trusted.status_code == 200
+        with pytest.raises(requests.exceptions.SSLError):
+            requests.get(svc.url + "/spaces/", auth=(token, ""))
     finally:
         svc.stop()
