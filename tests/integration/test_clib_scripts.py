@@ -153,6 +153,32 @@ def test_file_calls_answer_from_the_emulator(cluster):
     assert "sata1" in shown and "proj" in shown
 
 
+def test_a_clone_script_falls_back_to_a_copy_where_clones_are_not_emulated(cluster):
+    proj = cluster["mp"] / "proj"
+    try:
+        found = script(cluster, """
+            import errno, json, os, shutil
+            from arcapix.fs.gpfs.clib import clone
+            src = os.path.join(MP, "proj", "data", "results.csv")
+            parent, dst = src + ".parent", os.path.join(MP, "proj", "results-copy.csv")
+            try:
+                clone.clone_snap(src, parent)
+                clone.clone_copy(parent, dst)
+                how = "clone"
+            except OSError as e:
+                if e.errno != errno.ENOSYS:
+                    raise
+                shutil.copy2(src, dst)
+                how = "copy"
+            json.dump({"how": how, "parent": os.path.exists(parent)}, open(OUT, "w"))
+        """)
+        assert found == {"how": "copy", "parent": False}
+        assert (proj / "results-copy.csv").read_text() == (
+            proj / "data" / "results.csv").read_text()
+    finally:
+        (proj / "results-copy.csv").unlink(missing_ok=True)
+
+
 def test_a_snapshot_handle_scans_the_snapshot_copy(cluster):
     found = script(cluster, """
         import json, os

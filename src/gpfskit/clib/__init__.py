@@ -1,7 +1,8 @@
 """The C library API: libgpfs for scripts (inode scans, snapshot handles, walks, stat, quotas).
 
-Modules ``fssnap``, ``inode``, ``ifile``, ``utils``, ``stat``, ``file`` and ``quota`` keep
-the names, arguments and results of the original (``arcapix.fs.gpfs.clib`` re-exports them).
+Modules ``fssnap``, ``inode``, ``ifile``, ``utils``, ``stat``, ``file``, ``quota`` and
+``clone`` keep the names, arguments and results of the original (``arcapix.fs.gpfs.clib``
+re-exports them).
 On a real cluster they bind ``libgpfs.so`` through ctypes, loaded on first use; on the
 emulated cluster they answer from its files and state (``gpfskit.clib.emulated``). Errors are
 ``OSError`` with libgpfs's errno. See docs/clib.md.

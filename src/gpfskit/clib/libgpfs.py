@@ -187,6 +187,11 @@ SIGNATURES: dict[str, tuple[Any, list[Any]]] = {
     "gpfs_quotactl": (INT, [CP, INT, INT, P]),
     "gpfs_get_winattrs_path": (INT, [CP, ctypes.POINTER(gpfs_winattr)]),
     "gpfs_set_winattrs_path": (INT, [CP, INT, ctypes.POINTER(gpfs_winattr)]),
+    "gpfs_clone_snap": (INT, [CP, CP]),
+    "gpfs_clone_copy": (INT, [CP, CP]),
+    "gpfs_clone_split": (INT, [INT, INT]),
+    "gpfs_clone_unsnap": (INT, [INT]),
+    "gpfs_declone": (INT, [INT, INT, c_off64, ctypes.POINTER(c_off64)]),
 }
 
 
@@ -522,6 +527,32 @@ class LibgpfsBackend:
         if self.lib.gpfs_set_winattrs_path(raw, GPFS_WINATTR_SET_ATTRS, ctypes.byref(buf)) != 0:
             raise _fail("set_winattrs", path)
         return attrs
+
+    # clone -------------------------------------------------------------------------------
+    def clone_paths(self, call: str, source: str | bytes, dest: str | bytes | None) -> None:
+        """``gpfs_clone_snap``/``gpfs_clone_copy``: by path (a None ``dest`` is NULL)."""
+        fn = getattr(self.lib, "gpfs_" + call)
+        if fn(os.fsencode(source), None if dest is None else os.fsencode(dest)) != 0:
+            raise _fail(call, os.fsdecode(source))
+
+    def clone_file(self, call: str, path: str | bytes, *numbers: int) -> int | None:
+        """``gpfs_clone_split``/``gpfs_clone_unsnap``/``gpfs_declone`` on a descriptor of
+        ``path``: read-write, but read-only for a clone parent (``clone_unsnap``) [P].
+        ``declone`` passes its offset by reference and returns the one libgpfs left."""
+        fn = getattr(self.lib, "gpfs_" + call)
+        fd = os.open(path, os.O_RDONLY if call == "clone_unsnap" else os.O_RDWR)
+        try:
+            if call != "declone":
+                if fn(fd, *numbers) != 0:
+                    raise _fail(call, os.fsdecode(path))
+                return None
+            ancestor_limit, blocks, offset = numbers
+            where = c_off64(offset)
+            if fn(fd, ancestor_limit, blocks, ctypes.byref(where)) != 0:
+                raise _fail(call, os.fsdecode(path))
+            return where.value
+        finally:
+            os.close(fd)
 
     # quota -------------------------------------------------------------------------------
     def quota(self, path: str, qtype: int, ident: int) -> dict[str, int]:

@@ -6,11 +6,13 @@
  */
 #define _GNU_SOURCE 1
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
+#include <unistd.h>
 
 typedef unsigned long long gpfs_ino64_t;
 typedef long long gpfs_off64_t;
@@ -298,5 +300,46 @@ int gpfs_get_winattrs_path(const char *path, gpfs_winattr_t *w) {
 }
 int gpfs_set_winattrs_path(const char *path, int flags, gpfs_winattr_t *w) {
     snprintf(last, sizeof last, "set_winattrs %s flags=%d attrs=%u", path, flags, w->winAttrs);
+    return 0;
+}
+int gpfs_clone_snap(const char *source, const char *dest) {
+    snprintf(last, sizeof last, "clone_snap %s %s", source, dest ? dest : "(null)");
+    return 0;
+}
+int gpfs_clone_copy(const char *source, const char *dest) {
+    snprintf(last, sizeof last, "clone_copy %s %s", source, dest);
+    if (!strcmp(source, "/gpfs/fs1/not-a-parent")) { errno = EINVAL; return -1; }
+    return 0;
+}
+/* What a descriptor names, and how it is open: "<path> rw" or "<path> ro". */
+static const char *fd_text(int fd) {
+    static char text[600];
+    char link[64], target[512];
+    snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+    ssize_t n = readlink(link, target, sizeof target - 1);
+    if (n < 0) return "(bad fd)";
+    target[n] = 0;
+    int mode = fcntl(fd, F_GETFL) & O_ACCMODE;
+    snprintf(text, sizeof text, "%s %s", target,
+             mode == O_RDWR ? "rw" : mode == O_RDONLY ? "ro" : "wo");
+    return text;
+}
+int gpfs_clone_split(int fd, int ancestor_limit) {
+    snprintf(last, sizeof last, "clone_split %s anc=%d", fd_text(fd), ancestor_limit);
+    return 0;
+}
+/* Refuses a writable file: only a (read-only) clone parent can be unsnapped. */
+int gpfs_clone_unsnap(int fd) {
+    snprintf(last, sizeof last, "clone_unsnap %s", fd_text(fd));
+    struct stat st;
+    if (fstat(fd, &st) != 0 || (st.st_mode & 0222)) { errno = EINVAL; return -1; }
+    return 0;
+}
+/* Copies nBlocks 1 MiB blocks (all when -1) of a 3 GiB clone (past 32 bits); -1 when done. */
+int gpfs_declone(int fd, int ancestor_limit, gpfs_off64_t blocks, gpfs_off64_t *offset) {
+    snprintf(last, sizeof last, "declone %s anc=%d blocks=%lld offset=%lld", fd_text(fd),
+             ancestor_limit, blocks, *offset);
+    gpfs_off64_t next = blocks < 0 ? -1 : *offset + (blocks << 20);
+    *offset = next < 0 || next >= 3LL << 30 ? -1 : next;
     return 0;
 }

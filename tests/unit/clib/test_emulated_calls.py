@@ -7,7 +7,7 @@ import os
 
 import pytest
 
-from gpfskit.clib import file, fssnap, inode, quota, stat, utils
+from gpfskit.clib import clone, file, fssnap, inode, quota, stat, utils
 
 
 def test_walk_matches_os_walk_top_down_and_bottom_up(mp):
@@ -104,6 +104,29 @@ def test_file_calls_need_a_real_fd(mp):
     with pytest.raises(OSError) as exc:
         file.get_winattrs(str(mp))
     assert exc.value.errno == errno.ENOSYS
+
+
+def test_clones_are_not_emulated_and_say_so(mp, tmp_path):
+    source = mp / "base.exr"
+    source.write_bytes(b"pixels")
+    for call, args in ((clone.clone_snap, (str(source),)),
+                       (clone.clone_copy, (str(source), str(mp / "shot1.exr"))),
+                       (clone.clone_split, (str(source),)),
+                       (clone.clone_unsnap, (str(source),)),
+                       (clone.declone, (str(source),))):
+        with pytest.raises(OSError) as exc:
+            call(*args)
+        assert exc.value.errno == errno.ENOSYS, call.__name__
+        assert "not emulated" in str(exc.value) and exc.value.filename == str(source)
+    outside = tmp_path / "plain"
+    outside.write_text("x")
+    for call, args in ((clone.clone_copy, (str(source), str(outside))),
+                       (clone.declone, (str(outside),))):
+        with pytest.raises(OSError) as exc:
+            call(*args)
+        assert exc.value.errno == errno.EINVAL and "not in a GPFS file system" in str(exc.value)
+    with pytest.raises(TypeError, match="dest must be a path"):
+        clone.clone_copy(str(source), None)
 
 
 def test_storage_pool_follows_mmchattr(mp, mm):

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from gpfskit.clib import backend, fssnap, ifile, inode, libgpfs, quota, stat, utils
+from gpfskit.clib import backend, clone, fssnap, ifile, inode, libgpfs, quota, stat, utils
 from gpfskit.clib import file as gfile
 
 SOURCE = Path(__file__).with_name("fake_libgpfs.c")
@@ -209,6 +209,55 @@ def test_fcntl_quota_winattrs_and_fileset_id(fake, tmp_path):
     assert last(fake) == f"set_winattrs /gpfs/fs1/f flags=1 attrs={gfile.WA_HIDDEN}"
     assert utils.getfilesetid("/gpfs/fs1", "abcde") == 5
     assert utils.get_path_in_snapshot("/gpfs/fs0/data/x", "s1") == "/gpfs/fs0/.snapshots/s1/data/x"
+
+
+def test_clone_calls_pass_paths_or_descriptors_limits_and_offset(fake, tmp_path):
+    clone.clone_snap("/gpfs/fs1/base")
+    assert last(fake) == "clone_snap /gpfs/fs1/base (null)"
+    clone.clone_snap("/gpfs/fs1/base", "/gpfs/fs1/base.parent")
+    assert last(fake) == "clone_snap /gpfs/fs1/base /gpfs/fs1/base.parent"
+    clone.clone_copy("/gpfs/fs1/base.parent", "/gpfs/fs1/shot1")
+    assert last(fake) == "clone_copy /gpfs/fs1/base.parent /gpfs/fs1/shot1"
+    with pytest.raises(OSError) as exc:
+        clone.clone_copy("/gpfs/fs1/not-a-parent", "/gpfs/fs1/x")
+    assert exc.value.errno == errno.EINVAL and exc.value.filename == "/gpfs/fs1/not-a-parent"
+    open_fds = set(os.listdir("/proc/self/fd"))
+    child, parent = tmp_path / "shot1", tmp_path / "base.parent"
+    child.write_bytes(b"frame")
+    parent.write_bytes(b"frame")
+    parent.chmod(0o444)
+    clone.clone_split(child, clone.GPFS_CLONE_PARENT_ONLY)
+    assert last(fake) == f"clone_split {child} rw anc=1"
+    clone.clone_unsnap(str(parent))
+    assert last(fake) == f"clone_unsnap {parent} ro"
+    assert clone.declone(str(child), blocks=2, offset=5 << 20) == 7 << 20
+    assert last(fake) == f"declone {child} rw anc=0 blocks=2 offset={5 << 20}"
+    assert clone.declone(str(child), 1, (3 << 30) - (1 << 20), clone.GPFS_CLONE_ALL) == -1
+    assert clone.declone(str(child)) == -1
+    assert last(fake) == f"declone {child} rw anc=0 blocks=-1 offset=0"
+    with pytest.raises(OSError) as exc:
+        clone.clone_unsnap(child)
+    assert exc.value.errno == errno.EINVAL and exc.value.filename == str(child)
+    with pytest.raises(FileNotFoundError):
+        clone.clone_unsnap(str(tmp_path / "gone"))
+    assert set(os.listdir("/proc/self/fd")) == open_fds
+
+
+@pytest.mark.parametrize("call, args, error, message", [
+    (clone.clone_copy, ("/gpfs/fs1/a", None), TypeError, "dest must be a path, not NoneType"),
+    (clone.clone_unsnap, (None,), TypeError, "pathname must be a path"),
+    (clone.clone_snap, (7,), TypeError, "source must be a path, not int"),
+    (clone.declone, ("/gpfs/fs1/a", "all"), TypeError, "blocks must be an int, not str"),
+    (clone.declone, ("/gpfs/fs1/a", -1, 2**70), ValueError, "offset 1180591620717411303424 "
+                                                            "does not fit in 64 bits"),
+    (clone.clone_split, ("/gpfs/fs1/a", 2), ValueError, "ancestor_limit must be GPFS_CLONE_ALL"),
+    (clone.clone_split, ("/gpfs/fs1/a", True), TypeError, "ancestor_limit must be an int"),
+])
+def test_clone_calls_refuse_bad_arguments_before_the_library(fake, call, args, error, message):
+    before = last(fake)
+    with pytest.raises(error, match=message):
+        call(*args)
+    assert last(fake) == before
 
 
 def test_a_missing_library_is_enosys(fake, tmp_path):

@@ -11,7 +11,7 @@ import json
 import os
 import sqlite3
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from gpfskit.clib import flags
 from gpfskit.clib.emulated.model import SNAPDIR, Model, Place, Target
@@ -380,6 +380,15 @@ class EmulatedBackend:
     def winattrs(self, path: str, attrs: int | None) -> int:
         self.model.locate(path, "get_winattrs" if attrs is None else "set_winattrs")
         raise os_error(errno.ENOSYS, "Windows attributes are not emulated", path)
+
+    def clone_paths(self, call: str, source: str | bytes, dest: str | bytes | None) -> NoReturn:
+        self.model.locate(source, call)
+        if dest is not None:
+            self.model.locate(dest, call)
+        raise os_error(errno.ENOSYS, "file clones are not emulated", os.fsdecode(source))
+
+    def clone_file(self, call: str, path: str | bytes, *numbers: int) -> NoReturn:
+        self.clone_paths(call, path, None)
 
     # quota -------------------------------------------------------------------------------
     def quota(self, path: str, qtype: int, ident: int) -> dict[str, int]:
