@@ -226,7 +226,11 @@ def _fail(call: str, filename: str | None = None) -> OSError:
 def _path(value: Any, call: str) -> bytes:
     if not isinstance(value, (str, bytes, os.PathLike)):
         raise TypeError(f"{call}: path must be a str, not {type(value).__name__}")
-    return os.fsencode(value)
+    raw = os.fsencode(value)
+    if not raw or b"\0" in raw:  # C would see the path cut at the NUL
+        raise os_error(errno.EINVAL, f"{call}: invalid path {os.fsdecode(raw)!r}",
+                       os.fsdecode(raw))
+    return raw
 
 
 def _time(t: gpfs_timestruc64) -> float:
@@ -532,7 +536,7 @@ class LibgpfsBackend:
     def clone_paths(self, call: str, source: str | bytes, dest: str | bytes | None) -> None:
         """``gpfs_clone_snap``/``gpfs_clone_copy``: by path (a None ``dest`` is NULL)."""
         fn = getattr(self.lib, "gpfs_" + call)
-        if fn(os.fsencode(source), None if dest is None else os.fsencode(dest)) != 0:
+        if fn(_path(source, call), None if dest is None else _path(dest, call)) != 0:
             raise _fail(call, os.fsdecode(source))
 
     def clone_file(self, call: str, path: str | bytes, *numbers: int) -> int | None:
@@ -540,7 +544,7 @@ class LibgpfsBackend:
         ``path``: read-write, but read-only for a clone parent (``clone_unsnap``) [P].
         ``declone`` passes its offset by reference and returns the one libgpfs left."""
         fn = getattr(self.lib, "gpfs_" + call)
-        fd = os.open(path, os.O_RDONLY if call == "clone_unsnap" else os.O_RDWR)
+        fd = os.open(_path(path, call), os.O_RDONLY if call == "clone_unsnap" else os.O_RDWR)
         try:
             if call != "declone":
                 if fn(fd, *numbers) != 0:

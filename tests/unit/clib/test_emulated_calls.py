@@ -159,3 +159,11 @@ def test_quota_reads_limits_and_switches_enforcement(mp, mm):
     with pytest.raises(OSError) as exc:
         quota.get_quota("/etc", quota.Q_USR, 0)
     assert exc.value.errno == errno.EINVAL
+
+
+def test_a_path_with_a_nul_byte_is_einval(mp):
+    for call in (stat.lstatlite, stat.stat, utils.get_fsname_by_path,
+                 fssnap.get_fssnaphandle_by_path, clone.clone_unsnap):
+        with pytest.raises(OSError) as exc:
+            call(f"{mp}/a\0b")
+        assert exc.value.errno == errno.EINVAL, call.__name__

@@ -267,3 +267,14 @@ def test_a_missing_library_is_enosys(fake, tmp_path):
     with pytest.raises(OSError) as exc:
         fssnap.get_fssnaphandle_by_name("fs1")
     assert exc.value.errno == errno.ENOSYS and "nowhere" in str(exc.value)
+
+
+def test_a_path_with_a_nul_byte_is_einval_not_cut_short(fake):
+    before = last(fake)
+    for call in (lambda: stat.lstatlite("/gpfs/fs1/a\0b"),
+                 lambda: clone.clone_snap("/gpfs/fs1/a\0b"),
+                 lambda: quota.get_quota("/gpfs/fs1\0/x", quota.Q_USR, 0)):
+        with pytest.raises(OSError) as exc:
+            call()
+        assert exc.value.errno == errno.EINVAL and "invalid path" in str(exc.value)
+    assert last(fake) == before
