@@ -85,8 +85,16 @@ class Service:
         self.proc = subprocess.Popen([str(BIN / "gpfskit"), "serve", *port],
                                      env=self.env, stdout=subprocess.PIPE, stderr=log,
                                      text=True)
+        try:
+            return self._ready(time.monotonic() + timeout)
+        except BaseException:  # never leave a server behind a failed start
+            self.kill()
+            raise
+
+    def _ready(self, deadline: float) -> Service:
+        """Read the banner, then wait until the service answers."""
+        assert self.proc is not None and self.proc.stdout is not None
         lines = []
-        deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             line = self.proc.stdout.readline()
             if not line:
