@@ -436,11 +436,14 @@ def test_a_worker_killed_mid_space_ends_active_after_restart(service, monkeypatc
     space_url = resp.headers["Location"]
     space_id = data(resp.json()["collection"]["items"][0])["id"]
     deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
+    while True:
         [job] = items(session.get(url + "/jobs/", params={
             "where": json.dumps({"resource_id": space_id})}))
-        if json.loads(job["extras"]).get("undo"):  # the fileset is being made
+        # Each step is recorded before it runs: a link step means the fileset is made.
+        steps = [e["action"] for e in json.loads(job["extras"]).get("undo", [])]
+        if "link_fileset" in steps:
             break
+        assert time.monotonic() < deadline, f"the space's job never reached its link: {job}"
         time.sleep(0.02)
     svc.kill()
     assert "sas1-crash" in mm(svc, "mmlsfileset", "mmfs1")
